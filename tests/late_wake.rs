@@ -55,6 +55,7 @@ fn waker_woken_from_another_thread_after_the_thread_ended() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "leaks a waker on purpose, which Miri reports")]
 fn waker_leaked() {
     let waker = kept_waker(pasts::block_on);
     std::mem::forget(waker.clone());
