@@ -29,7 +29,7 @@ use core::time::Duration;
 use std::error::Error;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::string::{String, ToString};
@@ -441,14 +441,17 @@ fn own(fd: c_int) -> OwnedFd {
 
 // ---------------------------------------------------------------- epoll
 
-/// `epoll_create1(EPOLL_CLOEXEC)`. (epoll fds have no `O_NONBLOCK` use:
-/// `epoll_wait` takes its own timeout.)
+/// `epoll_create1(EPOLL_CLOEXEC)`, then `O_NONBLOCK` like every fd the
+/// crate makes (`epoll_wait` takes its own timeout, so it changes nothing
+/// there, but a stray `read` on the fd cannot block).
 pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
-    syscall(format_args!("epoll_create1"), || {
+    let epoll = syscall(format_args!("epoll_create1"), || {
         // SAFETY: no pointers; the result is owned at once by `own`.
         unsafe { ffi::epoll_create1(EPOLL_CLOEXEC) }
     })
-    .map(own)
+    .map(own)?;
+    set_nonblocking(epoll.as_fd())?;
+    Ok(epoll)
 }
 
 /// `epoll_ctl(epoll, op, fd, {events, data})`; `op` is one of
