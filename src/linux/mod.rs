@@ -43,3 +43,4 @@ mod reactor;
 pub(crate) mod sys;
 
 pub use device::{Device, Watch};
+pub(crate) use reactor::{sleep, wake_poller};
