@@ -1,38 +1,61 @@
 //! Events written to a uinput device are read back, in order and framed by
-//! SYN_REPORT, from its event node. Needs the device guest
-//! (scripts/vm-test); skipped elsewhere.
+//! SYN_REPORT, from its event node awaited through `pasts::linux::Device`.
+//! Needs the device guest (scripts/vm-test); skipped elsewhere.
+#![cfg(feature = "linux")]
 
 mod support;
 
+use pasts::linux::{Device, Watch};
 use std::time::Duration;
-use support::evdev::EventNode;
+use support::evdev::{self, EventNode};
 use support::sys::{self, InputEvent};
 use support::uinput::Builder;
 
+const LIMIT: Duration = Duration::from_secs(20);
+
 #[test]
-fn written_events_are_read_back() {
-    if !support::in_guest("written_events_are_read_back") {
+fn device_wakes_for_written_events() {
+    if !support::in_guest("device_wakes_for_written_events") {
         return;
     }
     let pad = Builder::gamepad("pasts test pad (events)")
         .create()
         .unwrap();
-    let node = EventNode::open(pad.event_path()).unwrap();
+    let path = pad.event_path().to_path_buf();
+    let node = EventNode::open(&path).unwrap();
     assert_eq!(
         node.read_now().unwrap(),
         [],
         "nothing before the first write"
     );
+    let reader = node.file().try_clone().unwrap();
+    let mut device = Device::new(node.into_file().into(), Watch::INPUT).unwrap();
 
-    pad.frame(&[
-        (sys::EV_KEY, sys::BTN_SOUTH, 1),
-        (sys::EV_ABS, sys::ABS_X, 12345),
-        (sys::EV_ABS, sys::ABS_HAT0Y, -1),
-    ])
-    .unwrap();
-    pad.frame(&[(sys::EV_KEY, sys::BTN_SOUTH, 0)]).unwrap();
+    // The pad sends while the reader is already waiting.
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        pad.frame(&[
+            (sys::EV_KEY, sys::BTN_SOUTH, 1),
+            (sys::EV_ABS, sys::ABS_X, 12345),
+            (sys::EV_ABS, sys::ABS_HAT0Y, -1),
+        ])
+        .unwrap();
+        pad.frame(&[(sys::EV_KEY, sys::BTN_SOUTH, 0)]).unwrap();
+        pad // unplugged only once the reader is done
+    });
+    let (got, wakes) = support::within(LIMIT, move || {
+        pasts::block_on(async {
+            let (mut got, mut wakes) = (Vec::new(), 0);
+            while got.len() < 6 {
+                (&mut device).await;
+                wakes += 1;
+                got.extend(evdev::read_events(&reader, &path).unwrap());
+            }
+            (got, wakes)
+        })
+    });
+    let _pad = writer.join().unwrap();
 
-    let got = node.read_for(6, Duration::from_secs(5)).unwrap();
     let syn = InputEvent::new(sys::EV_SYN, sys::SYN_REPORT, 0);
     assert_eq!(
         got,
@@ -45,7 +68,7 @@ fn written_events_are_read_back() {
             syn,
         ]
     );
-    assert_eq!(node.read_now().unwrap(), [], "nothing after the last frame");
+    assert!((1..=6).contains(&wakes), "{wakes} wakes for 2 frames");
 }
 
 #[test]
@@ -62,11 +85,12 @@ fn unchanged_values_are_not_repeated() {
     pad.frame(&[(sys::EV_ABS, sys::ABS_RY, 500)]).unwrap();
     pad.frame(&[(sys::EV_ABS, sys::ABS_RY, 500)]).unwrap();
     pad.frame(&[(sys::EV_ABS, sys::ABS_RY, -500)]).unwrap();
-    let got = node.read_for(4, Duration::from_secs(5)).unwrap();
+    let got = node.read_for(4, LIMIT).unwrap();
     let values: Vec<_> = got
         .iter()
         .filter(|e| e.kind == sys::EV_ABS)
         .map(|e| e.value)
         .collect();
     assert_eq!(values, [500, -500]);
+    assert_eq!(node.read_now().unwrap().len(), 0, "two frames, no more");
 }

@@ -776,7 +776,11 @@ mod tests {
         let err = write_u64(fd.as_fd(), u64::MAX).unwrap_err();
         let raw = fd.as_raw_fd();
         assert_eq!(errno(&err), Some(EINVAL));
-        assert!(err.to_string().starts_with(&std::format!("write(fd {raw}): ")), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&std::format!("write(fd {raw}): ")),
+            "{err}"
+        );
         assert!(err.source().is_some());
         write_u64(fd.as_fd(), 2).unwrap();
         assert_eq!(read_u64(fd.as_fd()).unwrap(), 2);
@@ -813,7 +817,10 @@ mod tests {
         };
         let old = timerfd_settime(timer.as_fd(), TFD_TIMER_ABSTIME, &at).unwrap();
         assert_eq!(old, Itimerspec::default());
-        assert_ne!(timerfd_gettime(timer.as_fd()).unwrap(), Itimerspec::default());
+        assert_ne!(
+            timerfd_gettime(timer.as_fd()).unwrap(),
+            Itimerspec::default()
+        );
         let mut events = [EpollEvent::new(0, 0); 4];
         assert_eq!(epoll_wait(epoll.as_fd(), &mut events, 10_000).unwrap(), 1);
         assert_eq!((events[0].data(), events[0].events()), (7, EPOLLIN));

@@ -143,7 +143,8 @@ impl EventNode {
     }
 }
 
-/// Reads whole `input_event`s from a non-blocking fd until it would block.
+/// Reads whole `input_event`s from a non-blocking event node (`path` for
+/// errors) until it would block.
 pub fn read_events(mut file: &File, path: &Path) -> io::Result<Vec<InputEvent>> {
     let mut out = Vec::new();
     let mut buf = [0u8; InputEvent::SIZE * 16];

@@ -15,6 +15,9 @@ pub mod sys;
 pub mod uinput;
 
 use std::io::Write;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 /// Set (to `1`) by the guest's init in `scripts/vm-test`.
 pub const GUEST_ENV: &str = "PASTS_GUEST";
@@ -32,4 +35,19 @@ pub fn in_guest(test: &str) -> bool {
         "skipped {test}: needs real devices; run scripts/vm-test ({GUEST_ENV} unset)"
     ); // best effort: a skip note that cannot be written changes nothing
     false
+}
+
+/// Runs `f` on a thread and returns its result, failing the test if it
+/// takes longer than `limit` (a hang would otherwise stall the whole guest
+/// until its timeout). A panic in `f` is re-raised.
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = thread::spawn(move || tx.send(f()));
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("no result after {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().unwrap_err())
+        }
+    }
 }
