@@ -5,7 +5,6 @@
 mod support;
 
 use std::time::Duration;
-use support::evdev::EventNode;
 use support::sys;
 use support::uinput::{Builder, FfRequest};
 
@@ -13,13 +12,13 @@ const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
 fn rumble_upload_play_erase_round_trip() {
-    if !support::in_guest("rumble_upload_play_erase_round_trip") {
+    if !support::in_guest() {
         return;
     }
     let pad = Builder::gamepad("pasts test pad (rumble)")
         .create()
         .unwrap();
-    let node = EventNode::open(pad.event_path()).unwrap();
+    let node = pad.open_node().unwrap();
 
     let id = node.upload_rumble(0xc000, 0x4000, 500).unwrap();
     assert!(id >= 0, "the kernel assigns an effect id, got {id}");
@@ -57,28 +56,28 @@ fn rumble_upload_play_erase_round_trip() {
 
 #[test]
 fn refused_upload_fails_the_reader() {
-    if !support::in_guest("refused_upload_fails_the_reader") {
+    if !support::in_guest() {
         return;
     }
     let pad = Builder::gamepad("pasts test pad (refusing)")
         .create()
         .unwrap();
     pad.refuse_uploads(28); // ENOSPC
-    let node = EventNode::open(pad.event_path()).unwrap();
+    let node = pad.open_node().unwrap();
     let err = node.upload_rumble(0xffff, 0, 100).unwrap_err();
     assert_eq!(sys::errno(&err), Some(28), "{err}");
 }
 
 #[test]
 fn a_pad_holds_at_most_its_effects() {
-    if !support::in_guest("a_pad_holds_at_most_its_effects") {
+    if !support::in_guest() {
         return;
     }
     let pad = Builder::gamepad("pasts test pad (full)")
         .rumble(2)
         .create()
         .unwrap();
-    let node = EventNode::open(pad.event_path()).unwrap();
+    let node = pad.open_node().unwrap();
     node.upload_rumble(1, 1, 10).unwrap();
     node.upload_rumble(2, 2, 10).unwrap();
     // The input core refuses the third itself; the owner never hears of it.

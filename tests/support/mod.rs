@@ -23,17 +23,21 @@ use std::time::Duration;
 pub const GUEST_ENV: &str = "PASTS_GUEST";
 
 /// Whether this test runs in the device guest. On any other machine, says
-/// on stderr that `test` is skipped and why, and returns `false`; in the
+/// on stderr that the test is skipped and why, and returns `false`; in the
 /// guest a missing device is then a failure, not a skip.
-pub fn in_guest(test: &str) -> bool {
+pub fn in_guest() -> bool {
     if std::env::var_os(GUEST_ENV).is_some() {
         return true;
     }
-    // Straight to the stream: the test harness captures `eprintln!`.
+    // libtest names each test's thread after the test.
+    let thread = thread::current();
+    let test = thread.name().unwrap_or("test");
+    // Straight to the stream: the test harness captures `eprintln!`. A skip
+    // note that cannot be written changes nothing, hence `let _`.
     let _ = writeln!(
         std::io::stderr(),
         "skipped {test}: needs real devices; run scripts/vm-test ({GUEST_ENV} unset)"
-    ); // best effort: a skip note that cannot be written changes nothing
+    );
     false
 }
 

@@ -15,7 +15,7 @@
 //! [`VirtualDevice::refuse_uploads`]) and logs every request, and every
 //! effect played, as an [`FfRequest`].
 
-use super::evdev::O_NONBLOCK;
+use super::evdev::{EventNode, O_NONBLOCK};
 use super::sys::{self, AbsInfo, InputEvent, InputId};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -386,6 +386,11 @@ impl VirtualDevice {
     /// Its event node, e.g. `/dev/input/event3`.
     pub fn event_path(&self) -> &Path {
         &self.event_path
+    }
+
+    /// Opens its event node, as a reader would.
+    pub fn open_node(&self) -> io::Result<EventNode> {
+        EventNode::open(&self.event_path)
     }
 
     /// Its name under `/sys/devices/virtual/input`, e.g. `input3`.
