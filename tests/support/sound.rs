@@ -124,3 +124,87 @@ pub fn pcm_devices(text: &str, index: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Opens and closes PCM `name` through the system's libasound (loaded with
+/// `dlopen`, as the audio module does), non-blocking; the error is ALSA's
+/// message. Proves the library and its configuration are usable.
+pub fn alsa_open(name: &str, stream: Stream) -> Result<(), String> {
+    alsa::open_close(name, stream)
+}
+
+mod alsa {
+    use super::Stream;
+    use std::ffi::{c_char, c_int, c_void, CStr, CString};
+
+    extern "C" {
+        fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void;
+        fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
+        fn dlerror() -> *const c_char;
+    }
+    const RTLD_NOW: c_int = 2;
+    const SND_PCM_NONBLOCK: c_int = 1;
+
+    type Open = unsafe extern "C" fn(*mut *mut c_void, *const c_char, c_int, c_int) -> c_int;
+    type Close = unsafe extern "C" fn(*mut c_void) -> c_int;
+    type StrError = unsafe extern "C" fn(c_int) -> *const c_char;
+
+    fn last_dl_error() -> String {
+        // SAFETY: dlerror returns NULL or a NUL-terminated string that stays
+        // valid until the next dl* call on this thread; it is copied at once.
+        let err = unsafe { dlerror() };
+        if err.is_null() {
+            return "unknown dl error".into();
+        }
+        // SAFETY: non-NULL, NUL-terminated, valid for this statement (above).
+        unsafe { CStr::from_ptr(err) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The address of `name` in `lib`, or the dl error.
+    fn symbol(lib: *mut c_void, name: &str) -> Result<*mut c_void, String> {
+        let name = CString::new(name).map_err(|e| e.to_string())?;
+        // SAFETY: `lib` is a live dlopen handle (never closed) and `name`
+        // is NUL-terminated.
+        let sym = unsafe { dlsym(lib, name.as_ptr()) };
+        if sym.is_null() {
+            return Err(format!("dlsym {name:?}: {}", last_dl_error()));
+        }
+        Ok(sym)
+    }
+
+    pub fn open_close(name: &str, stream: Stream) -> Result<(), String> {
+        let file = CString::new("libasound.so.2").map_err(|e| e.to_string())?;
+        // SAFETY: `file` is NUL-terminated; the handle is never closed, so
+        // symbols from it stay valid for the process.
+        let lib = unsafe { dlopen(file.as_ptr(), RTLD_NOW) };
+        if lib.is_null() {
+            return Err(format!("dlopen libasound.so.2: {}", last_dl_error()));
+        }
+        // SAFETY (three transmutes): each symbol is the libasound function
+        // of that name, whose C signature the target type spells out.
+        let open: Open = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_open")?) };
+        let close: Close = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_close")?) };
+        let strerror: StrError = unsafe { std::mem::transmute(symbol(lib, "snd_strerror")?) };
+
+        let c_name = CString::new(name).map_err(|e| format!("PCM name {name:?}: {e}"))?;
+        let dir = match stream {
+            Stream::Playback => 0,
+            Stream::Capture => 1,
+        };
+        let mut pcm = std::ptr::null_mut();
+        // SAFETY: `pcm` is a valid out-pointer, `c_name` NUL-terminated.
+        let ret = unsafe { open(&mut pcm, c_name.as_ptr(), dir, SND_PCM_NONBLOCK) };
+        if ret < 0 {
+            // SAFETY: snd_strerror returns a static NUL-terminated string.
+            let msg = unsafe { CStr::from_ptr(strerror(ret)) }.to_string_lossy();
+            return Err(format!("snd_pcm_open {name}: {msg}"));
+        }
+        // SAFETY: `pcm` was opened above and is closed once.
+        let ret = unsafe { close(pcm) };
+        if ret < 0 {
+            return Err(format!("snd_pcm_close {name}: error {ret}"));
+        }
+        Ok(())
+    }
+}
