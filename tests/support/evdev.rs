@@ -10,8 +10,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub const O_NONBLOCK: i32 = 0o4000;
-
 /// An open event node (read-write, non-blocking, close-on-exec).
 #[derive(Debug)]
 pub struct EventNode {
@@ -24,7 +22,7 @@ impl EventNode {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(O_NONBLOCK)
+            .custom_flags(sys::O_NONBLOCK)
             .open(path)
             .map_err(|e| sys::context(e, format!("open {}", path.display())))?;
         Ok(Self {

@@ -49,6 +49,7 @@ pub const LED_CAPSL: u16 = 1;
 pub const LED_SCROLLL: u16 = 2;
 
 pub const FF_RUMBLE: u16 = 0x50;
+pub const O_NONBLOCK: i32 = 0o4000;
 pub const BUS_USB: u16 = 0x03;
 pub const BUS_VIRTUAL: u16 = 0x06;
 /// Bytes of the largest `EVIOCGBIT` answer (`KEY_MAX / 8 + 1`).

@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! let pad = Builder::gamepad("Test Pad").id(sys::BUS_USB, 0x045e, 0x028e, 0x0110).create()?;
-//! let node = EventNode::open(pad.event_path())?; // what a reader sees
+//! let node = pad.open_node()?; // the event node, as a reader sees it
 //! pad.frame(&[(sys::EV_KEY, sys::BTN_SOUTH, 1)])?; // a press, then SYN_REPORT
 //! ```
 //!
@@ -15,7 +15,7 @@
 //! [`VirtualDevice::refuse_uploads`]) and logs every request, and every
 //! effect played, as an [`FfRequest`].
 
-use super::evdev::{EventNode, O_NONBLOCK};
+use super::evdev::EventNode;
 use super::sys::{self, AbsInfo, InputEvent, InputId};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -168,7 +168,7 @@ impl Builder {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(O_NONBLOCK)
+            .custom_flags(sys::O_NONBLOCK)
             .open("/dev/uinput")
             .map_err(|e| sys::context(e, "open /dev/uinput (is the uinput module loaded?)"))?;
         let set = |request: c_ulong, code: u16, what: &str| -> io::Result<()> {
