@@ -1,0 +1,56 @@
+//! `Interval`: one tick per period, no drift (deadline n = start + n *
+//! period however long each tick's work takes), missed ticks skipped while
+//! keeping the phase.
+#![cfg(feature = "linux")]
+
+use pasts::linux::Interval;
+use std::time::{Duration, Instant};
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn fifty_ticks_no_drift_no_missed_tick() {
+    const TICKS: u32 = 50;
+    let period = Duration::from_millis(10);
+    let start = Instant::now();
+    let mut interval = Interval::new(period).unwrap();
+    pasts::block_on(async {
+        for n in 1..=TICKS {
+            (&mut interval).await;
+            let elapsed = start.elapsed();
+            assert!(elapsed >= period * n, "tick {n} early: {elapsed:?}");
+            // Work that takes a third of the period: an interval that
+            // re-armed "now + period" after each tick would drift by 3 ms a
+            // tick (150 ms in all).
+            std::thread::sleep(Duration::from_millis(3));
+        }
+    });
+    let elapsed = start.elapsed();
+    // 500 ms of schedule; a drifting interval needs >= 650 ms, one that
+    // misses every other tick >= 1 s. Loose bound for a busy machine.
+    assert!(elapsed < period * TICKS + Duration::from_millis(140), "{elapsed:?}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn missed_ticks_are_skipped_keeping_phase() {
+    let period = Duration::from_millis(100);
+    let start = Instant::now();
+    let mut interval = Interval::new(period).unwrap();
+    // Busy for 3.5 periods: the ticks due at 100, 200 and 300 ms are missed.
+    std::thread::sleep(period * 7 / 2);
+    pasts::block_on(&mut interval); // one tick for all of them, at once
+    let late = start.elapsed();
+    assert!(late < period * 4, "the late tick waited: {late:?}");
+    // No burst: the next tick is the schedule's next one, at 400 ms (a
+    // policy that restarted the schedule would wait until 450 ms).
+    pasts::block_on(&mut interval);
+    let next = start.elapsed();
+    assert!(next >= period * 4, "burst or early: {next:?}");
+    assert!(next < period * 4 + period * 2 / 5, "phase lost: {next:?}");
+}
+
+#[test]
+fn zero_period_is_an_error() {
+    let err = Interval::new(Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
