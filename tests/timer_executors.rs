@@ -40,7 +40,9 @@ fn from_another_thread() {
     // Made on one thread, awaited on another.
     let timer = Timer::new(Duration::from_millis(5)).unwrap();
     let start = Instant::now();
-    std::thread::spawn(move || pasts::block_on(timer)).join().unwrap();
+    std::thread::spawn(move || pasts::block_on(timer))
+        .join()
+        .unwrap();
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 

@@ -27,7 +27,10 @@ fn fifty_ticks_no_drift_no_missed_tick() {
     let elapsed = start.elapsed();
     // 500 ms of schedule; a drifting interval needs >= 650 ms, one that
     // misses every other tick >= 1 s. Loose bound for a busy machine.
-    assert!(elapsed < period * TICKS + Duration::from_millis(140), "{elapsed:?}");
+    assert!(
+        elapsed < period * TICKS + Duration::from_millis(140),
+        "{elapsed:?}"
+    );
 }
 
 #[test]

@@ -34,11 +34,18 @@ fn ten_thousand_timers_few_fds() {
         if !pending.is_empty() {
             std::thread::park_timeout(Duration::from_millis(50));
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "{} never fired", pending.len());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} never fired",
+            pending.len()
+        );
     }
     assert!(start.elapsed() >= Duration::from_millis(20));
     assert!(peak_fds < 100, "{peak_fds} fds open");
-    assert!(peak_fds <= fds_before + 3, "{fds_before} fds before, {peak_fds} while waiting");
+    assert!(
+        peak_fds <= fds_before + 3,
+        "{fds_before} fds before, {peak_fds} while waiting"
+    );
     // Woken at least once, and not once per timer per pass: batched.
     assert!(counter.wakes() >= 1);
 }

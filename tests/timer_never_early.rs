@@ -19,7 +19,11 @@ fn never_early_over_50_runs() {
         let deadline = Instant::now() + d;
         pasts::block_on(Timer::at(deadline).unwrap());
         let now = Instant::now();
-        assert!(now >= deadline, "run {i}: at() ready {:?} early", deadline - now);
+        assert!(
+            now >= deadline,
+            "run {i}: at() ready {:?} early",
+            deadline - now
+        );
     }
 }
 

@@ -45,7 +45,10 @@ fn woken_in_deadline_order() {
             log: Arc::clone(&log),
             thread: std::thread::current(),
         }));
-        assert!(timer.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(timer
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
     }
     while log.lock().unwrap().len() < N {
         std::thread::park_timeout(Duration::from_millis(100));
@@ -56,6 +59,9 @@ fn woken_in_deadline_order() {
     // Every woken timer is now ready.
     let noop = Waker::from(timer_common::Counter::new());
     for (_, timer) in &mut timers {
-        assert!(timer.as_mut().poll(&mut Context::from_waker(&noop)).is_ready());
+        assert!(timer
+            .as_mut()
+            .poll(&mut Context::from_waker(&noop))
+            .is_ready());
     }
 }

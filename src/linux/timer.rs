@@ -31,11 +31,11 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
+use std::format;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
-use std::format;
 use std::vec::Vec;
 
 use super::sys;
@@ -111,7 +111,13 @@ impl Timer {
     /// ```
     pub fn new(duration: Duration) -> io::Result<Self> {
         let driver = driver()?;
-        Ok(Self::with_deadline(driver, now().saturating_add(nanos(duration))))
+        // Zero: due since forever, so the first poll is ready without a
+        // pass even while one is pending.
+        let deadline = match nanos(duration) {
+            0 => 0,
+            d => now().saturating_add(d),
+        };
+        Ok(Self::with_deadline(driver, deadline))
     }
 
     /// A timer that is ready once `deadline` has passed (at once if it
@@ -134,7 +140,10 @@ impl Timer {
     /// ```
     pub fn at(deadline: Instant) -> io::Result<Self> {
         let driver = driver()?;
-        Ok(Self::with_deadline(driver, driver.anchor.to_nanos(deadline)))
+        Ok(Self::with_deadline(
+            driver,
+            driver.anchor.to_nanos(deadline),
+        ))
     }
 
     fn with_deadline(driver: &'static Driver, deadline: u64) -> Self {
@@ -151,10 +160,8 @@ impl Future for Timer {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if now() >= this.deadline {
-            return Poll::Ready(());
-        }
-        this.driver.register(&mut this.key, this.deadline, false, cx.waker())
+        this.driver
+            .poll(&mut this.key, this.deadline, false, cx.waker())
     }
 }
 
@@ -260,12 +267,10 @@ impl Future for Interval {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let due = now() >= this.deadline
-            || this
-                .driver
-                .register(&mut this.key, this.deadline, this.moved, cx.waker())
-                .is_ready();
-        if !due {
+        let poll = this
+            .driver
+            .poll(&mut this.key, this.deadline, this.moved, cx.waker());
+        if poll.is_pending() {
             this.moved = false;
             return Poll::Pending;
         }
@@ -367,12 +372,33 @@ impl Driver {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queue (or update) the slot `key` for `deadline` with `waker`.
+    /// Ready once `deadline` has passed; until then keep the slot `key`
+    /// (made on the first call) queued for `deadline` with `waker`.
     /// `moved`: the slot exists but was scheduled for an older deadline.
-    /// Ready if the slot already fired (the deadline passed after the
-    /// caller looked at the clock).
-    fn register(&self, key: &mut Key, deadline: u64, moved: bool, waker: &Waker) -> Poll<()> {
+    ///
+    /// The clock is read only when the timerfd must be armed earlier (a
+    /// syscall anyway): a deadline at or after `armed` will be looked at by
+    /// the pass that `armed` triggers, and a queued one is ready when that
+    /// pass fired it. So a timer is never ready early, and creating,
+    /// polling and dropping one that is not the earliest costs one clock read
+    /// (in the constructor) and two short critical sections.
+    fn poll(&self, key: &mut Key, deadline: u64, moved: bool, waker: &Waker) -> Poll<()> {
         let mut state = self.lock();
+        if deadline < state.armed {
+            if now() >= deadline {
+                return Poll::Ready(());
+            }
+            // `deadline` is in the future, so not 0 (which would disarm).
+            if self.arm(deadline).is_err() {
+                // Arming fails only for an invalid time, which `arm` never
+                // builds; should it fail anyway, poll again soon (and retry)
+                // rather than sleep forever.
+                drop(state);
+                waker.wake_by_ref();
+                return Poll::Pending;
+            }
+            state.armed = deadline;
+        }
         if *key == NONE {
             *key = state.queue.insert(deadline, waker);
         } else {
@@ -380,18 +406,7 @@ impl Driver {
                 state.queue.reschedule(*key, deadline);
             }
             if !state.queue.set_waker(*key, waker) {
-                return Poll::Ready(());
-            }
-        }
-        if deadline < state.armed {
-            if self.arm(deadline).is_ok() {
-                state.armed = deadline;
-            } else {
-                // Arming fails only for an invalid time, which `arm` never
-                // builds; should it fail anyway, poll again soon (and retry)
-                // rather than sleep forever.
-                drop(state);
-                waker.wake_by_ref();
+                return Poll::Ready(()); // fired: the pass saw the deadline pass
             }
         }
         Poll::Pending
@@ -511,7 +526,10 @@ mod tests {
         let after = now();
         let converted = anchor.to_nanos(instant);
         assert!(converted >= before, "{converted} < {before}");
-        assert!(converted <= after + 1_000_000, "{converted} > {after} + 1 ms");
+        assert!(
+            converted <= after + 1_000_000,
+            "{converted} > {after} + 1 ms"
+        );
     }
 
     #[test]
@@ -527,7 +545,10 @@ mod tests {
             let back = nanos(back);
             // `t` lies between `before` and `after`: so must its conversion,
             // the same distance back, up to the anchor's read window.
-            assert!(converted >= before - back, "early: {converted} < {before} - {back}");
+            assert!(
+                converted >= before - back,
+                "early: {converted} < {before} - {back}"
+            );
             assert!(converted <= after - back + 1_000_000);
         }
         let far = Instant::now() + Duration::from_secs(3600);

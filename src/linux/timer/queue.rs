@@ -321,7 +321,9 @@ mod tests {
         }
         q.expire(u64::MAX, usize::MAX, &mut wakers);
         wakers.drain(..).for_each(Waker::wake);
-        assert!(counters.iter().all(|c| c.wakes.load(Ordering::Relaxed) == 1));
+        assert!(counters
+            .iter()
+            .all(|c| c.wakes.load(Ordering::Relaxed) == 1));
         assert_eq!(q.next_deadline(), None);
     }
 

@@ -1,0 +1,17 @@
+//! Print a line once a second, three times.
+//!
+//! `cargo run --example timer --features linux`
+
+use pasts::linux::Interval;
+use std::time::Duration;
+
+fn main() -> std::io::Result<()> {
+    let mut second = Interval::new(Duration::from_secs(1))?;
+    pasts::block_on(async {
+        for n in 1..=3 {
+            (&mut second).await;
+            println!("{n} s");
+        }
+    });
+    Ok(())
+}
