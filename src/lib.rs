@@ -42,7 +42,12 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(feature = "linux", not(target_os = "linux")))]
+compile_error!("feature `linux` needs a Linux target (target_os = \"linux\")");
+
 mod interrupt;
+#[cfg(all(feature = "linux", target_os = "linux"))]
+pub mod linux;
 pub mod prelude;
 #[cfg(feature = "std")]
 mod thread;
