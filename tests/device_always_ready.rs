@@ -34,7 +34,13 @@ fn regular_file() {
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn dev_null() {
-    always_ready(OpenOptions::new().read(true).write(true).open("/dev/null").unwrap());
+    always_ready(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .unwrap(),
+    );
 }
 
 #[test]

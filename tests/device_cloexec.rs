@@ -32,8 +32,14 @@ fn crate_fds_are_cloexec_nonblock() {
         assert_ne!(status & O_NONBLOCK, 0, "fd {fd} ({target}) not NONBLOCK");
         kinds.push(target);
     }
-    assert!(kinds.iter().any(|k| k.contains("eventpoll")), "no epoll fd among {kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k.contains("eventpoll")),
+        "no epoll fd among {kinds:?}"
+    );
     let eventfds = kinds.iter().filter(|k| k.contains("eventfd")).count();
-    assert!(eventfds >= 2, "expected the test's and the reactor's eventfd among {kinds:?}");
+    assert!(
+        eventfds >= 2,
+        "expected the test's and the reactor's eventfd among {kinds:?}"
+    );
     drop(device);
 }

@@ -59,13 +59,23 @@ fn create_drop_cycles_keep_nothing() {
         cycle(round, &waker);
     }
     std::thread::sleep(Duration::from_millis(50));
-    let (fds, live, bytes) = (open_fds(), LIVE.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst));
+    let (fds, live, bytes) = (
+        open_fds(),
+        LIVE.load(Ordering::SeqCst),
+        BYTES.load(Ordering::SeqCst),
+    );
     for round in 0..100_000 {
         cycle(round, &waker);
     }
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(open_fds(), fds, "open fds grew");
     let (live_after, bytes_after) = (LIVE.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst));
-    assert!(live_after <= live, "live allocations grew: {live} -> {live_after}");
-    assert!(bytes_after <= bytes, "live bytes grew: {bytes} -> {bytes_after}");
+    assert!(
+        live_after <= live,
+        "live allocations grew: {live} -> {live_after}"
+    );
+    assert!(
+        bytes_after <= bytes,
+        "live bytes grew: {bytes} -> {bytes_after}"
+    );
 }

@@ -15,6 +15,8 @@ use timer_common::{open_fds, Counter};
 #[cfg_attr(miri, ignore = "FFI")]
 fn ten_thousand_timers_few_fds() {
     const N: usize = 10_000;
+    // Start the driver (its timerfd, the reactor's epoll) before counting.
+    drop(Timer::new(Duration::ZERO).unwrap());
     let fds_before = open_fds();
     let start = Instant::now();
     let counter = Counter::new();
@@ -43,7 +45,7 @@ fn ten_thousand_timers_few_fds() {
     assert!(start.elapsed() >= Duration::from_millis(20));
     assert!(peak_fds < 100, "{peak_fds} fds open");
     assert!(
-        peak_fds <= fds_before + 3,
+        peak_fds <= fds_before + 1,
         "{fds_before} fds before, {peak_fds} while waiting"
     );
     // Woken at least once, and not once per timer per pass: batched.

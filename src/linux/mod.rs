@@ -41,5 +41,7 @@
 mod device;
 mod reactor;
 pub(crate) mod sys;
+mod timer;
 
 pub use device::{Device, Watch};
+pub use timer::{Interval, Timer};

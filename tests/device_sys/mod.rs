@@ -53,7 +53,11 @@ pub fn fd_flags(fd: i32) -> (i32, i32) {
     let fd_flags = unsafe { fcntl(fd, F_GETFD) };
     // SAFETY: as above.
     let fl = unsafe { fcntl(fd, F_GETFL) };
-    assert!(fd_flags >= 0 && fl >= 0, "fcntl({fd}): {}", io::Error::last_os_error());
+    assert!(
+        fd_flags >= 0 && fl >= 0,
+        "fcntl({fd}): {}",
+        io::Error::last_os_error()
+    );
     (fd_flags, fl)
 }
 
