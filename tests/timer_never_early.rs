@@ -2,7 +2,12 @@
 //! many runs and several durations, through `new` and `at`.
 #![cfg(feature = "linux")]
 
+mod timer_common;
+
 use pasts::linux::Timer;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -35,11 +40,8 @@ fn zero_and_huge_durations() {
     assert_eq!(polls, 1);
     // `Duration::MAX` saturates to "never" instead of overflowing.
     let never = Timer::new(Duration::MAX).unwrap();
-    let waker = std::task::Waker::from(timer_common::Counter::new());
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut never = std::pin::pin!(never);
+    let waker = Waker::from(timer_common::Counter::new());
+    let mut cx = Context::from_waker(&waker);
+    let mut never = pin!(never);
     assert!(never.as_mut().poll(&mut cx).is_pending());
 }
-
-mod timer_common;
-use std::future::Future;

@@ -309,7 +309,7 @@ struct State {
 }
 
 /// What only the reactor thread touches (and `start`, once).
-struct Reactor {
+struct ReactorSide {
     /// The timerfd on the reactor; polled with `waker`.
     device: Device,
     /// Wakes [`OnReadable`]: the driver's own waker for `device`.
@@ -321,7 +321,7 @@ struct Reactor {
 /// The process-wide timer driver (see the module docs).
 struct Driver {
     state: Mutex<State>,
-    reactor: Mutex<Reactor>,
+    reactor: Mutex<ReactorSide>,
     /// A second fd for the timerfd (same open file), to arm and read it
     /// without the `reactor` lock.
     timerfd: OwnedFd,
@@ -366,7 +366,7 @@ fn start() -> io::Result<&'static Driver> {
             queue: Queue::new(),
             armed: NEVER,
         }),
-        reactor: Mutex::new(Reactor {
+        reactor: Mutex::new(ReactorSide {
             device,
             waker: Waker::from(Arc::new(OnReadable)),
             expired: Vec::new(),
