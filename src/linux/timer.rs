@@ -34,7 +34,9 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
+use std::boxed::Box;
 use std::format;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
@@ -49,9 +51,6 @@ use super::{Device, Watch};
 mod queue;
 
 use queue::{next_tick, Key, Queue};
-
-/// `key` of a timer that holds no slot in the queue.
-const NONE: Key = Key::MAX;
 
 /// A deadline that never comes (`Duration::MAX` from now, say).
 const NEVER: u64 = u64::MAX;
@@ -91,7 +90,7 @@ pub struct Timer {
     driver: &'static Driver,
     /// Nanoseconds since the driver's epoch.
     deadline: u64,
-    key: Key,
+    ticket: Option<Ticket>,
 }
 
 impl Timer {
@@ -153,7 +152,7 @@ impl Timer {
         Self {
             driver,
             deadline,
-            key: NONE,
+            ticket: None,
         }
     }
 }
@@ -164,13 +163,13 @@ impl Future for Timer {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         this.driver
-            .poll(&mut this.key, this.deadline, false, cx.waker())
+            .poll(&mut this.ticket, this.deadline, false, cx.waker())
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.driver.release(self.key);
+        self.driver.release(self.ticket.take());
     }
 }
 
@@ -178,7 +177,10 @@ impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
             .field("deadline_ns", &self.deadline)
-            .field("queued", &(self.key != NONE))
+            .field(
+                "queued",
+                &self.ticket.as_ref().map_or(false, |t| !t.fired()),
+            )
             .finish()
     }
 }
@@ -222,7 +224,7 @@ pub struct Interval {
     /// The next tick, nanoseconds since the driver's epoch.
     deadline: u64,
     period: u64,
-    key: Key,
+    ticket: Option<Ticket>,
     /// `deadline` moved on since the queue slot was last scheduled.
     moved: bool,
 }
@@ -259,7 +261,7 @@ impl Interval {
             driver,
             deadline: driver.now().saturating_add(period),
             period,
-            key: NONE,
+            ticket: None,
             moved: false,
         })
     }
@@ -272,20 +274,20 @@ impl Future for Interval {
         let this = self.get_mut();
         let poll = this
             .driver
-            .poll(&mut this.key, this.deadline, this.moved, cx.waker());
+            .poll(&mut this.ticket, this.deadline, this.moved, cx.waker());
         if poll.is_pending() {
             this.moved = false;
             return Poll::Pending;
         }
         this.deadline = next_tick(this.deadline, this.period, this.driver.now());
-        this.moved = this.key != NONE;
+        this.moved = this.ticket.is_some();
         Poll::Ready(())
     }
 }
 
 impl Drop for Interval {
     fn drop(&mut self) {
-        self.driver.release(self.key);
+        self.driver.release(self.ticket.take());
     }
 }
 
@@ -294,7 +296,10 @@ impl fmt::Debug for Interval {
         f.debug_struct("Interval")
             .field("next_tick_ns", &self.deadline)
             .field("period_ns", &self.period)
-            .field("queued", &(self.key != NONE))
+            .field(
+                "queued",
+                &self.ticket.as_ref().map_or(false, |t| !t.fired()),
+            )
             .finish()
     }
 }
@@ -306,6 +311,39 @@ struct State {
     /// fd becomes readable at or before it, so registering a later deadline
     /// needs no syscall (the pass then will arm the next one).
     armed: u64,
+    /// The generation of each slot, [`PAGE`] slots a page.
+    gens: Vec<&'static [AtomicU64]>,
+}
+
+/// Slots per page of generations. Pages are leaked: the driver lives for the
+/// whole process and a ticket may read its page at any time without the
+/// lock. So the driver keeps 8 bytes per slot at the peak number of timers.
+const PAGE: usize = 512;
+
+/// The generation cell of slot `key` (its page must exist).
+#[inline]
+fn generation(gens: &[&'static [AtomicU64]], key: Key) -> &'static AtomicU64 {
+    &gens[key / PAGE][key % PAGE]
+}
+
+/// A timer's claim on a queue slot, valid while the slot's generation is
+/// still `gen`. A slot's generation grows when the slot is freed, under the
+/// lock: by a pass that fired it (`Release`, before its waker is called) or
+/// by the ticket's own `release`. So a ticket whose generation moved on
+/// has fired, and its holder learns that without the lock.
+#[derive(Debug)]
+struct Ticket {
+    key: Key,
+    gen: u64,
+    cell: &'static AtomicU64,
+}
+
+impl Ticket {
+    /// Whether a pass fired (and freed) the slot: the deadline passed.
+    #[inline]
+    fn fired(&self) -> bool {
+        self.cell.load(Ordering::Acquire) != self.gen
+    }
 }
 
 /// What only the reactor thread touches (and `start`, once).
@@ -365,6 +403,7 @@ fn start() -> io::Result<&'static Driver> {
         state: Mutex::new(State {
             queue: Queue::new(),
             armed: NEVER,
+            gens: Vec::new(),
         }),
         reactor: Mutex::new(ReactorSide {
             device,
@@ -446,18 +485,33 @@ impl Driver {
         nanos(t.saturating_duration_since(self.epoch))
     }
 
-    /// Ready once `deadline` has passed; until then keep the slot `key`
-    /// (made on the first call) queued for `deadline` with `waker`.
-    /// `moved`: the slot exists but was scheduled for an older deadline.
+    /// Ready once `deadline` has passed; until then keep a slot (taken on
+    /// the first call, held by `ticket`) queued for `deadline` with `waker`.
+    /// `moved`: the ticket's slot was queued for an older deadline (an
+    /// interval's previous tick), so its firing does not make this one due.
     ///
     /// The clock is read only when the timerfd must be armed earlier (a
     /// syscall anyway): a deadline at or after `armed` will be looked at by
-    /// the pass that `armed` triggers, and a queued one is ready when that
-    /// pass fired it. So creating, polling and dropping a timer that is not
-    /// the earliest costs one clock read (in the constructor) and two short
-    /// critical sections.
-    fn poll(&self, key: &mut Key, deadline: u64, moved: bool, waker: &Waker) -> Poll<()> {
+    /// the pass that `armed` triggers, and a queued one is ready once that
+    /// pass fired it, which the ticket tells without the lock. So creating,
+    /// polling and dropping a timer that is not the earliest costs one clock
+    /// read (in the constructor) and two short critical sections; polling
+    /// and dropping a fired one costs none.
+    fn poll(
+        &self,
+        ticket: &mut Option<Ticket>,
+        deadline: u64,
+        moved: bool,
+        waker: &Waker,
+    ) -> Poll<()> {
+        if take_fired(ticket) && !moved {
+            return Poll::Ready(());
+        }
         let mut state = self.lock();
+        // Again under the lock: a pass may have fired it meanwhile.
+        if take_fired(ticket) && !moved {
+            return Poll::Ready(());
+        }
         if deadline < state.armed {
             if self.now() >= deadline {
                 return Poll::Ready(());
@@ -472,25 +526,44 @@ impl Driver {
             }
             state.armed = deadline;
         }
-        if *key == NONE {
-            *key = state.queue.insert(deadline, waker);
-        } else {
-            if moved {
-                state.queue.reschedule(*key, deadline);
+        match ticket {
+            Some(t) => {
+                if moved {
+                    state.queue.reschedule(t.key, deadline);
+                }
+                state.queue.set_waker(t.key, waker);
             }
-            if !state.queue.set_waker(*key, waker) {
-                return Poll::Ready(()); // fired: the pass saw the deadline pass
+            None => {
+                let key = state.queue.insert(deadline, waker);
+                while state.gens.len() <= key / PAGE {
+                    let page: Box<[AtomicU64]> = (0..PAGE).map(|_| AtomicU64::new(0)).collect();
+                    state.gens.push(Box::leak(page));
+                }
+                let cell = generation(&state.gens, key);
+                *ticket = Some(Ticket {
+                    key,
+                    gen: cell.load(Ordering::Relaxed),
+                    cell,
+                });
             }
         }
         Poll::Pending
     }
 
     /// Give back a timer's slot (its waker is dropped, never called).
-    fn release(&self, key: Key) {
-        if key != NONE {
-            let waker = self.lock().queue.remove(key);
-            drop(waker); // outside the lock: a waker's drop may run any code
+    fn release(&self, ticket: Option<Ticket>) {
+        let Some(ticket) = ticket else { return };
+        if ticket.fired() {
+            return; // the pass freed the slot
         }
+        let mut state = self.lock();
+        if ticket.fired() {
+            return;
+        }
+        let waker = state.queue.remove(ticket.key);
+        retire(ticket.cell);
+        drop(state);
+        drop(waker); // outside the lock: a waker's drop may run any code
     }
 
     /// Set the timerfd to fire at `deadline` (absolute `CLOCK_MONOTONIC`,
@@ -529,7 +602,12 @@ impl Driver {
     fn pass(&self, wakers: &mut Vec<Waker>) {
         loop {
             let mut state = self.lock();
-            let fired = state.queue.expire(self.now(), CHUNK, wakers);
+            let now = self.now();
+            let State { queue, gens, .. } = &mut *state;
+            let fired = queue.expire(now, CHUNK, |key, waker| {
+                retire(generation(gens, key));
+                wakers.extend(waker);
+            });
             let last = fired < CHUNK;
             if last {
                 state.armed = NEVER;
@@ -548,6 +626,26 @@ impl Driver {
             }
         }
     }
+}
+
+/// If the ticket's slot fired, forget the ticket and say so.
+#[inline]
+fn take_fired(ticket: &mut Option<Ticket>) -> bool {
+    let fired = ticket.as_ref().map_or(false, Ticket::fired);
+    if fired {
+        *ticket = None;
+    }
+    fired
+}
+
+/// Advance a freed slot's generation (under the state lock), ending the
+/// ticket that held it.
+#[inline]
+fn retire(cell: &AtomicU64) {
+    cell.store(
+        cell.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Release,
+    );
 }
 
 /// A duration in nanoseconds, saturating at [`NEVER`].

@@ -2,21 +2,22 @@
 //! slots. Pure data structure, no clock and no syscall, so Miri can run its
 //! tests.
 //!
-//! Every registered timer owns one *slot* (its [`Key`]) from `insert` until
-//! `remove`. A slot is in one of three states:
+//! A slot (its [`Key`]) is FREE or QUEUED:
 //!
 //! ```text
-//!            insert              expire (deadline <= now)
-//!   FREE ------------> QUEUED ---------------------------> FIRED
-//!    ^                 |   ^                                 |
-//!    |     remove      |   +------------ reschedule ---------+
-//!    +-----------------+-------------------- remove ---------+
+//!            insert
+//!   FREE ------------> QUEUED --+ reschedule, set_waker
+//!    ^                 |   ^    |
+//!    |  remove, expire |   +----+
+//!    +-----------------+
 //! ```
 //!
 //! A QUEUED slot's `pos` is its index in the heap and it holds the waker to
-//! call; a FIRED slot left the heap and its waker was handed to the caller of
-//! `expire`; a FREE slot's `pos` links the free list. Each heap entry copies
-//! its deadline, so sifting reads only the heap.
+//! call; a FREE slot's `pos` links the free list. `expire` frees the slots it
+//! fires, so a timer's slot is gone once its deadline passed: whoever holds
+//! a key must learn from elsewhere whether it is still theirs (the driver
+//! keeps a generation per slot for that). Each heap entry copies its
+//! deadline, so sifting reads only the heap.
 //!
 //! Why a heap and not a timing wheel: the driver needs the *exact* earliest
 //! deadline to arm a single timerfd with sub-millisecond precision; a heap
@@ -36,9 +37,6 @@ pub(crate) type Key = usize;
 /// when sifting down.
 const ARITY: usize = 4;
 
-/// `Slot::pos` of a FIRED slot.
-const FIRED: usize = usize::MAX;
-
 /// End of the free list.
 const NIL: usize = usize::MAX;
 
@@ -51,9 +49,9 @@ struct Entry {
 
 #[derive(Debug)]
 struct Slot {
-    /// QUEUED: index in `heap`; FIRED: [`FIRED`]; FREE: next free slot.
+    /// QUEUED: index in `heap`; FREE: next free slot.
     pos: usize,
-    /// The waker to call at expiry (QUEUED only; `None` after `expire`).
+    /// The waker to call at expiry (`None` when FREE).
     waker: Option<Waker>,
 }
 
@@ -104,52 +102,69 @@ impl Queue {
     }
 
     /// Replace the waker of a QUEUED slot (no clone if it would wake the same
-    /// task). Returns `false` if the slot already FIRED: its deadline passed
-    /// and nobody will wake it again.
-    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) -> bool {
-        let slot = &mut self.slots[key];
-        if slot.pos == FIRED {
-            return false;
-        }
-        match &mut slot.waker {
+    /// task).
+    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) {
+        match &mut self.slots[key].waker {
             Some(old) if old.will_wake(waker) => {}
             old => *old = Some(waker.clone()),
         }
-        true
     }
 
-    /// Give a QUEUED or FIRED slot a new deadline, keeping its waker (an
-    /// `Interval` moving to its next tick).
+    /// Give a QUEUED slot a new deadline, keeping its waker (an `Interval`
+    /// moving to its next tick).
     pub(crate) fn reschedule(&mut self, key: Key, deadline: u64) {
         let pos = self.slots[key].pos;
-        if pos == FIRED {
-            self.slots[key].pos = self.heap.len();
-            self.heap.push(Entry { deadline, key });
-            self.sift_up(self.heap.len() - 1);
+        let old = core::mem::replace(&mut self.heap[pos].deadline, deadline);
+        if deadline < old {
+            self.sift_up(pos);
         } else {
-            let old = core::mem::replace(&mut self.heap[pos].deadline, deadline);
-            if deadline < old {
-                self.sift_up(pos);
-            } else {
-                self.sift_down(pos);
-            }
+            self.sift_down(pos);
         }
     }
 
-    /// Forget `key` (QUEUED or FIRED) and return its waker, if it still had
-    /// one, for the caller to drop (never to call). The slot is reused by a
-    /// later `insert`.
+    /// Free a QUEUED slot and return its waker, for the caller to drop (never
+    /// to call). The slot is reused by a later `insert`.
     pub(crate) fn remove(&mut self, key: Key) -> Option<Waker> {
-        let pos = self.slots[key].pos;
-        if pos != FIRED {
-            self.heap.swap_remove(pos);
-            if let Some(moved) = self.heap.get(pos).copied() {
-                self.slots[moved.key].pos = pos;
-                // The former last entry may belong above or below `pos`.
-                self.sift_up(pos);
-                self.sift_down(self.slots[moved.key].pos);
+        self.unlink(self.slots[key].pos);
+        self.free_slot(key)
+    }
+
+    /// Free up to `max` slots whose deadline is at or before `now`, earliest
+    /// first, handing each key and waker to `fired`. Returns how many fired.
+    pub(crate) fn expire(
+        &mut self,
+        now: u64,
+        max: usize,
+        mut fired: impl FnMut(Key, Option<Waker>),
+    ) -> usize {
+        let mut count = 0;
+        while count < max {
+            match self.heap.first() {
+                Some(e) if e.deadline <= now => {}
+                _ => break,
             }
+            let key = self.heap[0].key;
+            self.unlink(0);
+            let waker = self.free_slot(key);
+            fired(key, waker);
+            count += 1;
         }
+        count
+    }
+
+    /// Take the entry at heap index `pos` out of the heap.
+    fn unlink(&mut self, pos: usize) {
+        self.heap.swap_remove(pos);
+        if let Some(moved) = self.heap.get(pos).copied() {
+            self.slots[moved.key].pos = pos;
+            // The former last entry may belong above or below `pos`.
+            self.sift_up(pos);
+            self.sift_down(self.slots[moved.key].pos);
+        }
+    }
+
+    /// Put `key` on the free list; returns its waker.
+    fn free_slot(&mut self, key: Key) -> Option<Waker> {
         let slot = core::mem::replace(
             &mut self.slots[key],
             Slot {
@@ -159,29 +174,6 @@ impl Queue {
         );
         self.free = key;
         slot.waker
-    }
-
-    /// Move up to `max` slots whose deadline is at or before `now` from
-    /// QUEUED to FIRED, earliest first, pushing their wakers onto `wakers`.
-    /// Returns how many fired.
-    pub(crate) fn expire(&mut self, now: u64, max: usize, wakers: &mut Vec<Waker>) -> usize {
-        let mut fired = 0;
-        while fired < max {
-            match self.heap.first() {
-                Some(e) if e.deadline <= now => {}
-                _ => break,
-            }
-            let top = self.heap.swap_remove(0);
-            if let Some(moved) = self.heap.first() {
-                self.slots[moved.key].pos = 0;
-                self.sift_down(0);
-            }
-            let slot = &mut self.slots[top.key];
-            slot.pos = FIRED;
-            wakers.extend(slot.waker.take());
-            fired += 1;
-        }
-        fired
     }
 
     /// Restore the heap order above `pos` (its deadline got earlier).
@@ -274,6 +266,11 @@ mod tests {
         logged(id, &Arc::default())
     }
 
+    /// `expire` into a vector of wakers.
+    fn expire(q: &mut Queue, now: u64, max: usize, wakers: &mut Vec<Waker>) -> usize {
+        q.expire(now, max, |_, w| wakers.extend(w))
+    }
+
     /// Checks the heap order and that every slot knows its position.
     fn check(q: &Queue) {
         for (i, e) in q.heap.iter().enumerate() {
@@ -313,7 +310,7 @@ mod tests {
         let mut wakers = Vec::new();
         let mut last = 0;
         for now in (0..1000).step_by(50) {
-            q.expire(now, usize::MAX, &mut wakers);
+            expire(&mut q, now, usize::MAX, &mut wakers);
             check(&q);
             assert!(q.next_deadline().map_or(true, |d| d > now));
             wakers.drain(..).for_each(Waker::wake);
@@ -322,7 +319,7 @@ mod tests {
                 last = id;
             }
         }
-        q.expire(u64::MAX, usize::MAX, &mut wakers);
+        expire(&mut q, u64::MAX, usize::MAX, &mut wakers);
         wakers.drain(..).for_each(Waker::wake);
         assert!(counters
             .iter()
@@ -343,12 +340,13 @@ mod tests {
         // The queue dropped its clone: only `gone` itself holds the Arc.
         assert_eq!(Arc::strong_count(&gone), 1);
         let mut wakers = Vec::new();
-        assert_eq!(q.expire(100, usize::MAX, &mut wakers), 1);
+        assert_eq!(expire(&mut q, 100, usize::MAX, &mut wakers), 1);
         wakers.drain(..).for_each(Waker::wake);
         assert_eq!(kept.wakes.load(Ordering::Relaxed), 1);
         assert_eq!(gone.wakes.load(Ordering::Relaxed), 0);
-        q.remove(a);
+        // The expired slot is free and the queue holds no clone any more.
         assert_eq!(Arc::strong_count(&kept), 2); // `kept` + `kept_w`
+        assert_eq!(q.insert(1, &kept_w), a);
     }
 
     #[test]
@@ -388,23 +386,27 @@ mod tests {
     }
 
     #[test]
-    fn set_waker_reports_fired() {
+    fn set_waker_replaces_and_expire_frees() {
         let mut q = Queue::new();
         let (first, w1) = counter(0);
         let (second, w2) = counter(1);
         let k = q.insert(10, &w1);
-        assert!(q.set_waker(k, &w2));
-        let mut wakers = Vec::new();
-        q.expire(10, usize::MAX, &mut wakers);
-        wakers.drain(..).for_each(Waker::wake);
+        q.set_waker(k, &w2);
+        assert_eq!(Arc::strong_count(&first), 2); // the old clone was dropped
+        let mut keys = Vec::new();
+        q.expire(10, usize::MAX, |key, w| {
+            keys.push(key);
+            w.unwrap().wake();
+        });
+        assert_eq!(keys, [k]);
         assert_eq!(first.wakes.load(Ordering::Relaxed), 0);
         assert_eq!(second.wakes.load(Ordering::Relaxed), 1);
-        assert!(!q.set_waker(k, &w2));
-        q.remove(k);
+        // Expired slots are free again: the next insert reuses it.
+        assert_eq!(q.insert(20, &w1), k);
     }
 
     #[test]
-    fn reschedule_moves_both_ways_and_requeues_fired() {
+    fn reschedule_moves_both_ways() {
         let mut q = Queue::new();
         let (c, w) = counter(0);
         let keys: Vec<Key> = (0..50).map(|i| q.insert(100 + i, &w)).collect();
@@ -415,13 +417,11 @@ mod tests {
         check(&q);
         assert_eq!(q.next_deadline(), Some(1));
         let mut wakers = Vec::new();
-        assert_eq!(q.expire(1, usize::MAX, &mut wakers), 1);
-        q.reschedule(keys[49], 2000);
-        check(&q);
-        assert_eq!(q.expire(u64::MAX, 10, &mut wakers), 10);
-        assert_eq!(q.expire(u64::MAX, usize::MAX, &mut wakers), 40);
+        assert_eq!(expire(&mut q, 1, usize::MAX, &mut wakers), 1);
+        assert_eq!(expire(&mut q, 999, usize::MAX, &mut wakers), 48);
+        assert_eq!(q.next_deadline(), Some(1000));
+        assert_eq!(expire(&mut q, u64::MAX, 10, &mut wakers), 1);
         wakers.drain(..).for_each(Waker::wake);
-        // The rescheduled slot kept no waker after its first expiry.
         assert_eq!(c.wakes.load(Ordering::Relaxed), 50);
     }
 
