@@ -179,7 +179,7 @@ impl fmt::Debug for Timer {
             .field("deadline_ns", &self.deadline)
             .field(
                 "queued",
-                &self.ticket.as_ref().map_or(false, |t| !t.fired()),
+                &self.ticket.as_ref().is_some_and(|t| !t.fired()),
             )
             .finish()
     }
@@ -298,7 +298,7 @@ impl fmt::Debug for Interval {
             .field("period_ns", &self.period)
             .field(
                 "queued",
-                &self.ticket.as_ref().map_or(false, |t| !t.fired()),
+                &self.ticket.as_ref().is_some_and(|t| !t.fired()),
             )
             .finish()
     }
@@ -631,7 +631,7 @@ impl Driver {
 /// If the ticket's slot fired, forget the ticket and say so.
 #[inline]
 fn take_fired(ticket: &mut Option<Ticket>) -> bool {
-    let fired = ticket.as_ref().map_or(false, Ticket::fired);
+    let fired = ticket.as_ref().is_some_and(Ticket::fired);
     if fired {
         *ticket = None;
     }
