@@ -177,10 +177,7 @@ impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Timer")
             .field("deadline_ns", &self.deadline)
-            .field(
-                "queued",
-                &self.ticket.as_ref().is_some_and(|t| !t.fired()),
-            )
+            .field("queued", &self.ticket.as_ref().is_some_and(|t| !t.fired()))
             .finish()
     }
 }
@@ -296,10 +293,7 @@ impl fmt::Debug for Interval {
         f.debug_struct("Interval")
             .field("next_tick_ns", &self.deadline)
             .field("period_ns", &self.period)
-            .field(
-                "queued",
-                &self.ticket.as_ref().is_some_and(|t| !t.fired()),
-            )
+            .field("queued", &self.ticket.as_ref().is_some_and(|t| !t.fired()))
             .finish()
     }
 }
@@ -461,11 +455,6 @@ impl Wake for OnReadable {
     }
 }
 
-/// Passes per wake of [`OnReadable`] at most. A `Device` that is ready at
-/// every poll (it could not re-arm its fd, which it reports as ready) would
-/// otherwise keep the reactor thread here forever.
-const MAX_PASSES: usize = 4;
-
 impl Driver {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The queue is consistent between any two statements that may
@@ -580,10 +569,16 @@ impl Driver {
     /// The timerfd is readable (or this is the first call, from `start`):
     /// run passes until the `Device` is pending again, which re-registers
     /// the driver's waker with the reactor.
+    ///
+    /// Leaving while the device is ready would leave nobody to watch the
+    /// timerfd, so this loops for as long as timers keep expiring during the
+    /// passes (real work); should the device be unable to re-arm (it reports
+    /// that as ready), the passes go on polling the clock instead of
+    /// stopping the timers.
     fn on_readable(&self) {
         let mut reactor = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
         let reactor = &mut *reactor;
-        for _ in 0..MAX_PASSES {
+        loop {
             let mut cx = Context::from_waker(&reactor.waker);
             if Pin::new(&mut reactor.device).poll(&mut cx).is_pending() {
                 return;
