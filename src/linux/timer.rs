@@ -13,10 +13,10 @@
 //!
 //! # Driver
 //!
-//! One process-wide driver: a [`Queue`] of deadlines and wakers behind a
-//! mutex, and one timerfd (a [`Device`] on the reactor) armed, in absolute
-//! time, at the earliest deadline. `armed` records the deadline the timerfd
-//! was last set to:
+//! One process-wide driver: a [`Queue`] of deadlines and wakers behind the
+//! `state` mutex, and one timerfd (a [`Device`] on the reactor) armed, in
+//! absolute time, at the earliest deadline. `armed` records the deadline the
+//! timerfd was last set to:
 //!
 //! - registering a timer re-arms only when its deadline is earlier than
 //!   `armed` (no syscall in the common case);
@@ -24,12 +24,26 @@
 //!   the pass it triggers only re-arms;
 //! - a pass runs inline on the reactor thread when the timerfd is readable
 //!   (the `Device`'s waker is the driver's own): it reads the timerfd, then
-//!   repeatedly takes up to [`CHUNK`] expired wakers under the lock and
+//!   repeatedly fires up to [`CHUNK`] expired timers under the lock and
 //!   wakes them outside it; its last round arms the next deadline.
+//!
+//! A timer's life (`gen` is its slot's generation, see [`Ticket`]):
+//!
+//! ```text
+//!   new --first poll, under the lock--> QUEUED (ticket: slot key + gen)
+//!   QUEUED --pass, now >= deadline------> FIRED: slot freed, gen + 1, woken
+//!   QUEUED --drop, under the lock-------> slot freed, gen + 1, waker dropped
+//!   FIRED  --poll------------------------> Ready (gen differs: no lock)
+//!   FIRED  --drop------------------------> nothing to do (no lock)
+//! ```
 //!
 //! A timer is ready only once the clock (its own poll's, or the pass's that
 //! fired it) says its deadline passed, so it is never early whatever the
 //! timerfd does; the driver only decides *when* the task is woken to look.
+//!
+//! Locks: `reactor` (taken on the reactor thread only, and once by `start`)
+//! before `state`, never the other way; no lock is held while a user's waker
+//! is woken or dropped (cloning one happens under `state`).
 
 use core::fmt;
 use core::future::Future;
@@ -71,8 +85,8 @@ const CHUNK: usize = 64;
 /// Works on any executor: the task is woken from the reactor thread.
 /// Dropping a timer cancels it: its waker is released and never called
 /// (unless the drop races with the expiry on another thread: a timer dropped
-/// before its deadline is never woken). Polling again after it was ready
-/// returns ready again.
+/// before its deadline is never woken). Polling it again after it was ready
+/// is harmless: it is ready again.
 ///
 /// ```rust
 /// use pasts::linux::Timer;
@@ -155,15 +169,20 @@ impl Timer {
             ticket: None,
         }
     }
+
+    /// Poll for `deadline` (see [`Driver::poll`] for `moved`).
+    #[inline]
+    fn poll_at(&mut self, moved: bool, waker: &Waker) -> Poll<()> {
+        self.driver
+            .poll(&mut self.ticket, self.deadline, moved, waker)
+    }
 }
 
 impl Future for Timer {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        this.driver
-            .poll(&mut this.ticket, this.deadline, false, cx.waker())
+        self.get_mut().poll_at(false, cx.waker())
     }
 }
 
@@ -191,10 +210,11 @@ impl fmt::Debug for Timer {
 ///
 /// **Missed ticks are skipped, keeping the phase.** When the interval is
 /// polled after one or more whole periods went by since a tick was due (the
-/// program was busy or suspended), it is ready once, and its next tick is the
-/// first one of the original schedule that is still in the future. There is
-/// no burst of catch-up ticks; count the time yourself
-/// (`Instant::now()`) if you need to know how many periods passed.
+/// program was busy), it is ready once, and its next tick is the first one
+/// of the original schedule that is still in the future. There is no burst
+/// of catch-up ticks; compare [`Instant::now()`](Instant::now) with the start
+/// if you need to know how many periods passed. Like `Instant`, the clock
+/// (`CLOCK_MONOTONIC`) stands still while the system is suspended.
 ///
 /// Like [`Timer`] it shares the process-wide timerfd, works on any executor
 /// and releases its slot when dropped.
@@ -217,12 +237,10 @@ impl fmt::Debug for Timer {
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Interval {
-    driver: &'static Driver,
-    /// The next tick, nanoseconds since the driver's epoch.
-    deadline: u64,
+    /// The next tick.
+    next: Timer,
     period: u64,
-    ticket: Option<Ticket>,
-    /// `deadline` moved on since the queue slot was last scheduled.
+    /// `next.deadline` moved on since its slot was last scheduled.
     moved: bool,
 }
 
@@ -255,10 +273,8 @@ impl Interval {
         let driver = driver()?;
         let period = nanos(period);
         Ok(Self {
-            driver,
-            deadline: driver.now().saturating_add(period),
+            next: Timer::with_deadline(driver, driver.now().saturating_add(period)),
             period,
-            ticket: None,
             moved: false,
         })
     }
@@ -269,31 +285,23 @@ impl Future for Interval {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let poll = this
-            .driver
-            .poll(&mut this.ticket, this.deadline, this.moved, cx.waker());
-        if poll.is_pending() {
+        if this.next.poll_at(this.moved, cx.waker()).is_pending() {
             this.moved = false;
             return Poll::Pending;
         }
-        this.deadline = next_tick(this.deadline, this.period, this.driver.now());
-        this.moved = this.ticket.is_some();
+        let next = &mut this.next;
+        next.deadline = next_tick(next.deadline, this.period, next.driver.now());
+        // A slot still queued for the tick just delivered must move on.
+        this.moved = next.ticket.is_some();
         Poll::Ready(())
-    }
-}
-
-impl Drop for Interval {
-    fn drop(&mut self) {
-        self.driver.release(self.ticket.take());
     }
 }
 
 impl fmt::Debug for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Interval")
-            .field("next_tick_ns", &self.deadline)
+            .field("next", &self.next)
             .field("period_ns", &self.period)
-            .field("queued", &self.ticket.as_ref().is_some_and(|t| !t.fired()))
             .finish()
     }
 }
@@ -515,12 +523,12 @@ impl Driver {
             }
             state.armed = deadline;
         }
-        match ticket {
+        let replaced = match ticket {
             Some(t) => {
                 if moved {
                     state.queue.reschedule(t.key, deadline);
                 }
-                state.queue.set_waker(t.key, waker);
+                state.queue.set_waker(t.key, waker)
             }
             None => {
                 let key = state.queue.insert(deadline, waker);
@@ -534,8 +542,11 @@ impl Driver {
                     gen: cell.load(Ordering::Relaxed),
                     cell,
                 });
+                None
             }
-        }
+        };
+        drop(state);
+        drop(replaced); // outside the lock: a waker's drop may run any code
         Poll::Pending
     }
 

@@ -102,11 +102,11 @@ impl Queue {
     }
 
     /// Replace the waker of a QUEUED slot (no clone if it would wake the same
-    /// task).
-    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) {
+    /// task); returns the replaced one, for the caller to drop.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: &Waker) -> Option<Waker> {
         match &mut self.slots[key].waker {
-            Some(old) if old.will_wake(waker) => {}
-            old => *old = Some(waker.clone()),
+            Some(old) if old.will_wake(waker) => None,
+            old => old.replace(waker.clone()),
         }
     }
 
@@ -391,7 +391,8 @@ mod tests {
         let (first, w1) = counter(0);
         let (second, w2) = counter(1);
         let k = q.insert(10, &w1);
-        q.set_waker(k, &w2);
+        assert!(q.set_waker(k, &w1).is_none()); // same task: kept
+        drop(q.set_waker(k, &w2));
         assert_eq!(Arc::strong_count(&first), 2); // the old clone was dropped
         let mut keys = Vec::new();
         q.expire(10, usize::MAX, |key, w| {
