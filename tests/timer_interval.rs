@@ -3,6 +3,8 @@
 //! keeping the phase.
 #![cfg(feature = "linux")]
 
+mod timer_common;
+
 use pasts::linux::Interval;
 use std::time::{Duration, Instant};
 
@@ -56,4 +58,29 @@ fn missed_ticks_are_skipped_keeping_phase() {
 fn zero_period_is_an_error() {
     let err = Interval::new(Duration::ZERO).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn one_tick_per_due_deadline_when_polled_late() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Waker};
+
+    let period = Duration::from_millis(200);
+    let counter = timer_common::Counter::new();
+    let waker = Waker::from(std::sync::Arc::clone(&counter));
+    let mut cx = Context::from_waker(&waker);
+    let mut interval = Interval::new(period).unwrap();
+    let mut poll = |i: &mut Interval| Pin::new(i).poll(&mut cx).is_ready();
+    assert!(!poll(&mut interval)); // queued for the first tick
+                                   // The first tick fires (and wakes) while the task is busy.
+    std::thread::sleep(period * 5 / 4);
+    assert_eq!(counter.wakes(), 1);
+    assert!(poll(&mut interval));
+    // The fired slot must not count again for the second tick, 150 ms away.
+    assert!(!poll(&mut interval));
+    assert!(!poll(&mut interval));
+    pasts::block_on(&mut interval);
+    assert_eq!(counter.wakes(), 1);
 }
