@@ -72,7 +72,7 @@ const NEVER: u64 = u64::MAX;
 /// Wakers taken per lock during a pass: bounds how long an executor thread
 /// that registers or drops a timer can wait for the lock, and lets the first
 /// expired tasks run while later ones are still being collected.
-const CHUNK: usize = 64;
+const CHUNK: usize = 16;
 
 /// A one-shot timer: a future that is ready once its deadline has passed.
 ///
