@@ -9,17 +9,41 @@
 //! `Arc`. No use-after-free is possible, and dropping a device frees its
 //! slot for reuse at once.
 //!
-//! Events are dispatched by [`Reactor::react`], called by the reactor
-//! thread (started with the first device, named `pasts-reactor`).
-
+//! # Who waits in `epoll_wait`: the role
+//!
+//! One thread at a time, the *owner*, waits in `epoll_wait` and dispatches
+//! events. A thread in `pasts::block_on` with nothing to do takes the role
+//! if it is free ([`sleep`]): it then waits for its own wake-up and for
+//! device events at once, so a device it awaits wakes it with no thread hop.
+//! Its interrupt is told (state POLLING) to end the `epoll_wait` with an
+//! eventfd write. It gives the role back as soon as it wakes, before it
+//! polls its future, so a future that blocks cannot starve others. A
+//! `block_on` thread that finds the role taken sleeps on its own interrupt
+//! and is woken by the owner's dispatch.
+//!
+//! The reactor thread (`pasts-reactor`, started with the first device) is
+//! for everyone else (tokio, futures, smol, a pasts thread busy in a long
+//! poll): it takes the role when it stays free for a whole check period
+//! (1 ms, backing off to 10 ms), and at start. It gives it back when a
+//! `block_on` thread asks (by setting `wanted` and writing the eventfd).
+//! It stops checking while a `block_on` thread has been waiting in
+//! `epoll_wait` for a while; that thread's release wakes it again.
+//!
+//! ```text
+//!  owner:  FREE --block_on sleeps--------------> BLOCK_ON --wakes--> FREE
+//!          FREE --free a whole period / start--> THREAD
+//!          THREAD --block_on wants it (eventfd)--> FREE, wanted thread woken
+//! ```
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::Waker;
+use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::vec::Vec;
 
 use super::sys;
+use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
@@ -102,13 +126,61 @@ struct Slab {
     free: Vec<u32>,
 }
 
+/// Who owns the role (see the module docs).
+const FREE: u8 = 0;
+const BLOCK_ON: u8 = 1;
+const THREAD: u8 = 2;
+
+/// The reactor thread checks a free role this often at first…
+const CHECK_MIN: Duration = Duration::from_millis(1);
+/// …doubling up to this.
+const CHECK_MAX: Duration = Duration::from_millis(10);
+/// Checks that see the same `block_on` owner before the thread stops.
+const QUIET_CHECKS: u32 = 10;
+
+/// The role and what the reactor thread watches.
+#[derive(Debug)]
+struct Role {
+    owner: u8,
+    /// Counts the times a `block_on` thread took or gave back the role: the
+    /// same value at two checks means nothing changed in between.
+    epoch: u64,
+    /// A `block_on` thread waiting for the reactor thread to let go.
+    wanted: Option<Arc<ThreadInterrupt>>,
+    /// The reactor thread sleeps without a timeout: a release must wake it.
+    thread_idle: bool,
+}
+
 /// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
 #[derive(Debug)]
 pub(crate) struct Reactor {
     epoll: OwnedFd,
     notify: OwnedFd,
     slab: Mutex<Slab>,
+    role: Mutex<Role>,
+    /// Where the reactor thread waits between checks.
+    check: Condvar,
     thread_started: AtomicBool,
+}
+
+/// The reactor if a device was ever made (else `block_on` sleeps plainly).
+static REACTOR: OnceLock<Reactor> = OnceLock::new();
+
+/// Sleep until `me` is interrupted, for `pasts::block_on`: in `epoll_wait`,
+/// dispatching device events, if the role is free; else on `me`.
+pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
+    match REACTOR.get() {
+        Some(reactor) => reactor.sleep(me),
+        None => me.wait_for(),
+    }
+}
+
+/// End the `epoll_wait` of a `block_on` thread that owns the role (its
+/// interrupt was POLLING).
+pub(crate) fn wake_poller() {
+    if let Some(reactor) = REACTOR.get() {
+        reactor.notify();
+    }
 }
 
 /// Lock a mutex whose data stays consistent across a panic (every critical
@@ -120,8 +192,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Reactor {
     /// The reactor, made on first use, with its thread running.
     pub(crate) fn get() -> io::Result<&'static Reactor> {
-        static REACTOR: OnceLock<Reactor> = OnceLock::new();
-
         let reactor = match REACTOR.get() {
             Some(reactor) => reactor,
             None => {
@@ -142,6 +212,13 @@ impl Reactor {
             epoll: sys::epoll_create()?,
             notify: sys::eventfd(0)?,
             slab: Mutex::new(Slab::default()),
+            role: Mutex::new(Role {
+                owner: FREE,
+                epoch: 0,
+                wanted: None,
+                thread_idle: false,
+            }),
+            check: Condvar::new(),
             thread_started: AtomicBool::new(false),
         };
         // Level-triggered: stays ready until `react` drains it.
@@ -174,15 +251,122 @@ impl Reactor {
         Ok(())
     }
 
-    /// The reactor thread: dispatch events forever.
+    /// The reactor thread: own the role when nobody else does.
     fn run(&self) {
+        let mut role = lock(&self.role);
+        // Take the role at start: a program on another executor needs it.
+        let mut seen = None;
+        let mut period = CHECK_MIN;
+        let mut quiet = 0;
         loop {
-            if self.react(-1).is_err() {
+            if role.owner == FREE && seen.map_or(true, |epoch| epoch == role.epoch) {
+                role.owner = THREAD;
+                drop(role);
+                role = self.own();
+                period = CHECK_MIN;
+                quiet = 0;
+            }
+            if role.owner == BLOCK_ON && seen == Some(role.epoch) {
+                quiet += 1;
+            } else {
+                quiet = 0;
+            }
+            seen = Some(role.epoch);
+            if quiet >= QUIET_CHECKS {
+                // A `block_on` thread waits in epoll_wait for long: sleep
+                // until it releases the role.
+                role.thread_idle = true;
+                while role.thread_idle {
+                    role = self
+                        .check
+                        .wait(role)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                quiet = 0;
+                period = CHECK_MIN;
+                seen = Some(role.epoch);
+            }
+            role = self
+                .check
+                .wait_timeout(role, period)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            period = (period * 2).min(CHECK_MAX);
+        }
+    }
+
+    /// The reactor thread owns the role: dispatch until a `block_on` thread
+    /// wants it. Returns the role's lock, the role FREE.
+    fn own(&self) -> MutexGuard<'_, Role> {
+        loop {
+            if self.react(-1, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(core::time::Duration::from_millis(10));
+                std::thread::sleep(CHECK_MAX);
+            }
+            let mut role = lock(&self.role);
+            if let Some(wanted) = role.wanted.take() {
+                role.owner = FREE;
+                drop(role);
+                wanted.interrupt();
+                return lock(&self.role);
             }
         }
+    }
+
+    /// `block_on`'s sleep (see [`sleep`]).
+    fn sleep(&self, me: &Arc<ThreadInterrupt>) {
+        let mut role = lock(&self.role);
+        match role.owner {
+            FREE => {
+                role.owner = BLOCK_ON;
+                role.epoch = role.epoch.wrapping_add(1);
+                drop(role);
+                let polled = self.poll_for(me);
+                let mut role = lock(&self.role);
+                role.owner = FREE;
+                role.epoch = role.epoch.wrapping_add(1);
+                if role.thread_idle {
+                    role.thread_idle = false;
+                    self.check.notify_one();
+                }
+                drop(role);
+                if polled.is_err() {
+                    // Cannot wait in epoll: sleep plainly, the reactor
+                    // thread takes over the devices.
+                    me.wait_for();
+                }
+            }
+            THREAD => {
+                role.wanted = Some(Arc::clone(me));
+                drop(role);
+                self.notify();
+                me.wait_for();
+            }
+            _ => {
+                drop(role);
+                me.wait_for();
+            }
+        }
+    }
+
+    /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
+    /// events, until `me` is interrupted.
+    fn poll_for(&self, me: &ThreadInterrupt) -> io::Result<()> {
+        while me.begin_polling() {
+            let mut woken = false;
+            // Back to EMPTY before dispatching, so waking `me` from the
+            // dispatch costs no eventfd write.
+            let polled = self.react(-1, || woken = me.end_polling());
+            if polled.is_err() {
+                me.end_polling();
+            }
+            polled?;
+            if woken {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The epoll fd.
@@ -191,19 +375,19 @@ impl Reactor {
     }
 
     /// Make `epoll_wait` return now (or the next one, if nobody waits).
-    #[allow(dead_code)] // For modules that wait in `react` themselves.
     pub(crate) fn notify(&self) {
         // Ignored: the only possible failure is EAGAIN when the counter is
         // at its maximum, and then the eventfd is already readable.
         let _ = sys::write_u64(self.notify.as_fd(), 1);
     }
 
-    /// Wait up to `timeout_ms` (-1: forever) for events and dispatch them:
-    /// mark each registration READY and wake its waker. Returns how many
-    /// events came (the notify eventfd included).
-    pub(crate) fn react(&self, timeout_ms: i32) -> io::Result<usize> {
+    /// Wait up to `timeout_ms` (-1: forever) for events, call `woke`, and
+    /// dispatch them: mark each registration READY and wake its waker.
+    /// Returns how many events came (the notify eventfd included).
+    fn react(&self, timeout_ms: i32, woke: impl FnOnce()) -> io::Result<usize> {
         let mut events = [sys::EpollEvent::new(0, 0); 64];
         let n = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout_ms)?;
+        woke();
         for event in &events[..n] {
             let token = event.data();
             if token == NOTIFY {
