@@ -21,10 +21,13 @@
 //!
 //! Why a heap and not a timing wheel: the driver needs the *exact* earliest
 //! deadline to arm a single timerfd with sub-millisecond precision; a heap
-//! gives it in O(1) and costs O(log n) per insert and removal (`benches/timer.rs`
-//! measures it: a timer that is armed and cancelled before anything earlier
-//! comes sits at the bottom, so both are O(1) in that common case). A wheel
-//! would either round deadlines to its tick or need a sorted list per slot.
+//! gives it in O(1) and costs O(log n) per insert and removal, O(1) in the
+//! common case of a timer armed and cancelled before anything earlier comes
+//! (it sits at the bottom; `benches/timer.rs`). A wheel would either round
+//! deadlines to its tick (tokio's: 1 ms) or need a sorted list per slot.
+//! Measured with 100,000 random deadlines (2-core VM, noisy): insert 55 ns,
+//! remove 38 ns, expire 167 ns per timer for 4 children per node, against
+//! 64, 53 and 170 ns for a binary heap; 8 children were slower.
 
 use core::task::Waker;
 use std::vec::Vec;
