@@ -22,10 +22,11 @@
 //!   `armed` (no syscall in the common case);
 //! - cancelling never disarms: the timerfd may then fire for nothing, and
 //!   the pass it triggers only re-arms;
-//! - a pass runs inline on the reactor thread when the timerfd is readable
-//!   (the `Device`'s waker is the driver's own): it reads the timerfd, then
-//!   repeatedly fires up to [`CHUNK`] expired timers under the lock and
-//!   wakes them outside it; its last round arms the next deadline.
+//! - a pass runs inline on the thread that dispatches the reactor's events
+//!   when the timerfd is readable (the `Device`'s waker is the driver's
+//!   own): it reads the timerfd, then repeatedly fires up to [`CHUNK`]
+//!   expired timers under the lock and wakes them outside it; its last
+//!   round arms the next deadline.
 //!
 //! A timer's life (`gen` is its slot's generation, see [`Ticket`]):
 //!
@@ -41,9 +42,10 @@
 //! fired it) says its deadline passed, so it is never early whatever the
 //! timerfd does; the driver only decides *when* the task is woken to look.
 //!
-//! Locks: `reactor` (taken on the reactor thread only, and once by `start`)
-//! before `state`, never the other way; no lock is held while a user's waker
-//! is woken or dropped (cloning one happens under `state`).
+//! Locks: `reactor` (taken by the dispatching thread only, and once by
+//! `start`) before `state`, never the other way. `state` is never held
+//! while a user's waker is woken or dropped (only cloned); wakes happen
+//! under `reactor`, which nothing a waker may call takes.
 
 use core::fmt;
 use core::future::Future;
@@ -82,7 +84,9 @@ const CHUNK: usize = 16;
 /// descriptor, and creating and dropping one makes no syscall unless it is
 /// the earliest pending timer.
 ///
-/// Works on any executor: the task is woken from the reactor thread.
+/// Works on any executor: the task is woken by the thread that dispatches
+/// the reactor's events (with `pasts::block_on`, often the waiting thread
+/// itself).
 /// Dropping a timer cancels it: its waker is released and never called
 /// (unless the drop races with the expiry on another thread: a timer dropped
 /// before its deadline is never woken). Polling it again after it was ready
@@ -348,7 +352,8 @@ impl Ticket {
     }
 }
 
-/// What only the reactor thread touches (and `start`, once).
+/// What only the thread dispatching the timerfd's event touches (and
+/// `start`, once).
 struct ReactorSide {
     /// The timerfd on the reactor; polled with `waker`.
     device: Device,
@@ -425,18 +430,20 @@ fn start() -> io::Result<&'static Driver> {
 /// the tightest of a few tries (a preemption between the two reads would
 /// make every armed time that much later, never earlier).
 fn epoch() -> io::Result<(Instant, u64)> {
-    let mut best: Option<(u64, Instant, u64)> = None;
-    for _ in 0..3 {
+    let sample = || -> io::Result<(u64, Instant, u64)> {
         let before = mono_nanos()?;
         let instant = Instant::now();
         let after = mono_nanos()?;
-        let window = after.saturating_sub(before);
-        if best.map_or(true, |(w, _, _)| window < w) {
-            best = Some((window, instant, after));
+        Ok((after.saturating_sub(before), instant, after))
+    };
+    let mut best = sample()?;
+    for _ in 0..2 {
+        let next = sample()?;
+        if next.0 < best.0 {
+            best = next;
         }
     }
-    let (_, instant, after) = best.unwrap_or((0, Instant::now(), mono_nanos()?));
-    Ok((instant, after))
+    Ok((best.1, best.2))
 }
 
 /// Raw `CLOCK_MONOTONIC`, in nanoseconds (u64 nanoseconds last 584 years).
@@ -447,8 +454,9 @@ fn mono_nanos() -> io::Result<u64> {
     Ok(secs.saturating_mul(1_000_000_000).saturating_add(subsec))
 }
 
-/// The driver's waker for its `Device`: woken on the reactor thread when the
-/// timerfd is readable.
+/// The driver's waker for its `Device`: woken when the timerfd is readable,
+/// on the thread that dispatches the reactor's events (the reactor thread,
+/// or a `pasts::block_on` thread waiting in `epoll_wait`).
 struct OnReadable;
 
 impl Wake for OnReadable {
