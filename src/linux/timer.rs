@@ -134,8 +134,8 @@ impl Timer {
     /// ```
     pub fn new(duration: Duration) -> io::Result<Self> {
         let driver = driver()?;
-        // Zero: due since forever, so the first poll is ready without a
-        // pass even while one is pending.
+        // Zero: due since the epoch, so the first poll is ready at once,
+        // without the lock.
         let deadline = match nanos(duration) {
             0 => 0,
             d => driver.now().saturating_add(d),
@@ -509,7 +509,8 @@ impl Driver {
         moved: bool,
         waker: &Waker,
     ) -> Poll<()> {
-        if take_fired(ticket) && !moved {
+        // 0: made from a zero duration or an instant before the epoch.
+        if deadline == 0 || (take_fired(ticket) && !moved) {
             return Poll::Ready(());
         }
         let mut state = self.lock();
