@@ -394,7 +394,8 @@ mod tests {
         let (first, w1) = counter(0);
         let (second, w2) = counter(1);
         let k = q.insert(10, &w1);
-        assert!(q.set_waker(k, &w1).is_none()); // same task: kept
+        drop(q.set_waker(k, &w1)); // same task (`will_wake`): kept
+        assert_eq!(Arc::strong_count(&first), 3);
         drop(q.set_waker(k, &w2));
         assert_eq!(Arc::strong_count(&first), 2); // the old clone was dropped
         let mut keys = Vec::new();
