@@ -507,9 +507,10 @@ impl Driver {
     /// interval's previous tick), so its firing does not make this one due.
     ///
     /// The clock is read only when the timerfd must be armed earlier (a
-    /// syscall anyway): a deadline at or after `armed` will be looked at by
-    /// the pass that `armed` triggers, and a queued one is ready once that
-    /// pass fired it, which the ticket tells without the lock. So creating,
+    /// syscall anyway): a deadline no more than [`SLACK`] before `armed`
+    /// will be looked at by the pass that `armed` triggers, and a queued one
+    /// is ready once that pass fired it, which the ticket tells without the
+    /// lock. So creating,
     /// polling and dropping a timer that is not the earliest costs one clock
     /// read (in the constructor) and two short critical sections; polling
     /// and dropping a fired one costs none.
