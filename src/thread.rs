@@ -8,6 +8,8 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::interrupt::{run, with_shared_waker};
+#[cfg(feature = "linux")]
+use crate::linux::sleep;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
@@ -28,10 +30,12 @@ use crate::Interrupt;
 //   POLLING  --end_polling----> EMPTY    (epoll_wait returned)
 //
 // No wake-up is lost: `interrupt` always leaves NOTIFIED behind, which only
-// `wait_for` (or `begin_polling`, `end_polling`) consumes. A sleeper moves to PARKED while holding the mutex and
-// releases it only inside `Condvar::wait`; `interrupt` takes the mutex after
-// it saw PARKED, so its `notify_one` cannot fall between the sleeper's check
-// and its wait.
+// `wait_for` (or `begin_polling`/`end_polling`) consumes. A sleeper moves to
+// PARKED while holding the mutex and releases it only inside
+// `Condvar::wait`; `interrupt` takes the mutex after it saw PARKED, so its
+// `notify_one` cannot fall between the sleeper's check and its wait. A
+// poller's state is POLLING for the whole `epoll_wait`, so an `interrupt`
+// either sees it (and writes the eventfd) or comes after `end_polling`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
@@ -224,6 +228,7 @@ impl ThreadInterrupt {
             .compare_exchange(EMPTY, POLLING, Ordering::Relaxed, Ordering::Acquire)
         {
             Ok(_) => true,
+            // NOTIFIED: the only other state this thread can find here.
             Err(_) => {
                 self.state.store(EMPTY, Ordering::Relaxed);
                 false
@@ -252,9 +257,6 @@ impl Interrupt for Sleep<'_> {
         sleep(self.0);
     }
 }
-
-#[cfg(feature = "linux")]
-use crate::linux::sleep;
 
 #[cfg(not(feature = "linux"))]
 #[inline]

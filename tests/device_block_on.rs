@@ -16,17 +16,6 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// Await `device` until one read succeeds.
-async fn next(device: &mut Device, reader: &std::fs::File) {
-    let mut buf = [0; 8];
-    loop {
-        (&mut *device).await;
-        if try_read(reader, &mut buf).is_some() {
-            return;
-        }
-    }
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn plain_waker_ends_epoll_wait() {
@@ -67,7 +56,7 @@ fn foreign_executor_served_while_block_on_waits() {
         let late = new_eventfd();
         let (late_reader, late_writer) = (file(&late), file(&late));
         let mut late_device = Device::new(late, Watch::INPUT).unwrap();
-        let x = thread::spawn(move || pasts::block_on(next(&mut late_device, &late_reader)));
+        let x = thread::spawn(move || pasts::block_on(next_count(&mut late_device, &late_reader)));
         thread::sleep(Duration::from_millis(20));
         // This thread: a foreign executor on another device, fired 100 times.
         let fd = new_eventfd();
@@ -81,17 +70,8 @@ fn foreign_executor_served_while_block_on_waits() {
         });
         let mut total = 0;
         while total < 100 {
-            let mut buf = [0; 8];
-            park_block_on(async {
-                loop {
-                    (&mut device).await;
-                    if try_read(&reader, &mut buf).is_some() {
-                        break;
-                    }
-                }
-            });
-            // The counter: more than 1 if bumps came faster than reads.
-            total += u64::from_ne_bytes(buf);
+            // More than 1 if bumps came faster than reads.
+            total += park_block_on(next_count(&mut device, &reader)).0;
         }
         bumper.join().unwrap();
         bump(&late_writer);
@@ -116,13 +96,13 @@ fn blocking_future_does_not_stall_other_threads() {
             // future) until thread 2 got B.
             let t1 = thread::spawn(move || {
                 pasts::block_on(async {
-                    next(&mut dev_a, &a_reader).await;
+                    next_count(&mut dev_a, &a_reader).await;
                     done_rx.recv().unwrap();
                 })
             });
             // Thread 2: awaits B.
             let t2 = thread::spawn(move || {
-                pasts::block_on(next(&mut dev_b, &b_reader));
+                pasts::block_on(next_count(&mut dev_b, &b_reader));
                 done_tx.send(()).unwrap();
             });
             thread::sleep(Duration::from_millis(5));

@@ -9,17 +9,6 @@ use pasts::linux::{Device, Watch};
 use std::thread;
 use std::time::Duration;
 
-/// Await the device until a read returns the counter `expected`.
-async fn next(device: &mut Device, reader: &std::fs::File) -> u64 {
-    let mut buf = [0; 8];
-    loop {
-        (&mut *device).await;
-        if try_read(reader, &mut buf).is_some() {
-            return u64::from_ne_bytes(buf);
-        }
-    }
-}
-
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn same_device_on_two_executors() {
@@ -37,9 +26,9 @@ fn same_device_on_two_executors() {
         let mut foreign_wakes = 0;
         while total < 20 {
             if total % 2 == 0 {
-                total += pasts::block_on(next(&mut device, &reader));
+                total += pasts::block_on(next_count(&mut device, &reader));
             } else {
-                let (n, wakes) = park_block_on(next(&mut device, &reader));
+                let (n, wakes) = park_block_on(next_count(&mut device, &reader));
                 total += n;
                 foreign_wakes += wakes;
             }

@@ -3,7 +3,10 @@
 //! [`Device`] turns any file descriptor into a re-pollable future that is
 //! ready whenever the fd is. It works on any executor: one process-wide
 //! epoll reactor, started with the first device, wakes whatever waker
-//! polled the device last.
+//! polled the device last. [`pasts::block_on`](crate::block_on) waits in
+//! that reactor's `epoll_wait` itself when it can, so a device wakes the
+//! thread that awaits it with no hop through a reactor thread; a reactor
+//! thread serves the other executors.
 //!
 //! ```rust
 //! use pasts::linux::{Device, Watch};
@@ -25,8 +28,10 @@
 //!   `EINTR` retried there), `#[repr(C)]` structs with compile-time layout
 //!   asserts, and `const fn`s that build ioctl numbers.
 //! - `reactor`: the epoll set, its slab of registrations (epoll data is a
-//!   slab index + generation, never a pointer), and `react`, which waits
-//!   for events and wakes the registered wakers.
+//!   slab index + generation, never a pointer), `react`, which waits for
+//!   events and wakes the registered wakers, and the *role*: which thread
+//!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
+//!   thread). `sleep` and `wake_poller` are the two hooks `thread.rs` calls.
 //! - `device`: [`Device`] and [`Watch`].
 //!
 //! **How other modules hook into the reactor** (the timer does this): they
@@ -36,11 +41,15 @@
 //! after the event: it may read the fd, fire expired entries (waking the
 //! users' wakers), re-arm the fd and poll the `Device` again to re-arm it
 //! — all inline, with no lock of the reactor held. It must not block and
-//! must not call `block_on`.
+//! must not call `block_on` (the dispatching thread may be a `block_on`
+//! thread that owns the role, or the reactor thread).
 
 mod device;
 mod reactor;
 pub(crate) mod sys;
+mod timer;
 
 pub use device::{Device, Watch};
+pub use timer::{Interval, Timer};
+
 pub(crate) use reactor::{sleep, wake_poller};

@@ -39,6 +39,7 @@ use core::task::Waker;
 use core::time::Duration;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::vec::Vec;
 
@@ -323,14 +324,7 @@ impl Reactor {
                 role.epoch = role.epoch.wrapping_add(1);
                 drop(role);
                 let polled = self.poll_for(me);
-                let mut role = lock(&self.role);
-                role.owner = FREE;
-                role.epoch = role.epoch.wrapping_add(1);
-                if role.thread_idle {
-                    role.thread_idle = false;
-                    self.check.notify_one();
-                }
-                drop(role);
+                self.release();
                 if polled.is_err() {
                     // Cannot wait in epoll: sleep plainly, the reactor
                     // thread takes over the devices.
@@ -347,6 +341,17 @@ impl Reactor {
                 drop(role);
                 me.wait_for();
             }
+        }
+    }
+
+    /// A `block_on` owner gives the role back.
+    fn release(&self) {
+        let mut role = lock(&self.role);
+        role.owner = FREE;
+        role.epoch = role.epoch.wrapping_add(1);
+        if role.thread_idle {
+            role.thread_idle = false;
+            self.check.notify_one();
         }
     }
 
@@ -391,7 +396,8 @@ impl Reactor {
         for event in &events[..n] {
             let token = event.data();
             if token == NOTIFY {
-                // Ignored: EAGAIN means another dispatcher drained it first.
+                // Ignored: EAGAIN means the counter was drained already (a
+                // late wake-up); reading an eventfd cannot fail otherwise.
                 let _ = sys::read_u64(self.notify.as_fd());
                 continue;
             }
@@ -404,7 +410,11 @@ impl Reactor {
                 }
             };
             if let Some(registration) = registration {
-                registration.fire();
+                // A waker that panics (a bug in its executor, reported by the
+                // panic hook) must not cost the batch's other events, whose
+                // oneshots are spent, nor unwind into an unrelated
+                // `block_on` or end the reactor thread: it is contained here.
+                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire()));
             }
         }
         Ok(n)

@@ -238,51 +238,32 @@ type IoctlRequest = c_ulong;
 #[cfg(target_env = "musl")]
 type IoctlRequest = c_int;
 
-// The `_IOC` encoding. Most architectures: 2 direction bits, 14 size bits;
-// powerpc, mips and sparc: 3 direction bits, 13 size bits, other values.
-#[cfg(not(any(
+/// The `_IOC` encoding of powerpc, mips and sparc: 3 direction bits and 13
+/// size bits, with other direction values. Everyone else: 2 and 14.
+const IOC_OLD_STYLE: bool = cfg!(any(
     target_arch = "powerpc",
     target_arch = "powerpc64",
     target_arch = "mips",
     target_arch = "mips64",
     target_arch = "sparc",
     target_arch = "sparc64"
-)))]
-mod ioc {
-    pub(crate) const NONE: u32 = 0;
-    pub(crate) const WRITE: u32 = 1;
-    pub(crate) const READ: u32 = 2;
-    pub(crate) const SIZE_BITS: u32 = 14;
-}
-#[cfg(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-))]
-mod ioc {
-    pub(crate) const NONE: u32 = 1;
-    pub(crate) const WRITE: u32 = 4;
-    pub(crate) const READ: u32 = 2;
-    pub(crate) const SIZE_BITS: u32 = 13;
-}
+));
+const IOC_SIZE_BITS: u32 = if IOC_OLD_STYLE { 13 } else { 14 };
 
 /// `_IOC` direction: no data.
-pub(crate) const IOC_NONE: u32 = ioc::NONE;
+pub(crate) const IOC_NONE: u32 = if IOC_OLD_STYLE { 1 } else { 0 };
 /// `_IOC` direction: the caller writes to the kernel.
-pub(crate) const IOC_WRITE: u32 = ioc::WRITE;
+pub(crate) const IOC_WRITE: u32 = if IOC_OLD_STYLE { 4 } else { 1 };
 /// `_IOC` direction: the kernel writes to the caller.
-pub(crate) const IOC_READ: u32 = ioc::READ;
+pub(crate) const IOC_READ: u32 = 2;
 
 /// An ioctl request number: `_IOC(dir, ty, nr, size)`.
 ///
 /// `size` must fit the size field (16 KiB - 1 on most architectures); a
 /// larger one fails the build when used in a constant.
 pub(crate) const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
-    assert!(size < 1 << ioc::SIZE_BITS, "ioctl size too large");
-    (dir << (16 + ioc::SIZE_BITS)) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
+    assert!(size < 1 << IOC_SIZE_BITS, "ioctl size too large");
+    (dir << (16 + IOC_SIZE_BITS)) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
 }
 
 /// `_IO(ty, nr)`: no argument data.
@@ -305,9 +286,9 @@ pub(crate) const fn iowr(ty: u8, nr: u8, size: usize) -> u32 {
     ioc(IOC_READ | IOC_WRITE, ty, nr, size)
 }
 
-// The evdev numbers from linux-lab/consts/evdev_consts.txt (x86_64).
-#[cfg(target_arch = "x86_64")]
-const _: () = {
+// The evdev numbers from linux-lab/consts/evdev_consts.txt (x86_64; the
+// same on every architecture with the common encoding, aarch64 included).
+const _: () = if !IOC_OLD_STYLE {
     assert!(ior(b'E', 0x01, 4) == 0x8004_4501); // EVIOCGVERSION
     assert!(ior(b'E', 0x06, 256) == 0x8100_4506); // EVIOCGNAME(256)
     assert!(ior(b'E', 0x20 + 3, 8) == 0x8008_4523); // EVIOCGBIT(EV_ABS, 8)

@@ -97,6 +97,18 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
     }
 }
 
+/// Await `device` until a read of its 8-byte counter succeeds; returns
+/// the counter.
+pub async fn next_count(device: &mut pasts::linux::Device, reader: &File) -> u64 {
+    let mut buf = [0; 8];
+    loop {
+        (&mut *device).await;
+        if try_read(reader, &mut buf).is_some() {
+            return u64::from_ne_bytes(buf);
+        }
+    }
+}
+
 /// Open fds of this process.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
