@@ -42,11 +42,26 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+mod dyn_fut;
 mod interrupt;
+mod join;
 pub mod prelude;
+mod schedule;
+mod select;
+#[cfg(feature = "alloc")]
+mod selector;
 #[cfg(feature = "std")]
 mod thread;
+#[cfg(feature = "alloc")]
+mod wake_set;
 
+#[cfg(feature = "alloc")]
+pub use dyn_fut::DynFut;
 pub use interrupt::Interrupt;
+pub use join::Join;
+pub use select::Select;
+#[cfg(feature = "alloc")]
+pub use selector::Selector;
 #[cfg(feature = "std")]
 pub use thread::{block_on, ThreadInterrupt};

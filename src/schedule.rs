@@ -1,0 +1,166 @@
+//! Which branches a select or join polls, and in what order.
+//!
+//! With `alloc`, every branch is polled with its own waker (see
+//! `wake_set.rs`) and a poll visits only the branches woken since they were
+//! last polled: all of them on the first poll, then just the woken ones.
+//! Without `alloc` there is nowhere to keep per-branch wakers: every poll
+//! visits every branch with the parent's waker.
+//!
+//! Fairness: a one-shot select starts at a rotating index, so no branch is
+//! always first; a woken branch waits behind those woken before it.
+
+use core::ops::ControlFlow;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::task::{Context, Poll};
+
+#[cfg(feature = "alloc")]
+pub(crate) use woken::{Cursor, Schedule};
+
+#[cfg(not(feature = "alloc"))]
+pub(crate) use every::Schedule;
+
+/// Where the next select or join starts polling.
+static NEXT_START: AtomicUsize = AtomicUsize::new(0);
+
+/// A rotating start index in `0..len`.
+fn next_start(len: usize) -> usize {
+    // A plain load and store, not a read-modify-write (cheap, and available
+    // on targets without atomic RMW): a race between threads only repeats a
+    // start, which costs nothing but a little fairness.
+    let start = NEXT_START.load(Ordering::Relaxed);
+    NEXT_START.store(start.wrapping_add(1), Ordering::Relaxed);
+    start % len.max(1)
+}
+
+#[cfg(feature = "alloc")]
+mod woken {
+    use super::{next_start, Context, ControlFlow, Poll};
+    use crate::wake_set::{WakeSet, BITS};
+
+    /// Where a walk over the woken bits stands: the summary word and the
+    /// bitset word being walked, with their bits not visited yet.
+    #[derive(Debug, Default)]
+    pub(crate) struct Cursor {
+        summary: usize,
+        summary_bits: usize,
+        word: usize,
+        word_bits: usize,
+    }
+
+    impl Cursor {
+        /// Visit the woken branches of `set` below `len`, each at most once
+        /// per `len` visits, until `visit` breaks or none is left woken.
+        ///
+        /// Bits taken but not visited yet stay in the cursor for the next
+        /// call, so a branch woken later waits behind them (fairness).
+        pub(crate) fn poll_each<R>(
+            &mut self,
+            set: &WakeSet,
+            len: usize,
+            cx: &mut Context<'_>,
+            mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+        ) -> Poll<R> {
+            set.register(cx.waker());
+            let summaries = set.summaries();
+            // A branch that wakes itself on every poll must not keep this
+            // poll going forever: at most `len` visits, then yield.
+            let mut budget = len;
+            // Summary words found empty in a row: all of them means done.
+            let mut empty = 0;
+            loop {
+                if self.word_bits != 0 {
+                    let j = self.word * BITS + self.word_bits.trailing_zeros() as usize;
+                    if j < len && budget == 0 {
+                        // Leave the bit for the next poll, and ask for one.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    self.word_bits &= self.word_bits - 1;
+                    // A bit past `len` is a stale wake of a removed branch.
+                    if j < len {
+                        budget -= 1;
+                        let flow = set.with_waker(j, |waker| {
+                            visit(j, &mut Context::from_waker(waker))
+                        });
+                        if let ControlFlow::Break(out) = flow {
+                            return Poll::Ready(out);
+                        }
+                    }
+                } else if self.summary_bits != 0 {
+                    self.word = self.summary * BITS + self.summary_bits.trailing_zeros() as usize;
+                    self.summary_bits &= self.summary_bits - 1;
+                    self.word_bits = set.take_word(self.word);
+                } else if empty == summaries {
+                    return Poll::Pending;
+                } else {
+                    self.summary = (self.summary + 1) % summaries;
+                    self.summary_bits = set.take_summary(self.summary);
+                    empty = if self.summary_bits == 0 { empty + 1 } else { 0 };
+                }
+            }
+        }
+    }
+
+    /// The schedule of a one-shot select or join: its wake set is made on
+    /// the first poll, with every branch woken.
+    #[derive(Debug, Default)]
+    pub(crate) struct Schedule {
+        set: Option<WakeSet>,
+        cursor: Cursor,
+        /// Branch `(j + start) % len` uses bit `j`: the rotation.
+        start: usize,
+    }
+
+    impl Schedule {
+        /// Visit the branches in `0..len` that need a poll (see
+        /// [`Cursor::poll_each`]).
+        #[inline]
+        pub(crate) fn poll_each<R>(
+            &mut self,
+            len: usize,
+            cx: &mut Context<'_>,
+            mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+        ) -> Poll<R> {
+            let start = &mut self.start;
+            let set = self.set.get_or_insert_with(|| {
+                *start = next_start(len);
+                WakeSet::new(len, len)
+            });
+            let start = *start;
+            self.cursor.poll_each(set, len, cx, |j, cx: &mut Context<'_>| {
+                let i = j + start;
+                visit(if i >= len { i - len } else { i }, cx)
+            })
+        }
+    }
+}
+
+#[cfg(not(feature = "alloc"))]
+mod every {
+    use super::{next_start, Context, ControlFlow, Poll};
+
+    /// Without `alloc`: every poll visits every branch, from a rotating
+    /// start, with the parent's waker.
+    #[derive(Debug, Default)]
+    pub(crate) struct Schedule;
+
+    impl Schedule {
+        /// Visit branches `0..len` once each, until `visit` breaks.
+        #[inline]
+        pub(crate) fn poll_each<R>(
+            &mut self,
+            len: usize,
+            cx: &mut Context<'_>,
+            mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+        ) -> Poll<R> {
+            let mut i = next_start(len);
+            for _ in 0..len {
+                if let ControlFlow::Break(out) = visit(i, cx) {
+                    return Poll::Ready(out);
+                }
+                i = if i + 1 == len { 0 } else { i + 1 };
+            }
+            Poll::Pending
+        }
+    }
+}

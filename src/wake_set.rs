@@ -1,0 +1,420 @@
+//! Per-branch wakers from one shared allocation (feature `alloc`).
+//!
+//! A combinator over N branches allocates one [`WakeSet`]: a header, N
+//! *entries* and a two-level bitset of woken branches. The waker of branch
+//! `j` is a pointer to entry `j`, which holds `j`; from it the header is
+//! found by pointer arithmetic on the allocation's own pointer (so
+//! provenance covers the whole allocation). Every waker clone owns a count
+//! of the allocation, so a waker that outlives the combinator (stored in
+//! another thread, in a static, leaked) stays sound; the combinator's
+//! [`WakeSet`] owns one count too. The last count frees it.
+//!
+//! ```text
+//! Header | entries [usize; cap] | summary [AtomicUsize; S] | words [AtomicUsize; W]
+//! ```
+//!
+//! Waking branch `j` sets bit `j` in `words` and, if that word was empty,
+//! bit `j / BITS` in `summary`; if that summary word was empty too, it wakes
+//! the parent task. The owner swaps summary words, then the words they name,
+//! to zero, and polls the branches whose bits it took. A setter that finds
+//! its word (or summary word) non-empty skips the rest: whoever made it
+//! non-empty wakes the parent after it, and the owner's swap that takes the
+//! earlier bit comes after that wake, so it also takes this one. With a
+//! single word (`cap <= BITS`) there is no summary: the word plays its part.
+//!
+//! The parent waker sits in the header behind a small lock, as in
+//! `futures`' `AtomicWaker`:
+//!
+//! ```text
+//!   IDLE --register--> REGISTERING --done--> IDLE
+//!   IDLE --wake------> WAKING      --done--> IDLE   (wake_by_ref the waker)
+//!   REGISTERING --wake--> REGISTERING|WAKING: the registering owner wakes
+//!                         the new waker itself before going back to IDLE.
+//!   WAKING --register--> (unchanged): the owner wakes its new waker at once.
+//! ```
+#![allow(unsafe_code)]
+
+use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use core::cell::UnsafeCell;
+use core::mem::{size_of, ManuallyDrop};
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use core::task::{RawWaker, RawWakerVTable, Waker};
+
+/// Branches per bitset word.
+pub(crate) const BITS: usize = usize::BITS as usize;
+
+/// Parent slot: nobody holds the lock.
+const IDLE: usize = 0;
+/// Parent slot: the owner is storing a new parent waker.
+const REGISTERING: usize = 0b01;
+/// Parent slot: a branch waker is waking the parent.
+const WAKING: usize = 0b10;
+
+/// A count this high means clones were leaked on purpose: stop counting and
+/// never free (instead of overflowing into a use-after-free).
+const SATURATED: usize = usize::MAX / 2;
+
+/// Start of the shared allocation.
+#[repr(C)]
+struct Header {
+    /// Owners: the [`WakeSet`] and every cloned branch waker.
+    refs: AtomicUsize,
+    /// Lock of `parent`: `IDLE`, `REGISTERING`, `WAKING`.
+    state: AtomicUsize,
+    /// The waker of the task that polls the combinator.
+    parent: UnsafeCell<Option<Waker>>,
+    /// Number of entries (branches this allocation can hold).
+    cap: usize,
+    /// Number of summary words (0 with a single word).
+    summaries: usize,
+    /// Number of bitset words.
+    words: usize,
+}
+
+/// Byte offset of entry 0 (a multiple of `usize`'s alignment, since the
+/// header holds `usize`s).
+const ENTRIES: usize = size_of::<Header>();
+
+/// The layout of an allocation with `cap` entries, and its word counts.
+fn layout(cap: usize) -> (Layout, usize, usize) {
+    let words = cap.div_ceil(BITS).max(1);
+    let summaries = if words == 1 { 0 } else { words.div_ceil(BITS) };
+    let tail = cap
+        .checked_add(summaries + words)
+        .and_then(|n| n.checked_mul(size_of::<usize>()))
+        .and_then(|n| n.checked_add(ENTRIES));
+    match tail.map(|size| Layout::from_size_align(size, core::mem::align_of::<Header>())) {
+        Some(Ok(layout)) => (layout, summaries, words),
+        _ => capacity_overflow(),
+    }
+}
+
+#[cold]
+fn capacity_overflow() -> ! {
+    panic!("pasts: too many branches for one select/join (capacity overflow)")
+}
+
+/// A pointer to a live shared allocation. Whoever holds one owns a count of
+/// it or borrows from someone who does, for as long as it is used.
+#[derive(Clone, Copy)]
+struct Shared(NonNull<Header>);
+
+impl Shared {
+    /// The shared allocation of a branch waker and the branch's index.
+    ///
+    /// # Safety
+    ///
+    /// `data` is the data pointer of a branch waker made by
+    /// [`WakeSet::with_waker`] (or a clone of it), and a count of its
+    /// allocation is held for as long as the result is used.
+    unsafe fn from_entry(data: *const ()) -> (Self, usize) {
+        let entry = data.cast::<usize>();
+        // SAFETY: per the contract `entry` points at an initialized entry of
+        // a live allocation; entries are written once, before any waker
+        // exists, and only read afterwards.
+        let j = unsafe { entry.read() };
+        // Entry `j` starts `ENTRIES` bytes plus `j` words into the
+        // allocation: walk back on the waker's pointer, whose provenance is
+        // the whole allocation's.
+        let header = entry.wrapping_sub(j).cast::<u8>().wrapping_sub(ENTRIES);
+        // SAFETY: `header` is the start of the allocation, never null.
+        (Self(unsafe { NonNull::new_unchecked(header.cast_mut().cast()) }), j)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the allocation is live (type invariant) and its header is
+        // initialized; it is only ever shared (atomics and the locked cell).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Word `k` of the tail (entries, then summary, then bitset words).
+    fn tail_words(&self, from: usize, len: usize) -> &[AtomicUsize] {
+        let start = self.0.as_ptr().cast::<u8>().wrapping_add(ENTRIES);
+        let start = start.cast::<AtomicUsize>().wrapping_add(from);
+        // SAFETY: callers pass a range inside the tail laid out by
+        // `layout(cap)`; those words are initialized atomics, only shared.
+        unsafe { core::slice::from_raw_parts(start, len) }
+    }
+
+    fn summary(&self) -> &[AtomicUsize] {
+        let h = self.header();
+        self.tail_words(h.cap, h.summaries)
+    }
+
+    fn words(&self) -> &[AtomicUsize] {
+        let h = self.header();
+        self.tail_words(h.cap + h.summaries, h.words)
+    }
+
+    /// A pointer to entry `j` (`j < cap`), with the allocation's provenance.
+    fn entry(&self, j: usize) -> *const usize {
+        let entries = self.0.as_ptr().cast::<u8>().wrapping_add(ENTRIES);
+        entries.cast::<usize>().wrapping_add(j)
+    }
+
+    /// Take one more count.
+    fn acquire(&self) {
+        // Relaxed: a count is only taken from a live one (as `Arc::clone`).
+        let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
+        if old >= SATURATED {
+            self.header().refs.store(SATURATED, Ordering::Relaxed);
+        }
+    }
+
+    /// Give up one count; the last one frees the allocation.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a count and does not use `self` afterwards.
+    unsafe fn release(self) {
+        let refs = &self.header().refs;
+        if refs.load(Ordering::Relaxed) >= SATURATED || refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        // Every other owner's last use happens before this (as in `Arc`).
+        fence(Ordering::Acquire);
+        let cap = self.header().cap;
+        // SAFETY: this was the last count, so nobody else can reach the
+        // allocation: the parent waker is dropped once, then the memory is
+        // freed with the layout it was allocated with.
+        unsafe {
+            core::ptr::drop_in_place(self.header().parent.get());
+            dealloc(self.0.as_ptr().cast(), layout(cap).0);
+        }
+    }
+
+    /// Set bit `j`; `true` if the parent must be woken (see the module docs).
+    fn set(&self, j: usize) -> bool {
+        let bit = 1 << (j % BITS);
+        let w = j / BITS;
+        let prev = self.words()[w].fetch_or(bit, Ordering::AcqRel);
+        let summary = self.summary();
+        if summary.is_empty() || prev != 0 {
+            return prev == 0;
+        }
+        let bit = 1 << (w % BITS);
+        summary[w / BITS].fetch_or(bit, Ordering::AcqRel) == 0
+    }
+
+    /// Wake the parent task, unless a wake or a registration is under way
+    /// (that one wakes it).
+    fn wake_parent(&self) {
+        let h = self.header();
+        if h.state.fetch_or(WAKING, Ordering::AcqRel) == IDLE {
+            // SAFETY: the swap from IDLE to WAKING gives this thread the lock
+            // of `parent` until it clears WAKING.
+            if let Some(waker) = unsafe { &*h.parent.get() } {
+                waker.wake_by_ref();
+            }
+            h.state.fetch_and(!WAKING, Ordering::Release);
+        }
+    }
+}
+
+/// The vtable of branch wakers. Each waker's data pointer is an entry; every
+/// waker but the lent one owns a count.
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop);
+
+/// # Safety
+///
+/// `data` is a branch waker's entry pointer whose allocation is kept alive
+/// for the call.
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned keeps the allocation alive (contract).
+    let (shared, _) = unsafe { Shared::from_entry(data) };
+    shared.acquire();
+    RawWaker::new(data, &VTABLE)
+}
+
+/// # Safety
+///
+/// `data` is a branch waker's entry pointer and this waker owns a count.
+unsafe fn wake(data: *const ()) {
+    // SAFETY: the waker owns a count, so the allocation is live here.
+    unsafe { wake_by_ref(data) };
+    // SAFETY: the waker is consumed: its count is released last.
+    unsafe { drop(data) };
+}
+
+/// # Safety
+///
+/// `data` is a branch waker's entry pointer whose allocation is kept alive
+/// for the call.
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: the waker keeps the allocation alive (contract).
+    let (shared, j) = unsafe { Shared::from_entry(data) };
+    if shared.set(j) {
+        shared.wake_parent();
+    }
+}
+
+/// # Safety
+///
+/// `data` is a branch waker's entry pointer and this waker owns a count.
+unsafe fn drop(data: *const ()) {
+    // SAFETY: the waker owns a count (contract) ...
+    let (shared, _) = unsafe { Shared::from_entry(data) };
+    // SAFETY: ... which it gives up here, its last use of `data`.
+    unsafe { shared.release() };
+}
+
+/// The owner's handle on a shared allocation: registers the parent waker,
+/// lends branch wakers and takes the woken bits.
+pub(crate) struct WakeSet(Shared);
+
+// SAFETY: everything shared is atomic, or the parent waker (`Send + Sync`)
+// behind the `state` lock; entries are immutable after construction.
+unsafe impl Send for WakeSet {}
+// SAFETY: as for `Send`; `&WakeSet` methods only use atomics and the lock.
+unsafe impl Sync for WakeSet {}
+
+impl WakeSet {
+    /// Room for `cap` branches, with branches `0..marked` woken.
+    pub(crate) fn new(cap: usize, marked: usize) -> Self {
+        let (layout, summaries, words) = layout(cap);
+        let marked = marked.min(cap);
+        // SAFETY: the layout has a non-zero size (the header).
+        let ptr = unsafe { alloc(layout) };
+        let Some(ptr) = NonNull::new(ptr.cast::<Header>()) else {
+            handle_alloc_error(layout)
+        };
+        let header = Header {
+            refs: AtomicUsize::new(1),
+            state: AtomicUsize::new(IDLE),
+            parent: UnsafeCell::new(None),
+            cap,
+            summaries,
+            words,
+        };
+        // SAFETY: `ptr` is a fresh allocation of `layout`, aligned for
+        // `Header` and big enough for it.
+        unsafe { ptr.as_ptr().write(header) };
+        let tail = ptr.as_ptr().cast::<u8>().wrapping_add(ENTRIES).cast::<usize>();
+        let marked_words = marked.div_ceil(BITS);
+        for k in 0..cap + summaries + words {
+            let value = if k < cap {
+                k
+            } else if k < cap + summaries {
+                prefix_bits(k - cap, marked_words)
+            } else {
+                prefix_bits(k - cap - summaries, marked)
+            };
+            // SAFETY: `k` indexes the `cap + summaries + words` words after
+            // the header, all inside `layout`; nobody else sees them yet.
+            unsafe { tail.wrapping_add(k).write(value) };
+        }
+        Self(Shared(ptr))
+    }
+
+    /// The number of branches it has room for.
+    pub(crate) fn cap(&self) -> usize {
+        self.0.header().cap
+    }
+
+    /// The number of summary words: each covers `BITS` bitset words.
+    pub(crate) fn summaries(&self) -> usize {
+        self.0.header().summaries.max(1)
+    }
+
+    /// Store the parent's waker (if it differs from the stored one).
+    pub(crate) fn register(&self, waker: &Waker) {
+        let h = self.0.header();
+        match h
+            .state
+            .compare_exchange(IDLE, REGISTERING, Ordering::Acquire, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: the swap from IDLE to REGISTERING gives the owner
+                // the lock of `parent` until it leaves REGISTERING.
+                let slot = unsafe { &mut *h.parent.get() };
+                let old = match slot {
+                    Some(stored) if stored.will_wake(waker) => None,
+                    _ => slot.replace(waker.clone()),
+                };
+                if h
+                    .state
+                    .compare_exchange(REGISTERING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    // A branch woke while the lock was held: wake for it.
+                    h.state.store(IDLE, Ordering::Release);
+                    waker.wake_by_ref();
+                }
+                core::mem::drop(old);
+            }
+            // A branch is waking the old waker right now: make sure the task
+            // behind the new one is polled again too.
+            Err(_) => waker.wake_by_ref(),
+        }
+    }
+
+    /// Mark branch `j` woken without waking the parent: for an owner that
+    /// will be polled anyway (a winner to re-poll, a new source).
+    pub(crate) fn mark(&self, j: usize) {
+        self.0.set(j);
+    }
+
+    /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` has
+    /// woken branches).
+    pub(crate) fn take_summary(&self, k: usize) -> usize {
+        match self.0.summary().get(k) {
+            Some(word) => word.swap(0, Ordering::AcqRel),
+            // A single word: its own emptiness is the summary.
+            None => usize::from(k == 0 && self.0.words()[0].load(Ordering::Acquire) != 0),
+        }
+    }
+
+    /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
+    pub(crate) fn take_word(&self, w: usize) -> usize {
+        self.0.words().get(w).map_or(0, |word| word.swap(0, Ordering::AcqRel))
+    }
+
+    /// Lend `f` the waker of branch `j`, without touching the count.
+    pub(crate) fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
+        assert!(j < self.cap(), "pasts: branch index out of the wake set");
+        let raw = RawWaker::new(self.0.entry(j).cast(), &VTABLE);
+        // SAFETY: entry `j < cap` of an allocation that `self` keeps alive
+        // for all of `f`, the only place the lent waker is used; the vtable
+        // upholds the `RawWaker` contract and is `Send + Sync` (atomics).
+        // `ManuallyDrop`: the lent waker owns no count, and `f` gets only a
+        // `&Waker`, so it cannot be woken by value either; its clones take
+        // counts of their own.
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+        f(&waker)
+    }
+}
+
+impl Drop for WakeSet {
+    fn drop(&mut self) {
+        let h = self.0.header();
+        // Let go of the parent waker now, so a branch waker that outlives
+        // the combinator wakes nobody.
+        let parent = if h.state.fetch_or(WAKING, Ordering::AcqRel) == IDLE {
+            // SAFETY: the swap from IDLE to WAKING gives us the lock.
+            let parent = unsafe { (*h.parent.get()).take() };
+            h.state.fetch_and(!WAKING, Ordering::Release);
+            parent
+        } else {
+            None
+        };
+        core::mem::drop(parent);
+        // SAFETY: the handle owns one count and is not used after this.
+        unsafe { self.0.release() };
+    }
+}
+
+impl core::fmt::Debug for WakeSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
+    }
+}
+
+/// Word `k` of a bitset whose first `n` bits are set.
+fn prefix_bits(k: usize, n: usize) -> usize {
+    match n.saturating_sub(k * BITS) {
+        0 => 0,
+        r if r >= BITS => usize::MAX,
+        r => (1 << r) - 1,
+    }
+}
