@@ -19,17 +19,25 @@ pub(crate) use woken::{Cursor, Schedule};
 #[cfg(not(feature = "alloc"))]
 pub(crate) use every::Schedule;
 
-/// Where the next select or join starts polling.
-static NEXT_START: AtomicUsize = AtomicUsize::new(0);
+/// Seed of the start index of the next select or join (never 0).
+static NEXT_START: AtomicUsize = AtomicUsize::new(1);
 
-/// A rotating start index in `0..len`.
+/// A pseudo-random start index in `0..len`, so no branch is always first.
+///
+/// Pseudo-random rather than counting up: threads that interleave their
+/// selects would each see every other count and could always start at the
+/// same branch.
 fn next_start(len: usize) -> usize {
     // A plain load and store, not a read-modify-write (cheap, and available
     // on targets without atomic RMW): a race between threads only repeats a
-    // start, which costs nothing but a little fairness.
-    let start = NEXT_START.load(Ordering::Relaxed);
-    NEXT_START.store(start.wrapping_add(1), Ordering::Relaxed);
-    start % len.max(1)
+    // start, which costs a little fairness and nothing else.
+    let mut x = NEXT_START.load(Ordering::Relaxed);
+    // xorshift (Marsaglia): each step is invertible, so never 0 from non-0.
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    NEXT_START.store(x, Ordering::Relaxed);
+    x % len.max(1)
 }
 
 #[cfg(feature = "alloc")]
