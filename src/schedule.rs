@@ -56,6 +56,36 @@ mod woken {
     }
 
     impl Cursor {
+        /// A cursor whose walk starts at branch `start`: the woken bits
+        /// from `start` on are taken now, the ones below it are left in the
+        /// set and come last.
+        pub(crate) fn begin(set: &WakeSet, start: usize) -> Self {
+            let word = start / BITS;
+            let taken = set.take_word(word);
+            let word_bits = taken & (usize::MAX << (start % BITS));
+            let low = taken & !word_bits;
+            if low != 0 {
+                set.put_word(word, low);
+            }
+            let summary = word / BITS;
+            let bit = 1 << (word % BITS);
+            let taken = set.take_summary(summary);
+            // The words after `word` are walked now; `word` itself (if bits
+            // were left in it) and the ones before it, later.
+            let after = taken & !(bit | (bit - 1));
+            let mut left = taken & (bit - 1);
+            if low != 0 {
+                left |= bit;
+            }
+            set.put_summary(summary, left);
+            Self {
+                summary,
+                summary_bits: after,
+                word,
+                word_bits,
+            }
+        }
+
         /// Visit the woken branches of `set` below `len`, each at most once
         /// per `len` visits, until `visit` breaks or none is left woken.
         ///
@@ -110,13 +140,11 @@ mod woken {
     }
 
     /// The schedule of a one-shot select or join: its wake set is made on
-    /// the first poll, with every branch woken.
+    /// the first poll, with every branch woken and the walk starting at a
+    /// pseudo-random branch.
     #[derive(Debug, Default)]
     pub(crate) struct Schedule {
-        set: Option<WakeSet>,
-        cursor: Cursor,
-        /// Branch `(j + start) % len` uses bit `j`: the rotation.
-        start: usize,
+        set: Option<(WakeSet, Cursor)>,
     }
 
     impl Schedule {
@@ -127,18 +155,14 @@ mod woken {
             &mut self,
             len: usize,
             cx: &mut Context<'_>,
-            mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+            visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
         ) -> Poll<R> {
-            let start = &mut self.start;
-            let set = self.set.get_or_insert_with(|| {
-                *start = next_start(len);
-                WakeSet::new(len, len)
+            let (set, cursor) = self.set.get_or_insert_with(|| {
+                let set = WakeSet::new(len, len);
+                let cursor = Cursor::begin(&set, next_start(len));
+                (set, cursor)
             });
-            let start = *start;
-            self.cursor.poll_each(set, len, cx, |j, cx: &mut Context<'_>| {
-                let i = j + start;
-                visit(if i >= len { i - len } else { i }, cx)
-            })
+            cursor.poll_each(set, len, cx, visit)
         }
     }
 }

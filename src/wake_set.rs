@@ -37,8 +37,8 @@
 use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use core::cell::UnsafeCell;
 use core::mem::{size_of, ManuallyDrop};
-use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use core::ptr::{null_mut, NonNull};
+use core::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 /// Branches per bitset word.
@@ -54,6 +54,17 @@ const WAKING: usize = 0b10;
 /// A count this high means clones were leaked on purpose: stop counting and
 /// never free (instead of overflowing into a use-after-free).
 const SATURATED: usize = usize::MAX / 2;
+
+/// A dropped [`WakeSet`] with room for at most this many branches is kept
+/// (one at a time) for the next select or join of the same size.
+const SPARE_MAX: usize = 4096;
+
+/// The kept set: it owns one count. Reusing it saves the allocation, and
+/// more: a branch that stored its waker from the last select of the same
+/// size finds the new one equal (`will_wake`) and does not clone it. A wake
+/// from such an old waker is a spurious wake of the new select, which any
+/// future must tolerate.
+static SPARE: AtomicPtr<Header> = AtomicPtr::new(null_mut());
 
 /// Start of the shared allocation.
 #[repr(C)]
@@ -272,8 +283,12 @@ unsafe impl Sync for WakeSet {}
 impl WakeSet {
     /// Room for `cap` branches, with branches `0..marked` woken.
     pub(crate) fn new(cap: usize, marked: usize) -> Self {
-        let (layout, summaries, words) = layout(cap);
         let marked = marked.min(cap);
+        if let Some(set) = Self::spare(cap) {
+            set.reset(marked);
+            return set;
+        }
+        let (layout, summaries, words) = layout(cap);
         // SAFETY: the layout has a non-zero size (the header).
         let ptr = unsafe { alloc(layout) };
         let Some(ptr) = NonNull::new(ptr.cast::<Header>()) else {
@@ -307,6 +322,31 @@ impl WakeSet {
         Self(Shared(ptr))
     }
 
+    /// The kept set, if it has room for exactly `cap` branches.
+    fn spare(cap: usize) -> Option<Self> {
+        // Acquire: the last owner's use of the set happens before ours.
+        let spare = Shared(NonNull::new(SPARE.swap(null_mut(), Ordering::Acquire))?);
+        if spare.header().cap == cap {
+            return Some(Self(spare));
+        }
+        // SAFETY: the count `SPARE` owned is ours now; `spare` is not used
+        // after giving it up.
+        unsafe { spare.release() };
+        None
+    }
+
+    /// Mark branches `0..marked` woken and every other one not.
+    fn reset(&self, marked: usize) {
+        // Plain stores: only stale wakers (of an earlier select) can race
+        // with them, and a bit they set or lose is a spurious wake.
+        for (k, word) in self.0.words().iter().enumerate() {
+            word.store(prefix_bits(k, marked), Ordering::Relaxed);
+        }
+        for (k, word) in self.0.summary().iter().enumerate() {
+            word.store(prefix_bits(k, marked.div_ceil(BITS)), Ordering::Relaxed);
+        }
+    }
+
     /// The number of branches it has room for.
     pub(crate) fn cap(&self) -> usize {
         self.0.header().cap
@@ -318,7 +358,21 @@ impl WakeSet {
     }
 
     /// Store the parent's waker (if it differs from the stored one).
+    #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
+        let h = self.0.header();
+        // SAFETY: only the owner writes `parent` (here, under the lock);
+        // branch wakers only read it. So the owner may read it unlocked.
+        if let Some(stored) = unsafe { &*h.parent.get() } {
+            if stored.will_wake(waker) {
+                return;
+            }
+        }
+        self.replace_parent(waker);
+    }
+
+    #[cold]
+    fn replace_parent(&self, waker: &Waker) {
         let h = self.0.header();
         match h
             .state
@@ -370,6 +424,21 @@ impl WakeSet {
         self.0.words().get(w).map_or(0, |word| word.swap(0, Ordering::AcqRel))
     }
 
+    /// Give back bits taken from bitset word `w` (its summary bit must
+    /// still be set, or be given back too).
+    pub(crate) fn put_word(&self, w: usize, bits: usize) {
+        if let Some(word) = self.0.words().get(w) {
+            word.fetch_or(bits, Ordering::AcqRel);
+        }
+    }
+
+    /// Give back bits taken from summary word `k`.
+    pub(crate) fn put_summary(&self, k: usize, bits: usize) {
+        if let Some(word) = self.0.summary().get(k) {
+            word.fetch_or(bits, Ordering::AcqRel);
+        }
+    }
+
     /// Lend `f` the waker of branch `j`, without touching the count.
     pub(crate) fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
         assert!(j < self.cap(), "pasts: branch index out of the wake set");
@@ -386,21 +455,23 @@ impl WakeSet {
 }
 
 impl Drop for WakeSet {
+    /// Keep a small set for the next select or join, or give up the count.
+    ///
+    /// The parent waker stays stored until it is replaced or the set is
+    /// freed: a branch waker that outlives the combinator may wake that task
+    /// once more, spuriously (later wakes find their bit set and stop).
     fn drop(&mut self) {
-        let h = self.0.header();
-        // Let go of the parent waker now, so a branch waker that outlives
-        // the combinator wakes nobody.
-        let parent = if h.state.fetch_or(WAKING, Ordering::AcqRel) == IDLE {
-            // SAFETY: the swap from IDLE to WAKING gives us the lock.
-            let parent = unsafe { (*h.parent.get()).take() };
-            h.state.fetch_and(!WAKING, Ordering::Release);
-            parent
-        } else {
-            None
-        };
-        core::mem::drop(parent);
-        // SAFETY: the handle owns one count and is not used after this.
-        unsafe { self.0.release() };
+        let mut release = self.0;
+        if self.cap() <= SPARE_MAX {
+            // Release: our use of the set happens before the next owner's.
+            match NonNull::new(SPARE.swap(self.0 .0.as_ptr(), Ordering::AcqRel)) {
+                Some(old) => release = Shared(old),
+                None => return,
+            }
+        }
+        // SAFETY: `release` is this handle's count, or the count `SPARE`
+        // owned and handed to us by the swap; neither is used afterwards.
+        unsafe { release.release() };
     }
 }
 
