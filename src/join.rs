@@ -137,6 +137,7 @@ struct JoinFuture<S> {
 }
 
 impl<S: Slots> JoinFuture<S> {
+    #[inline]
     fn new(slots: S) -> Self {
         Self {
             left: slots.len(),
@@ -210,6 +211,7 @@ impl<F: Future, const N: usize> Slots for [Slot<F>; N] {
 impl<F: Future, const N: usize> Join for [F; N] {
     type Output = [F::Output; N];
 
+    #[inline]
     fn join(self) -> impl Future<Output = [F::Output; N]> + fmt::Debug {
         JoinFuture::new(self.map(Slot::Running))
     }
@@ -247,6 +249,7 @@ impl<F: Future> Slots for Box<[Slot<F>]> {
 impl<F: Future> Join for Vec<F> {
     type Output = Vec<F::Output>;
 
+    #[inline]
     fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
         JoinFuture::new(self.into_iter().map(Slot::Running).collect::<Box<[_]>>())
     }
@@ -289,6 +292,7 @@ macro_rules! tuple {
         impl<$($F: Future),+> Join for ($($F,)+) {
             type Output = ($($F::Output,)+);
 
+            #[inline]
             fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug {
                 JoinFuture::new(($(Slot::Running(self.$i),)+))
             }

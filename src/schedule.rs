@@ -61,26 +61,15 @@ mod woken {
         /// set and come last.
         pub(crate) fn begin(set: &WakeSet, start: usize) -> Self {
             let word = start / BITS;
-            let taken = set.take_word(word);
-            let word_bits = taken & (usize::MAX << (start % BITS));
-            let low = taken & !word_bits;
-            if low != 0 {
-                set.put_word(word, low);
-            }
-            let summary = word / BITS;
+            let below = (1 << (start % BITS)) - 1;
+            let word_bits = set.split_word(word, below);
+            // The words after `word` are walked now; `word` itself (for the
+            // bits left in it) and the ones before it, later.
             let bit = 1 << (word % BITS);
-            let taken = set.take_summary(summary);
-            // The words after `word` are walked now; `word` itself (if bits
-            // were left in it) and the ones before it, later.
-            let after = taken & !(bit | (bit - 1));
-            let mut left = taken & (bit - 1);
-            if low != 0 {
-                left |= bit;
-            }
-            set.put_summary(summary, left);
+            let summary_bits = set.split_summary(word / BITS, bit | (bit - 1));
             Self {
-                summary,
-                summary_bits: after,
+                summary: word / BITS,
+                summary_bits,
                 word,
                 word_bits,
             }

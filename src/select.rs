@@ -95,6 +95,7 @@ struct SelectFuture<B> {
 }
 
 impl<B: Branches> SelectFuture<B> {
+    #[inline]
     fn new(branches: B) -> Self {
         assert!(
             branches.len() != 0,
@@ -163,6 +164,7 @@ impl<F: Future, const N: usize> Branches for [F; N] {
 impl<F: Future, const N: usize> Select for [F; N] {
     type Output = F::Output;
 
+    #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
         SelectFuture::new(self)
     }
@@ -184,6 +186,7 @@ impl<F: Future + Unpin> Branches for &mut [F] {
 impl<F: Future + Unpin> Select for &mut [F] {
     type Output = F::Output;
 
+    #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
         SelectFuture::new(self)
     }
@@ -217,6 +220,7 @@ macro_rules! tuple {
         impl<T, $($F: Future<Output = T>),+> Select for ($($F,)+) {
             type Output = T;
 
+            #[inline]
             fn select(self) -> impl Future<Output = (usize, T)> + fmt::Debug {
                 SelectFuture::new(self)
             }

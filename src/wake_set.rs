@@ -424,19 +424,18 @@ impl WakeSet {
         self.0.words().get(w).map_or(0, |word| word.swap(0, Ordering::AcqRel))
     }
 
-    /// Give back bits taken from bitset word `w` (its summary bit must
-    /// still be set, or be given back too).
-    pub(crate) fn put_word(&self, w: usize, bits: usize) {
-        if let Some(word) = self.0.words().get(w) {
-            word.fetch_or(bits, Ordering::AcqRel);
-        }
+    /// Take the bits of bitset word `w` outside `keep`, leaving the rest.
+    ///
+    /// Before the first branch waker is lent, so only stale wakes (of an
+    /// earlier use of the set) can race: a plain load and store will do.
+    pub(crate) fn split_word(&self, w: usize, keep: usize) -> usize {
+        split(self.0.words().get(w), keep)
     }
 
-    /// Give back bits taken from summary word `k`.
-    pub(crate) fn put_summary(&self, k: usize, bits: usize) {
-        if let Some(word) = self.0.summary().get(k) {
-            word.fetch_or(bits, Ordering::AcqRel);
-        }
+    /// Take the bits of summary word `k` outside `keep`, leaving the rest
+    /// (with a single word: nothing to take). As [`Self::split_word`].
+    pub(crate) fn split_summary(&self, k: usize, keep: usize) -> usize {
+        split(self.0.summary().get(k), keep)
     }
 
     /// Lend `f` the waker of branch `j`, without touching the count.
@@ -479,6 +478,14 @@ impl core::fmt::Debug for WakeSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
     }
+}
+
+/// Take the bits of `word` outside `keep` with a plain load and store.
+fn split(word: Option<&AtomicUsize>, keep: usize) -> usize {
+    let Some(word) = word else { return 0 };
+    let bits = word.load(Ordering::Relaxed);
+    word.store(bits & keep, Ordering::Relaxed);
+    bits & !keep
 }
 
 /// Word `k` of a bitset whose first `n` bits are set.
