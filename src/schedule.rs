@@ -106,9 +106,8 @@ mod woken {
                     // A bit past `len` is a stale wake of a removed branch.
                     if j < len {
                         budget -= 1;
-                        let flow = set.with_waker(j, |waker| {
-                            visit(j, &mut Context::from_waker(waker))
-                        });
+                        let flow =
+                            set.with_waker(j, |waker| visit(j, &mut Context::from_waker(waker)));
                         if let ControlFlow::Break(out) = flow {
                             return Poll::Ready(out);
                         }

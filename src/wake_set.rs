@@ -130,7 +130,10 @@ impl Shared {
         // the whole allocation's.
         let header = entry.wrapping_sub(j).cast::<u8>().wrapping_sub(ENTRIES);
         // SAFETY: `header` is the start of the allocation, never null.
-        (Self(unsafe { NonNull::new_unchecked(header.cast_mut().cast()) }), j)
+        (
+            Self(unsafe { NonNull::new_unchecked(header.cast_mut().cast()) }),
+            j,
+        )
     }
 
     fn header(&self) -> &Header {
@@ -305,7 +308,11 @@ impl WakeSet {
         // SAFETY: `ptr` is a fresh allocation of `layout`, aligned for
         // `Header` and big enough for it.
         unsafe { ptr.as_ptr().write(header) };
-        let tail = ptr.as_ptr().cast::<u8>().wrapping_add(ENTRIES).cast::<usize>();
+        let tail = ptr
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(ENTRIES)
+            .cast::<usize>();
         let marked_words = marked.div_ceil(BITS);
         for k in 0..cap + summaries + words {
             let value = if k < cap {
@@ -386,8 +393,7 @@ impl WakeSet {
                     Some(stored) if stored.will_wake(waker) => None,
                     _ => slot.replace(waker.clone()),
                 };
-                if h
-                    .state
+                if h.state
                     .compare_exchange(REGISTERING, IDLE, Ordering::AcqRel, Ordering::Acquire)
                     .is_err()
                 {
@@ -421,7 +427,10 @@ impl WakeSet {
 
     /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
     pub(crate) fn take_word(&self, w: usize) -> usize {
-        self.0.words().get(w).map_or(0, |word| word.swap(0, Ordering::AcqRel))
+        self.0
+            .words()
+            .get(w)
+            .map_or(0, |word| word.swap(0, Ordering::AcqRel))
     }
 
     /// Take the bits of bitset word `w` outside `keep`, leaving the rest.

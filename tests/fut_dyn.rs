@@ -35,7 +35,10 @@ fn different_types_fit_one_array() {
 
 #[test]
 fn unpin_boxes_work_with_slices_and_selectors() {
-    let pinned = Pinned { _pin: PhantomPinned, value: 9 };
+    let pinned = Pinned {
+        _pin: PhantomPinned,
+        value: 9,
+    };
     let mut sources = vec![pending().fut(), pinned.fut()];
     assert_eq!(pasts::block_on(sources.as_mut_slice().select()), (1, 9));
     let mut selector = pasts::Selector::new([pending().fut(), three().fut()]);
@@ -48,5 +51,10 @@ fn fut_send_is_send() {
         t
     }
     let fut = assert_send(async { 5 }.fut_send());
-    assert_eq!(std::thread::spawn(move || pasts::block_on(fut)).join().unwrap(), 5);
+    assert_eq!(
+        std::thread::spawn(move || pasts::block_on(fut))
+            .join()
+            .unwrap(),
+        5
+    );
 }

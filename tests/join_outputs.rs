@@ -17,9 +17,18 @@ fn tuple_join_gives_outputs_of_different_types() {
 
 #[test]
 fn array_and_vec_joins_keep_order() {
-    assert_eq!(pasts::block_on([ready(1), ready(2), ready(3)].join()), [1, 2, 3]);
-    assert_eq!(pasts::block_on(vec![ready('a'), ready('b')].join()), ['a', 'b']);
-    assert_eq!(pasts::block_on(Vec::<std::future::Ready<()>>::new().join()), []);
+    assert_eq!(
+        pasts::block_on([ready(1), ready(2), ready(3)].join()),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        pasts::block_on(vec![ready('a'), ready('b')].join()),
+        ['a', 'b']
+    );
+    assert_eq!(
+        pasts::block_on(Vec::<std::future::Ready<()>>::new().join()),
+        []
+    );
 }
 
 #[test]
@@ -31,7 +40,11 @@ fn finished_futures_are_dropped_at_once() {
     board.fire(1);
     assert_eq!(parent.wakes(), 1);
     assert!(poll(fut.as_mut(), &waker).is_pending());
-    assert_eq!(board.drops(), 1, "the finished future is dropped while the join runs");
+    assert_eq!(
+        board.drops(),
+        1,
+        "the finished future is dropped while the join runs"
+    );
     assert_eq!(board.polls(0), 1, "an unwoken future is not re-polled");
     board.fire(0);
     board.fire(2);

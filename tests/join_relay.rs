@@ -6,10 +6,10 @@ mod select_util;
 
 use pasts::prelude::*;
 use select_util::size;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll, Waker};
 
 struct Relay {
@@ -44,7 +44,12 @@ fn relay<J: Future>(n: usize, join: impl FnOnce(Vec<Relay>) -> J) -> (J::Output,
     let wakers = Rc::new(RefCell::new(vec![None; n]));
     let polls = Rc::new(Cell::new(0));
     let futures = (0..n)
-        .map(|i| Relay { i, turn: turn.clone(), wakers: wakers.clone(), polls: polls.clone() })
+        .map(|i| Relay {
+            i,
+            turn: turn.clone(),
+            wakers: wakers.clone(),
+            polls: polls.clone(),
+        })
         .collect();
     let mut fut = pin!(join(futures));
     let waker = Waker::from(std::sync::Arc::new(Noop));

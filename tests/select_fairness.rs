@@ -18,7 +18,10 @@ fn rounds() -> usize {
 
 fn assert_fair(wins: [usize; 2]) {
     let floor = rounds() / 3;
-    assert!(wins[0] >= floor && wins[1] >= floor, "unfair split {wins:?}");
+    assert!(
+        wins[0] >= floor && wins[1] >= floor,
+        "unfair split {wins:?}"
+    );
 }
 
 #[test]

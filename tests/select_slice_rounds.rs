@@ -26,7 +26,11 @@ fn slice_select_is_reusable_for_many_rounds() {
         let before = board.total_polls();
         assert!(board.fire(i), "branch {i} registered no waker");
         assert_eq!(poll(fut.as_mut(), &waker), Poll::Ready((i, i)));
-        assert_eq!(board.total_polls() - before, 1, "only the woken branch is re-polled");
+        assert_eq!(
+            board.total_polls() - before,
+            1,
+            "only the woken branch is re-polled"
+        );
     }
     assert_eq!(board.drops(), 0);
     assert_eq!(board.total_polls(), rounds * (N + 1));

@@ -20,15 +20,20 @@ fn wakers_outlive_the_select() {
     {
         let mut fut = Box::pin(board.children::<3>().select());
         assert!(poll(fut.as_mut(), &waker).is_pending());
-        kept = (0..3).map(|i| board.waker(i).expect("registered")).collect();
+        kept = (0..3)
+            .map(|i| board.waker(i).expect("registered"))
+            .collect();
     }
     // The select (and its handle on the shared allocation) is gone; the
     // wakers keep the allocation alive. Waking them is harmless.
-    let copies: Vec<Waker> = kept.iter().cloned().collect();
+    let copies = kept.to_vec();
     for w in &kept {
         w.wake_by_ref();
     }
-    assert!(parent.wakes() <= 1, "a dead select wakes its task at most once");
+    assert!(
+        parent.wakes() <= 1,
+        "a dead select wakes its task at most once"
+    );
     drop(kept);
     for w in copies {
         w.wake();
@@ -52,7 +57,10 @@ fn clones_drop_in_any_order() {
     drop(c);
     board.fire(0);
     b.wake();
-    assert!(matches!(poll(fut.as_mut(), &waker), Poll::Ready((0 | 1, _))));
+    assert!(matches!(
+        poll(fut.as_mut(), &waker),
+        Poll::Ready((0 | 1, _))
+    ));
 }
 
 #[test]
@@ -92,14 +100,18 @@ fn wakers_woken_on_other_threads_after_the_select_is_gone() {
     let wakers: Vec<Waker> = {
         let mut fut = Box::pin((board.child(0), board.child(1)).join());
         assert!(poll(fut.as_mut(), &waker).is_pending());
-        (0..2).map(|i| board.waker(i).expect("registered")).collect()
+        (0..2)
+            .map(|i| board.waker(i).expect("registered"))
+            .collect()
     };
     let threads: Vec<_> = wakers
         .into_iter()
-        .map(|w| thread::spawn(move || {
-            w.wake_by_ref();
-            w.wake();
-        }))
+        .map(|w| {
+            thread::spawn(move || {
+                w.wake_by_ref();
+                w.wake();
+            })
+        })
         .collect();
     for t in threads {
         t.join().unwrap();

@@ -33,7 +33,10 @@ impl Board {
 
     /// A re-pollable child: ready with `i` whenever made ready.
     pub fn child(self: &Arc<Self>, i: usize) -> Child {
-        Child { i, board: self.clone() }
+        Child {
+            i,
+            board: self.clone(),
+        }
     }
 
     /// Children `0..N` as an array.
@@ -84,7 +87,8 @@ impl Future for Child {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let b = &*self.board;
         b.polls[self.i].fetch_add(1, Ordering::SeqCst);
-        if b.always[self.i].load(Ordering::SeqCst) || b.ready[self.i].swap(false, Ordering::SeqCst) {
+        if b.always[self.i].load(Ordering::SeqCst) || b.ready[self.i].swap(false, Ordering::SeqCst)
+        {
             return Poll::Ready(self.i);
         }
         let mut wakers = b.wakers.lock().unwrap();
