@@ -31,6 +31,7 @@
 //!   REGISTERING --wake--> REGISTERING|WAKING: the registering owner wakes
 //!                         the new waker itself before going back to IDLE.
 //!   WAKING --register--> (unchanged): the owner wakes its new waker at once.
+//!   WAKING --wake--> (unchanged): the wake under way covers this one.
 //! ```
 #![allow(unsafe_code)]
 
@@ -215,14 +216,30 @@ impl Shared {
     /// (that one wakes it).
     fn wake_parent(&self) {
         let h = self.header();
-        if h.state.fetch_or(WAKING, Ordering::AcqRel) == IDLE {
-            // SAFETY: the swap from IDLE to WAKING gives this thread the lock
-            // of `parent` until it clears WAKING.
-            if let Some(waker) = unsafe { &*h.parent.get() } {
-                waker.wake_by_ref();
+        let mut state = IDLE;
+        loop {
+            match h.state.compare_exchange(
+                state,
+                state | WAKING,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(IDLE) => break,
+                // The owner is registering: it delivers the flagged wake.
+                Ok(_) => return,
+                // Another wake is under way, or already flagged.
+                Err(actual) if actual & WAKING != 0 => return,
+                Err(actual) => state = actual,
             }
-            h.state.fetch_and(!WAKING, Ordering::Release);
         }
+        // SAFETY: the swap from IDLE to WAKING gives this thread the lock of
+        // `parent` until it stores IDLE again.
+        if let Some(waker) = unsafe { &*h.parent.get() } {
+            waker.wake_by_ref();
+        }
+        // A plain store: while WAKING is held nobody else changes the state
+        // (a registration finds it taken and wakes its own waker instead).
+        h.state.store(IDLE, Ordering::Release);
     }
 }
 
