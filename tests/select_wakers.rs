@@ -148,3 +148,36 @@ fn sets_are_reused_soundly() {
         assert_eq!(poll(fut.as_mut(), &waker), Poll::Ready((i, i)));
     }
 }
+
+#[test]
+fn two_level_sets_woken_from_other_threads() {
+    // More than one bitset word: wakes go through the summary level too.
+    const N: usize = 300;
+    let board = Board::new(N);
+    let mut selector = pasts::Selector::new((0..N).map(|i| board.child(i)));
+    let (_parent, waker) = Parent::new();
+    assert!(poll(Pin::new(&mut selector), &waker).is_pending());
+    let picks = [5, 64, 65, 200, 299];
+    let threads: Vec<_> = picks
+        .iter()
+        .map(|&i| {
+            let board = board.clone();
+            thread::spawn(move || assert!(board.fire(i)))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut won: Vec<usize> = (0..picks.len())
+        .map(|_| match poll(Pin::new(&mut selector), &waker) {
+            Poll::Ready((i, v)) => {
+                assert_eq!(i, v);
+                i
+            }
+            Poll::Pending => panic!("a woken source was not polled"),
+        })
+        .collect();
+    won.sort_unstable();
+    assert_eq!(won, picks);
+    assert!(poll(Pin::new(&mut selector), &waker).is_pending());
+}
