@@ -142,7 +142,7 @@ impl<S: Slots> JoinFuture<S> {
         Self {
             left: slots.len(),
             slots,
-            schedule: Schedule::default(),
+            schedule: Schedule::new(),
             finished: false,
         }
     }

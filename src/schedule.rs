@@ -130,12 +130,16 @@ mod woken {
     /// The schedule of a one-shot select or join: its wake set is made on
     /// the first poll, with every branch woken and the walk starting at a
     /// pseudo-random branch.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     pub(crate) struct Schedule {
         set: Option<(WakeSet, Cursor)>,
     }
 
     impl Schedule {
+        pub(crate) const fn new() -> Self {
+            Self { set: None }
+        }
+
         /// Visit the branches in `0..len` that need a poll (see
         /// [`Cursor::poll_each`]).
         #[inline]
@@ -161,10 +165,14 @@ mod every {
 
     /// Without `alloc`: every poll visits every branch, from a rotating
     /// start, with the parent's waker.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     pub(crate) struct Schedule;
 
     impl Schedule {
+        pub(crate) const fn new() -> Self {
+            Self
+        }
+
         /// Visit branches `0..len` once each, until `visit` breaks.
         #[inline]
         pub(crate) fn poll_each<R>(

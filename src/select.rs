@@ -103,7 +103,7 @@ impl<B: Branches> SelectFuture<B> {
         );
         Self {
             branches: Some(branches),
-            schedule: Schedule::default(),
+            schedule: Schedule::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `.fut()` boxes futures of different types (also `!Unpin` ones) so they
 //! fit one array, slice or `Selector`.
+#![cfg(feature = "std")]
 
 use pasts::prelude::*;
 use std::future::{pending, ready, Future};

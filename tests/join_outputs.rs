@@ -1,5 +1,6 @@
 //! `join` gives every output in order, for arrays, tuples and `Vec`, and
 //! drops each future as soon as it finishes.
+#![cfg(feature = "std")]
 
 mod select_util;
 

@@ -1,6 +1,7 @@
 //! A join of 1,024 futures where each completes only after the next one
 //! did (a relay) polls each future about twice: a wake re-polls only the
 //! woken future, never a sweep over all of them.
+#![cfg(feature = "std")]
 
 mod select_util;
 

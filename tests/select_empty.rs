@@ -1,4 +1,5 @@
 //! Selecting over nothing is a bug in the caller: it panics, naming the fix.
+#![cfg(feature = "std")]
 
 use pasts::prelude::*;
 use std::future::Ready;

@@ -1,5 +1,6 @@
 //! No branch starves: with two branches always ready, each wins about half
 //! of the rounds, for every select form.
+#![cfg(feature = "std")]
 
 mod select_util;
 

@@ -1,5 +1,6 @@
 //! The first branch to finish wins, reported with its index, for every
 //! select form.
+#![cfg(feature = "std")]
 
 mod select_util;
 

@@ -1,5 +1,6 @@
 //! A consuming select drops every future as soon as it completes, not when
 //! the select future itself is dropped.
+#![cfg(feature = "std")]
 
 mod select_util;
 

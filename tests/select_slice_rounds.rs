@@ -1,5 +1,6 @@
 //! The slice form selects again and again over the same long-lived futures,
 //! and after the first poll of each round re-polls only the woken branch.
+#![cfg(feature = "std")]
 
 mod select_util;
 

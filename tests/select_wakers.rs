@@ -1,6 +1,7 @@
 //! The per-branch wakers are sound however they are used: kept after the
 //! select is gone, cloned and dropped in any order, woken from another
 //! thread, or held across a `Selector`'s reallocation. Meant for Miri.
+#![cfg(feature = "std")]
 
 mod select_util;
 

@@ -1,5 +1,6 @@
 //! `push`, `replace`, `remove` and `swap_remove` change a `Selector`'s
 //! sources; a new or moved source is polled on the next round.
+#![cfg(feature = "std")]
 
 mod select_util;
 

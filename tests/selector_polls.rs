@@ -1,5 +1,6 @@
 //! A persistent `Selector` over 1,024 sources polls O(1) sources per wake:
 //! the woken one and the previous winner, not all of them.
+#![cfg(feature = "std")]
 
 mod select_util;
 
