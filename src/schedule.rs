@@ -149,8 +149,9 @@ mod woken {
             cx: &mut Context<'_>,
             visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
         ) -> Poll<R> {
+            let place = self as *const Self as usize;
             let (set, cursor) = self.set.get_or_insert_with(|| {
-                let set = WakeSet::new(len, len);
+                let set = WakeSet::new(len, len, place);
                 let cursor = Cursor::begin(&set, next_start(len));
                 (set, cursor)
             });

@@ -84,7 +84,8 @@ impl<F: Future + Unpin> Selector<F> {
     /// ```
     pub fn new(sources: impl IntoIterator<Item = F>) -> Self {
         let sources: Vec<F> = sources.into_iter().collect();
-        let set = WakeSet::new(sources.len().max(MIN_CAP), sources.len());
+        let place = sources.as_ptr() as usize;
+        let set = WakeSet::new(sources.len().max(MIN_CAP), sources.len(), place);
         Self {
             sources,
             set,
@@ -186,7 +187,8 @@ impl<F: Future + Unpin> Selector<F> {
     #[cold]
     fn rewake_all(&mut self) {
         let len = self.sources.len();
-        self.set = WakeSet::new(len.saturating_mul(2), len);
+        let place = self.sources.as_ptr() as usize;
+        self.set = WakeSet::new(len.saturating_mul(2), len, place);
         self.cursor = Cursor::default();
     }
 }

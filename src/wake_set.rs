@@ -57,15 +57,34 @@ const WAKING: usize = 0b10;
 const SATURATED: usize = usize::MAX / 2;
 
 /// A dropped [`WakeSet`] with room for at most this many branches is kept
-/// (one at a time) for the next select or join of the same size.
+/// for the next select or join of the same size.
 const SPARE_MAX: usize = 4096;
 
-/// The kept set: it owns one count. Reusing it saves the allocation, and
+/// Kept sets, each owning one count. Reusing one saves the allocation, and
 /// more: a branch that stored its waker from the last select of the same
 /// size finds the new one equal (`will_wake`) and does not clone it. A wake
 /// from such an old waker is a spurious wake of the new select, which any
 /// future must tolerate.
-static SPARE: AtomicPtr<Header> = AtomicPtr::new(null_mut());
+///
+/// A select picks its slot from its own address, so a loop that selects at
+/// the same place finds its last set again, and threads (on different
+/// stacks) mostly use different slots instead of contending for one.
+static SPARES: [AtomicPtr<Header>; 8] = [
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+    AtomicPtr::new(null_mut()),
+];
+
+/// The spare slot for an owner living at address `place`.
+fn spare_slot(place: usize) -> &'static AtomicPtr<Header> {
+    let hash = (place >> 6) ^ (place >> 14) ^ (place >> 22);
+    &SPARES[hash % SPARES.len()]
+}
 
 /// Start of the shared allocation.
 #[repr(C)]
@@ -292,7 +311,11 @@ unsafe fn drop(data: *const ()) {
 
 /// The owner's handle on a shared allocation: registers the parent waker,
 /// lends branch wakers and takes the woken bits.
-pub(crate) struct WakeSet(Shared);
+pub(crate) struct WakeSet {
+    shared: Shared,
+    /// Where the set goes when dropped.
+    spare: &'static AtomicPtr<Header>,
+}
 
 // SAFETY: everything shared is atomic, or the parent waker (`Send + Sync`)
 // behind the `state` lock; entries are immutable after construction.
@@ -301,10 +324,13 @@ unsafe impl Send for WakeSet {}
 unsafe impl Sync for WakeSet {}
 
 impl WakeSet {
-    /// Room for `cap` branches, with branches `0..marked` woken.
-    pub(crate) fn new(cap: usize, marked: usize) -> Self {
+    /// Room for `cap` branches, with branches `0..marked` woken, for an
+    /// owner at address `place` (it picks the spare slot).
+    pub(crate) fn new(cap: usize, marked: usize, place: usize) -> Self {
         let marked = marked.min(cap);
-        if let Some(set) = Self::spare(cap) {
+        let spare = spare_slot(place);
+        if let Some(shared) = take_spare(spare, cap) {
+            let set = Self { shared, spare };
             set.reset(marked);
             return set;
         }
@@ -343,48 +369,38 @@ impl WakeSet {
             // the header, all inside `layout`; nobody else sees them yet.
             unsafe { tail.wrapping_add(k).write(value) };
         }
-        Self(Shared(ptr))
-    }
-
-    /// The kept set, if it has room for exactly `cap` branches.
-    fn spare(cap: usize) -> Option<Self> {
-        // Acquire: the last owner's use of the set happens before ours.
-        let spare = Shared(NonNull::new(SPARE.swap(null_mut(), Ordering::Acquire))?);
-        if spare.header().cap == cap {
-            return Some(Self(spare));
+        Self {
+            shared: Shared(ptr),
+            spare,
         }
-        // SAFETY: the count `SPARE` owned is ours now; `spare` is not used
-        // after giving it up.
-        unsafe { spare.release() };
-        None
     }
 
     /// Mark branches `0..marked` woken and every other one not.
     fn reset(&self, marked: usize) {
         // Plain stores: only stale wakers (of an earlier select) can race
         // with them, and a bit they set or lose is a spurious wake.
-        for (k, word) in self.0.words().iter().enumerate() {
+        for (k, word) in self.shared.words().iter().enumerate() {
             word.store(prefix_bits(k, marked), Ordering::Relaxed);
         }
-        for (k, word) in self.0.summary().iter().enumerate() {
+        for (k, word) in self.shared.summary().iter().enumerate() {
             word.store(prefix_bits(k, marked.div_ceil(BITS)), Ordering::Relaxed);
         }
     }
 
     /// The number of branches it has room for.
     pub(crate) fn cap(&self) -> usize {
-        self.0.header().cap
+        self.shared.header().cap
     }
 
     /// The number of summary words: each covers `BITS` bitset words.
     pub(crate) fn summaries(&self) -> usize {
-        self.0.header().summaries.max(1)
+        self.shared.header().summaries.max(1)
     }
 
     /// Store the parent's waker (if it differs from the stored one).
     #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
-        let h = self.0.header();
+        let h = self.shared.header();
         // SAFETY: only the owner writes `parent` (here, under the lock);
         // branch wakers only read it. So the owner may read it unlocked.
         if let Some(stored) = unsafe { &*h.parent.get() } {
@@ -397,7 +413,7 @@ impl WakeSet {
 
     #[cold]
     fn replace_parent(&self, waker: &Waker) {
-        let h = self.0.header();
+        let h = self.shared.header();
         match h
             .state
             .compare_exchange(IDLE, REGISTERING, Ordering::Acquire, Ordering::Acquire)
@@ -429,22 +445,22 @@ impl WakeSet {
     /// Mark branch `j` woken without waking the parent: for an owner that
     /// will be polled anyway (a winner to re-poll, a new source).
     pub(crate) fn mark(&self, j: usize) {
-        self.0.set(j);
+        self.shared.set(j);
     }
 
     /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` has
     /// woken branches).
     pub(crate) fn take_summary(&self, k: usize) -> usize {
-        match self.0.summary().get(k) {
+        match self.shared.summary().get(k) {
             Some(word) => word.swap(0, Ordering::AcqRel),
             // A single word: its own emptiness is the summary.
-            None => usize::from(k == 0 && self.0.words()[0].load(Ordering::Acquire) != 0),
+            None => usize::from(k == 0 && self.shared.words()[0].load(Ordering::Acquire) != 0),
         }
     }
 
     /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
     pub(crate) fn take_word(&self, w: usize) -> usize {
-        self.0
+        self.shared
             .words()
             .get(w)
             .map_or(0, |word| word.swap(0, Ordering::AcqRel))
@@ -455,19 +471,19 @@ impl WakeSet {
     /// Before the first branch waker is lent, so only stale wakes (of an
     /// earlier use of the set) can race: a plain load and store will do.
     pub(crate) fn split_word(&self, w: usize, keep: usize) -> usize {
-        split(self.0.words().get(w), keep)
+        split(self.shared.words().get(w), keep)
     }
 
     /// Take the bits of summary word `k` outside `keep`, leaving the rest
     /// (with a single word: nothing to take). As [`Self::split_word`].
     pub(crate) fn split_summary(&self, k: usize, keep: usize) -> usize {
-        split(self.0.summary().get(k), keep)
+        split(self.shared.summary().get(k), keep)
     }
 
     /// Lend `f` the waker of branch `j`, without touching the count.
     pub(crate) fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
         assert!(j < self.cap(), "pasts: branch index out of the wake set");
-        let raw = RawWaker::new(self.0.entry(j).cast(), &VTABLE);
+        let raw = RawWaker::new(self.shared.entry(j).cast(), &VTABLE);
         // SAFETY: entry `j < cap` of an allocation that `self` keeps alive
         // for all of `f`, the only place the lent waker is used; the vtable
         // upholds the `RawWaker` contract and is `Send + Sync` (atomics).
@@ -486,15 +502,15 @@ impl Drop for WakeSet {
     /// freed: a branch waker that outlives the combinator may wake that task
     /// once more, spuriously (later wakes find their bit set and stop).
     fn drop(&mut self) {
-        let mut release = self.0;
+        let mut release = self.shared;
         if self.cap() <= SPARE_MAX {
             // Release: our use of the set happens before the next owner's.
-            match NonNull::new(SPARE.swap(self.0 .0.as_ptr(), Ordering::AcqRel)) {
+            match NonNull::new(self.spare.swap(self.shared.0.as_ptr(), Ordering::AcqRel)) {
                 Some(old) => release = Shared(old),
                 None => return,
             }
         }
-        // SAFETY: `release` is this handle's count, or the count `SPARE`
+        // SAFETY: `release` is this handle's count, or the count the slot
         // owned and handed to us by the swap; neither is used afterwards.
         unsafe { release.release() };
     }
@@ -504,6 +520,19 @@ impl core::fmt::Debug for WakeSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
     }
+}
+
+/// The set kept in `slot`, if it has room for exactly `cap` branches.
+fn take_spare(slot: &AtomicPtr<Header>, cap: usize) -> Option<Shared> {
+    // Acquire: the last owner's use of the set happens before ours.
+    let spare = Shared(NonNull::new(slot.swap(null_mut(), Ordering::Acquire))?);
+    if spare.header().cap == cap {
+        return Some(spare);
+    }
+    // SAFETY: the count the slot owned is ours now; `spare` is not used
+    // after giving it up.
+    unsafe { spare.release() };
+    None
 }
 
 /// Take the bits of `word` outside `keep` with a plain load and store.
