@@ -6,7 +6,7 @@
 //! Without `alloc` there is nowhere to keep per-branch wakers: every poll
 //! visits every branch with the parent's waker.
 //!
-//! Fairness: a one-shot select starts at a rotating index, so no branch is
+//! Fairness: a one-shot select starts at a pseudo-random index, so no branch is
 //! always first; a woken branch waits behind those woken before it.
 
 use core::ops::ControlFlow;

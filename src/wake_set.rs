@@ -22,6 +22,10 @@
 //! earlier bit comes after that wake, so it also takes this one. With a
 //! single word (`cap <= BITS`) there is no summary: the word plays its part.
 //!
+//! A dropped set is kept for the next combinator of the same size (see
+//! [`SPARES`]): then the branches' stored wakers still match, and need no
+//! new clone.
+//!
 //! The parent waker sits in the header behind a small lock, as in
 //! `futures`' `AtomicWaker`:
 //!
@@ -162,7 +166,7 @@ impl Shared {
         unsafe { self.0.as_ref() }
     }
 
-    /// Word `k` of the tail (entries, then summary, then bitset words).
+    /// Words `from..from + len` of the tail (entries, summary, bitset).
     fn tail_words(&self, from: usize, len: usize) -> &[AtomicUsize] {
         let start = self.0.as_ptr().cast::<u8>().wrapping_add(ENTRIES);
         let start = start.cast::<AtomicUsize>().wrapping_add(from);
