@@ -40,6 +40,25 @@ fn next_start(len: usize) -> usize {
     x % len.max(1)
 }
 
+/// Invoke `$m!(len; Type index, ...)` for tuples of 1 to 12 futures.
+macro_rules! for_tuples {
+    ($m:ident) => {
+        $m!(1; A 0);
+        $m!(2; A 0, B 1);
+        $m!(3; A 0, B 1, C 2);
+        $m!(4; A 0, B 1, C 2, D 3);
+        $m!(5; A 0, B 1, C 2, D 3, E 4);
+        $m!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+        $m!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+        $m!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+        $m!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+        $m!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+        $m!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+        $m!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+    };
+}
+pub(crate) use for_tuples;
+
 #[cfg(feature = "alloc")]
 mod woken {
     use super::{next_start, Context, ControlFlow, Poll};

@@ -5,7 +5,7 @@
 mod select_util;
 
 use pasts::prelude::*;
-use select_util::{poll, size, Board, Parent};
+use select_util::{next_below, poll, size, Board, Parent};
 use std::pin::pin;
 use std::task::Poll;
 
@@ -18,10 +18,7 @@ fn slice_select_is_reusable_for_many_rounds() {
     let mut children = board.children::<N>();
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..rounds {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let i = (rng % N as u64) as usize;
+        let i = next_below(&mut rng, N);
         let mut fut = pin!(children.as_mut_slice().select());
         assert!(poll(fut.as_mut(), &waker).is_pending());
         let before = board.total_polls();

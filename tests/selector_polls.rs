@@ -4,7 +4,7 @@
 
 mod select_util;
 
-use select_util::{poll, size, Board, Parent};
+use select_util::{next_below, poll, size, Board, Parent};
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -20,10 +20,7 @@ fn selector_polls_per_wake_stay_constant() {
     assert_eq!(board.total_polls(), n);
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     for _ in 0..rounds {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let i = (rng % n as u64) as usize;
+        let i = next_below(&mut rng, n);
         let before = board.total_polls();
         let wakes = parent.wakes();
         assert!(board.fire(i), "source {i} registered no waker");

@@ -140,3 +140,11 @@ pub const fn size(native: usize) -> usize {
         native
     }
 }
+
+/// A xorshift step: the next pseudo-random branch below `n`.
+pub fn next_below(state: &mut u64, n: usize) -> usize {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % n as u64) as usize
+}
