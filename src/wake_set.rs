@@ -13,14 +13,14 @@
 //! Header | entries [usize; cap] | summary [AtomicUsize; S] | words [AtomicUsize; W]
 //! ```
 //!
-//! Waking branch `j` sets bit `j` in `words` and, if that word was empty,
-//! bit `j / BITS` in `summary`; if that summary word was empty too, it wakes
-//! the parent task. The owner swaps summary words, then the words they name,
-//! to zero, and polls the branches whose bits it took. A setter that finds
-//! its word (or summary word) non-empty skips the rest: whoever made it
-//! non-empty wakes the parent after it, and the owner's swap that takes the
-//! earlier bit comes after that wake, so it also takes this one. With a
-//! single word (`cap <= BITS`) there is no summary: the word plays its part.
+//! Waking branch `j` sets bit `j` in `words` and, if it was clear, bit
+//! `j / BITS` in `summary`; if that was clear too, it wakes the parent task.
+//! The owner swaps summary words, then the words they name, to zero, and
+//! polls the branches whose bits it took. A setter that finds its bit (or
+//! summary bit) already set skips the rest: whoever set it wakes the parent
+//! after it, and the owner's swap that takes the earlier bit comes after
+//! that wake, so it also takes this one. With a single word
+//! (`cap <= BITS`) there is no summary: the owner looks at the word itself.
 //!
 //! A dropped set is kept for the next combinator of the same size (see
 //! [`SPARES`]): then the branches' stored wakers still match, and need no
@@ -223,16 +223,20 @@ impl Shared {
     }
 
     /// Set bit `j`; `true` if the parent must be woken (see the module docs).
+    ///
+    /// Each test is of the one bit set (`lock bts` on x86, not a
+    /// compare-exchange loop).
     fn set(&self, j: usize) -> bool {
         let bit = 1 << (j % BITS);
         let w = j / BITS;
-        let prev = self.words()[w].fetch_or(bit, Ordering::AcqRel);
-        let summary = self.summary();
-        if summary.is_empty() || prev != 0 {
-            return prev == 0;
+        if self.words()[w].fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+            return false;
         }
+        let Some(summary) = self.summary().get(w / BITS) else {
+            return true;
+        };
         let bit = 1 << (w % BITS);
-        summary[w / BITS].fetch_or(bit, Ordering::AcqRel) == 0
+        summary.fetch_or(bit, Ordering::AcqRel) & bit == 0
     }
 
     /// Wake the parent task, unless a wake or a registration is under way

@@ -31,9 +31,12 @@ fn wakers_outlive_the_select() {
     for w in &kept {
         w.wake_by_ref();
     }
+    for w in &kept {
+        w.wake_by_ref();
+    }
     assert!(
-        parent.wakes() <= 1,
-        "a dead select wakes its task at most once"
+        parent.wakes() <= 3,
+        "a dead select wakes its task at most once per branch"
     );
     drop(kept);
     for w in copies {
