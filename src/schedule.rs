@@ -27,6 +27,7 @@ static NEXT_START: AtomicUsize = AtomicUsize::new(1);
 /// Pseudo-random rather than counting up: threads that interleave their
 /// selects would each see every other count and could always start at the
 /// same branch.
+#[inline]
 fn next_start(len: usize) -> usize {
     // A plain load and store, not a read-modify-write (cheap, and available
     // on targets without atomic RMW): a race between threads only repeats a
@@ -78,6 +79,7 @@ mod woken {
         /// A cursor whose walk starts at branch `start`: the woken bits
         /// from `start` on are taken now, the ones below it are left in the
         /// set and come last.
+        #[inline]
         pub(crate) fn begin(set: &WakeSet, start: usize) -> Self {
             let word = start / BITS;
             let below = (1 << (start % BITS)) - 1;

@@ -85,6 +85,7 @@ static SPARES: [AtomicPtr<Header>; 8] = [
 ];
 
 /// The spare slot for an owner living at address `place`.
+#[inline]
 fn spare_slot(place: usize) -> &'static AtomicPtr<Header> {
     let hash = (place >> 6) ^ (place >> 14) ^ (place >> 22);
     &SPARES[hash % SPARES.len()]
@@ -160,6 +161,7 @@ impl Shared {
         )
     }
 
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the allocation is live (type invariant) and its header is
         // initialized; it is only ever shared (atomics and the locked cell).
@@ -167,6 +169,7 @@ impl Shared {
     }
 
     /// Words `from..from + len` of the tail (entries, summary, bitset).
+    #[inline]
     fn tail_words(&self, from: usize, len: usize) -> &[AtomicUsize] {
         let start = self.0.as_ptr().cast::<u8>().wrapping_add(ENTRIES);
         let start = start.cast::<AtomicUsize>().wrapping_add(from);
@@ -175,17 +178,20 @@ impl Shared {
         unsafe { core::slice::from_raw_parts(start, len) }
     }
 
+    #[inline]
     fn summary(&self) -> &[AtomicUsize] {
         let h = self.header();
         self.tail_words(h.cap, h.summaries)
     }
 
+    #[inline]
     fn words(&self) -> &[AtomicUsize] {
         let h = self.header();
         self.tail_words(h.cap + h.summaries, h.words)
     }
 
     /// A pointer to entry `j` (`j < cap`), with the allocation's provenance.
+    #[inline]
     fn entry(&self, j: usize) -> *const usize {
         let entries = self.0.as_ptr().cast::<u8>().wrapping_add(ENTRIES);
         entries.cast::<usize>().wrapping_add(j)
@@ -226,6 +232,7 @@ impl Shared {
     ///
     /// Each test is of the one bit set (`lock bts` on x86, not a
     /// compare-exchange loop).
+    #[inline]
     fn set(&self, j: usize) -> bool {
         let bit = 1 << (j % BITS);
         let w = j / BITS;
@@ -334,14 +341,23 @@ unsafe impl Sync for WakeSet {}
 impl WakeSet {
     /// Room for `cap` branches, with branches `0..marked` woken, for an
     /// owner at address `place` (it picks the spare slot).
+    #[inline]
     pub(crate) fn new(cap: usize, marked: usize, place: usize) -> Self {
         let marked = marked.min(cap);
         let spare = spare_slot(place);
-        if let Some(shared) = take_spare(spare, cap) {
-            let set = Self { shared, spare };
-            set.reset(marked);
-            return set;
+        match take_spare(spare, cap) {
+            Some(shared) => {
+                let set = Self { shared, spare };
+                set.reset(marked);
+                set
+            }
+            None => Self::allocate(cap, marked, spare),
         }
+    }
+
+    /// A fresh allocation (no spare of this size).
+    #[cold]
+    fn allocate(cap: usize, marked: usize, spare: &'static AtomicPtr<Header>) -> Self {
         let (layout, summaries, words) = layout(cap);
         // SAFETY: the layout has a non-zero size (the header).
         let ptr = unsafe { alloc(layout) };
@@ -384,6 +400,7 @@ impl WakeSet {
     }
 
     /// Mark branches `0..marked` woken and every other one not.
+    #[inline]
     fn reset(&self, marked: usize) {
         // Plain stores: only stale wakers (of an earlier select) can race
         // with them, and a bit they set or lose is a spurious wake.
@@ -396,11 +413,13 @@ impl WakeSet {
     }
 
     /// The number of branches it has room for.
+    #[inline]
     pub(crate) fn cap(&self) -> usize {
         self.shared.header().cap
     }
 
     /// The number of summary words: each covers `BITS` bitset words.
+    #[inline]
     pub(crate) fn summaries(&self) -> usize {
         self.shared.header().summaries.max(1)
     }
@@ -452,12 +471,14 @@ impl WakeSet {
 
     /// Mark branch `j` woken without waking the parent: for an owner that
     /// will be polled anyway (a winner to re-poll, a new source).
+    #[inline]
     pub(crate) fn mark(&self, j: usize) {
         self.shared.set(j);
     }
 
     /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` has
     /// woken branches).
+    #[inline]
     pub(crate) fn take_summary(&self, k: usize) -> usize {
         match self.shared.summary().get(k) {
             Some(word) => word.swap(0, Ordering::AcqRel),
@@ -467,6 +488,7 @@ impl WakeSet {
     }
 
     /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
+    #[inline]
     pub(crate) fn take_word(&self, w: usize) -> usize {
         self.shared
             .words()
@@ -478,17 +500,20 @@ impl WakeSet {
     ///
     /// Before the first branch waker is lent, so only stale wakes (of an
     /// earlier use of the set) can race: a plain load and store will do.
+    #[inline]
     pub(crate) fn split_word(&self, w: usize, keep: usize) -> usize {
         split(self.shared.words().get(w), keep)
     }
 
     /// Take the bits of summary word `k` outside `keep`, leaving the rest
     /// (with a single word: nothing to take). As [`Self::split_word`].
+    #[inline]
     pub(crate) fn split_summary(&self, k: usize, keep: usize) -> usize {
         split(self.shared.summary().get(k), keep)
     }
 
     /// Lend `f` the waker of branch `j`, without touching the count.
+    #[inline]
     pub(crate) fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
         assert!(j < self.cap(), "pasts: branch index out of the wake set");
         let raw = RawWaker::new(self.shared.entry(j).cast(), &VTABLE);
@@ -509,6 +534,7 @@ impl Drop for WakeSet {
     /// The parent waker stays stored until it is replaced or the set is
     /// freed: a branch waker that outlives the combinator may wake that task
     /// once more, spuriously (later wakes find their bit set and stop).
+    #[inline]
     fn drop(&mut self) {
         let mut release = self.shared;
         if self.cap() <= SPARE_MAX {
@@ -531,6 +557,7 @@ impl core::fmt::Debug for WakeSet {
 }
 
 /// The set kept in `slot`, if it has room for exactly `cap` branches.
+#[inline]
 fn take_spare(slot: &AtomicPtr<Header>, cap: usize) -> Option<Shared> {
     // Acquire: the last owner's use of the set happens before ours.
     let spare = Shared(NonNull::new(slot.swap(null_mut(), Ordering::Acquire))?);
@@ -544,6 +571,7 @@ fn take_spare(slot: &AtomicPtr<Header>, cap: usize) -> Option<Shared> {
 }
 
 /// Take the bits of `word` outside `keep` with a plain load and store.
+#[inline]
 fn split(word: Option<&AtomicUsize>, keep: usize) -> usize {
     let Some(word) = word else { return 0 };
     let bits = word.load(Ordering::Relaxed);
@@ -552,6 +580,7 @@ fn split(word: Option<&AtomicUsize>, keep: usize) -> usize {
 }
 
 /// Word `k` of a bitset whose first `n` bits are set.
+#[inline]
 fn prefix_bits(k: usize, n: usize) -> usize {
     match n.saturating_sub(k * BITS) {
         0 => 0,
