@@ -26,7 +26,7 @@ use crate::schedule::Schedule;
 ///   event loop can select again over the same sources (for a select that
 ///   lives across rounds, see [`Selector`](crate::Selector)).
 ///
-/// Fair: each select starts at a different branch, so no branch starves
+/// Fair: each select starts at a pseudo-random branch, so no branch starves
 /// when others are always ready.
 ///
 /// With the `alloc` feature each branch gets its own waker (all from one
