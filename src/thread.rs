@@ -86,6 +86,7 @@ impl ThreadInterrupt {
     /// let answer = pasts::ThreadInterrupt::block_on(async move { rx.recv() });
     /// assert_eq!(answer, Ok(42));
     /// ```
+    #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {
         /// The thread's interrupt and whether a `block_on` runs on it.
         struct Local {
@@ -101,16 +102,22 @@ impl ThreadInterrupt {
         }
 
         impl Drop for Exit<'_> {
+            #[inline]
             fn drop(&mut self) {
                 if self.nested {
-                    // The nested call shared the outer call's interrupt and
-                    // may have consumed a wake-up meant for the outer future:
-                    // hand the outer loop one (possibly spurious) wake-up.
-                    self.local.interrupt.interrupt();
+                    nested_exit(&self.local.interrupt);
                 } else {
                     self.local.busy.set(false);
                 }
             }
+        }
+
+        /// The nested call shared the outer call's interrupt and may have
+        /// consumed a wake-up meant for the outer future: hand the outer loop
+        /// one (possibly spurious) wake-up.
+        #[cold]
+        fn nested_exit(interrupt: &ThreadInterrupt) {
+            interrupt.interrupt();
         }
 
         std::thread_local! {
