@@ -266,14 +266,24 @@ impl Shared {
                 Err(actual) => state = actual,
             }
         }
+        let _unlock = Unlock(&h.state);
         // SAFETY: the swap from IDLE to WAKING gives this thread the lock of
-        // `parent` until it stores IDLE again.
+        // `parent` until `_unlock` stores IDLE again.
         if let Some(waker) = unsafe { &*h.parent.get() } {
             waker.wake_by_ref();
         }
-        // A plain store: while WAKING is held nobody else changes the state
-        // (a registration finds it taken and wakes its own waker instead).
-        h.state.store(IDLE, Ordering::Release);
+    }
+}
+
+/// Gives the parent lock back when dropped, also if the parent's waker
+/// panics. A plain store: while WAKING is held nobody else changes the state
+/// (a registration finds it taken and wakes its own waker instead).
+struct Unlock<'a>(&'a AtomicUsize);
+
+impl Drop for Unlock<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.store(IDLE, Ordering::Release);
     }
 }
 
