@@ -15,10 +15,15 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(feature = "linux", not(target_os = "linux")))]
+compile_error!("feature `linux` needs a Linux target (target_os = \"linux\")");
+
 #[cfg(feature = "alloc")]
 mod dyn_fut;
 mod interrupt;
 mod join;
+#[cfg(all(feature = "linux", target_os = "linux"))]
+pub mod linux;
 pub mod prelude;
 mod schedule;
 mod select;
