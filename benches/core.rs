@@ -61,7 +61,11 @@ fn core(c: &mut Criterion) {
         }
     });
     c.bench_function("block_on cross-thread wake", |b| {
-        b.iter(|| pasts::block_on(Remote { tx: Some(tx.clone()) }))
+        b.iter(|| {
+            pasts::block_on(Remote {
+                tx: Some(tx.clone()),
+            })
+        })
     });
     drop(tx);
     let _ = waker_thread.join();

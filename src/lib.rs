@@ -42,11 +42,15 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+mod blocking;
 mod interrupt;
 pub mod prelude;
 #[cfg(feature = "std")]
 mod thread;
 
+#[cfg(feature = "std")]
+pub use blocking::{spawn_blocking, Blocking};
 pub use interrupt::Interrupt;
 #[cfg(feature = "std")]
 pub use thread::{block_on, ThreadInterrupt};

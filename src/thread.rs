@@ -81,10 +81,11 @@ impl ThreadInterrupt {
     /// afterwards is a harmless no-op for the thread.
     ///
     /// ```rust
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// std::thread::spawn(move || tx.send(42));
-    /// let answer = pasts::ThreadInterrupt::block_on(async move { rx.recv() });
-    /// assert_eq!(answer, Ok(42));
+    /// use pasts::prelude::*;
+    ///
+    /// pasts::ThreadInterrupt::block_on(pasts::spawn_blocking(|| {
+    ///     std::thread::sleep(std::time::Duration::from_millis(10));
+    /// }));
     /// ```
     pub fn block_on<F: Future>(fut: F) -> F::Output {
         /// The thread's interrupt and whether a `block_on` runs on it.
