@@ -81,8 +81,6 @@ impl ThreadInterrupt {
     /// afterwards is a harmless no-op for the thread.
     ///
     /// ```rust
-    /// use pasts::prelude::*;
-    ///
     /// pasts::ThreadInterrupt::block_on(pasts::spawn_blocking(|| {
     ///     std::thread::sleep(std::time::Duration::from_millis(10));
     /// }));
