@@ -122,7 +122,8 @@ where
     });
     let job: Arc<dyn Run> = task.clone();
     if let Err(job) = POOL.submit(job) {
-        job.run();
+        // Not polled yet, so there is no waker to wake.
+        drop(job.run());
     }
     Blocking { task }
 }
@@ -213,9 +214,9 @@ enum Slot<R> {
 
 /// A queued job, its types erased.
 trait Run: Send + Sync {
-    /// Run the job, store its output and wake the task awaiting it. Never
-    /// unwinds from the job itself; a panicking waker may unwind.
-    fn run(&self);
+    /// Run the job and store its output; returns the waker of the task
+    /// awaiting it, if any. A panic in the job is caught and stored.
+    fn run(&self) -> Option<Waker>;
 }
 
 impl<R, F> Run for Task<R, Mutex<Option<F>>>
@@ -223,14 +224,12 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    fn run(&self) {
-        let Some(f) = lock(&self.job).take() else {
-            return;
-        };
+    fn run(&self) -> Option<Waker> {
+        let f = lock(&self.job).take()?;
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let waiting = mem::replace(&mut *lock(&self.slot), Slot::Done(output));
-        if let Slot::Waiting(Some(waker)) = waiting {
-            waker.wake();
+        match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
+            Slot::Waiting(waker) => waker,
+            _ => None,
         }
     }
 }
@@ -352,7 +351,12 @@ impl Pool {
     /// A pool thread's life: watch the queue, then search, run and sleep
     /// until idle for `keep_alive`. `seen` is the progress when the thread
     /// was started.
+    ///
+    /// A finished job's waker is woken only once this thread counts as
+    /// searching again, so a task that queues its next job at once finds
+    /// this thread ready for it, instead of starting a watcher.
     fn work(&'static self, mut seen: u64, keep_alive: Duration) {
+        let mut waker = None;
         let mut state = self.lock();
         // WATCHING
         loop {
@@ -369,7 +373,7 @@ impl Pool {
                     if let Some(thread) = claimed {
                         thread.unpark();
                     }
-                    run(job);
+                    waker = run(job);
                     state = self.lock();
                 }
                 break;
@@ -387,7 +391,8 @@ impl Pool {
                 // BUSY
                 state.searching -= 1;
                 drop(state);
-                run(job);
+                wake(waker.take());
+                waker = run(job);
                 state = self.lock();
                 state.searching += 1;
                 continue;
@@ -395,6 +400,7 @@ impl Pool {
             if !state.spinning {
                 state.spinning = true;
                 drop(state);
+                wake(waker.take());
                 self.spin();
                 state = self.lock();
                 state.spinning = false;
@@ -408,6 +414,7 @@ impl Pool {
             let deadline = Instant::now() + keep_alive;
             loop {
                 drop(state);
+                wake(waker.take());
                 thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
                 state = self.lock();
                 match state.idle.iter().position(|t| t.id() == me.id()) {
@@ -441,12 +448,20 @@ impl Pool {
     }
 }
 
-/// Run a job on a pool thread. The job catches its own panic; this catches
-/// one from a waker, so no user code can unwind out of the pool thread.
-fn run(job: Arc<dyn Run>) {
-    // A panicking waker is the executor's bug; the job's output is stored
-    // already, so the payload has nowhere to go.
-    drop(panic::catch_unwind(AssertUnwindSafe(move || job.run())));
+/// Run a job on a pool thread; returns the waker of the task awaiting it.
+/// The job catches its own panic; this catches one from the destructor of a
+/// detached job's output, so no user code unwinds out of a pool thread.
+fn run(job: Arc<dyn Run>) -> Option<Waker> {
+    // Such a payload has nowhere to go: the job's output is stored already.
+    panic::catch_unwind(AssertUnwindSafe(move || job.run())).unwrap_or(None)
+}
+
+/// Wake a finished job's task, catching a panicking waker (the executor's
+/// bug, which must not take the pool thread down).
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
+    }
 }
 
 /// Lock `mutex`; no code panics while holding these locks, and a poisoned
