@@ -4,59 +4,71 @@
 //! # The pool
 //!
 //! One pool per process, started lazily: no thread exists before the first
-//! [`spawn_blocking`]. Threads are named `pasts-blocking`. A job goes to a
-//! thread that is looking for work, else to the thread that went idle most
-//! recently (so the others can time out), else it waits in a FIFO queue.
+//! [`spawn_blocking`]. Threads are named `pasts-blocking`. Jobs wait in a
+//! FIFO channel (sending is lock-free, so a task queueing a burst never
+//! fights the pool threads for a lock). A job goes to a thread that is
+//! looking for work, else to the thread that went idle most recently (so the
+//! others can time out), else it waits.
 //!
-//! The pool grows only when the queue stalls: a *watcher* thread looks at
-//! the queue every [`STALL`]; if no job was taken since its last look, every
-//! thread is stuck in a job, so the watcher takes one itself and starts a new
-//! watcher. A burst of short jobs is drained by the threads already running
-//! (a burst of 10,000 tiny jobs needs two threads, not hundreds); jobs that
-//! block (sleep, wait for each other, read a pipe) get a thread each, one
-//! more per stall, up to [`MAX_THREADS`]; beyond that, jobs wait.
+//! The pool grows only when the queue stalls: a *watcher* thread looks every
+//! [`STALL`] while jobs wait that no searching thread will take; if no job
+//! was taken since its previous look, every thread is stuck in a job, so the
+//! watcher becomes a worker and starts a new watcher. A burst of short jobs
+//! is drained by the threads already running (10,000 tiny jobs need two
+//! threads, not hundreds); jobs that block (sleep, wait for each other, read
+//! a pipe) get a thread each, one more per stall, up to [`MAX_THREADS`];
+//! beyond that, jobs wait.
 //!
 //! # Thread roles
 //!
-//! The state lives in [`State`], under one mutex. A thread is in one role:
-//!
 //! ```text
-//!   spawn ──> WATCHING ── queue empty ─────────────────> SEARCHING
-//!                │                                       │  ▲   │
-//!                └─ queue stalled: take a job ──> BUSY <─┘  │   │ queue still empty
-//!                   (and spawn a new watcher)      └────────┘   │ after the spin
-//!                                                  job done     ▼
-//!                        exit <── keep-alive elapsed ── IDLE (parked)
-//!                                                        │ a submitter claims it
-//!                                                        └──> SEARCHING
+//!   spawn ──> WATCHING ── stall ──> SEARCHING ── job ──> BUSY
+//!              │    ▲                 ▲  │  ▲              │
+//!        queue │    │ a submitter     │  │  └── job done ──┘
+//!        empty ▼    │ needs it        │  │ queue empty (after a spin)
+//!             RESTING                 │  ▼
+//!              │ keep-alive           IDLE (parked) ── keep-alive ──> exit
+//!              ▼         a submitter claims it │
+//!             exit                    ▲────────┘
 //! ```
 //!
-//! - SEARCHING threads (counted in `searching`) look at the queue again
-//!   before they sleep; one of them at a time spins for [`SPIN`] first, so a
-//!   steady stream of jobs costs no wake-up syscall.
-//! - IDLE threads sit on the `idle` stack. A submitter that finds more queued
-//!   jobs than searching threads pops the top one, counts it as SEARCHING and
-//!   unparks it; a thread that wakes and is no longer on the stack was
-//!   claimed, one still on it woke spuriously or timed out.
-//! - At most one WATCHING thread (`watcher`) exists, and only while jobs are
-//!   queued that no searching thread will take.
+//! - `queued` counts jobs submitted and not yet taken (it is raised before a
+//!   job is sent, so it may briefly exceed the jobs in the channel);
+//!   `searching` counts threads that will look at the queue again before
+//!   they sleep; `started` counts jobs taken (the watcher's progress). These
+//!   are atomics; the rest of the [`State`] is under one mutex.
+//! - One SEARCHING thread at a time spins for [`SPIN`] before it sleeps, so
+//!   a steady stream of jobs costs no wake-up syscall.
+//! - IDLE threads sit on the `idle` stack. A submitter that sees more queued
+//!   jobs than searching threads takes the lock, pops the top one, counts it
+//!   as SEARCHING and unparks it; a thread that wakes and is no longer on the
+//!   stack was claimed, one still on it woke spuriously or timed out. With no
+//!   idle thread, the submitter makes sure the watcher looks (unparks it if
+//!   it rests, starts one if none exists).
 //!
-//! No job is forgotten: a job is queued only under the lock, and after every
-//! change the queue holds no more jobs than there are searching threads, or
-//! a watcher exists (unless the pool is at [`MAX_THREADS`] or the OS refused
-//! a thread; then a busy thread takes the job when its own job ends).
-//! Searching threads sleep only after finding the queue empty under the lock.
+//! No job is forgotten: a submitter raises `queued` and then reads
+//! `searching`; a searching thread about to sleep lowers `searching` and
+//! then reads `queued` (both `SeqCst`, then the lock), so either the
+//! submitter sees too few searching threads and claims one or wakes the
+//! watcher, or the searching thread sees the job and stays. Taking a job
+//! lowers `queued` and `searching` together, so a queue covered by
+//! searching threads stays covered; one that is not has a looking watcher
+//! (unless the pool is at [`MAX_THREADS`] or the OS refused a thread; then
+//! a busy thread takes the job when its own job ends).
 
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{
+    AtomicBool, AtomicIsize, AtomicUsize,
+    Ordering::{Relaxed, SeqCst},
+};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
-use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Instant;
 use std::vec::Vec;
@@ -68,18 +80,18 @@ const MAX_THREADS: usize = 512;
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool
-/// starts its first thread. Meant for tests that check threads exit.
+/// starts. Meant for tests that check threads exit.
 const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
 
-/// How often the watcher looks at the queue; a look that finds no progress
+/// How often the watcher looks at the queue; a look that finds no job taken
 /// since the previous one grows the pool by one thread.
 const STALL: Duration = Duration::from_millis(1);
 
 /// How long a thread that ran out of work keeps looking before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// The process's pool.
-static POOL: Pool = Pool::new();
+/// The process's pool, made by the first [`spawn_blocking`].
+static POOL: OnceLock<Pool> = OnceLock::new();
 
 /// Run `f` on a pool thread; the returned future resolves to its output.
 ///
@@ -96,8 +108,9 @@ static POOL: Pool = Pool::new();
 /// threads. A thread idle for 10 s exits (the environment variable
 /// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once when the pool starts its first
 /// thread, overrides that, e.g. for tests). If the OS refuses to start a
-/// thread while the pool has none, `f` runs on the calling thread before
-/// `spawn_blocking` returns; if the pool has threads, the job waits for one.
+/// thread while the pool has none, the calling thread runs the job (or one
+/// queued before it) before `spawn_blocking` returns; if the pool has
+/// threads, the job waits for one.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -120,11 +133,7 @@ where
         slot: Mutex::new(Slot::Waiting(None)),
         job: Mutex::new(Some(f)),
     });
-    let job: Arc<dyn Run> = task.clone();
-    if let Err(job) = POOL.submit(job) {
-        // Not polled yet, so there is no waker to wake.
-        drop(job.run());
-    }
+    POOL.get_or_init(Pool::new).submit(task.clone());
     Blocking { task }
 }
 
@@ -234,47 +243,60 @@ where
     }
 }
 
-/// The thread pool: the shared [`State`] and a lock-free view of the queue
-/// length for the spinning thread.
+/// The thread pool (see the module docs).
 struct Pool {
+    sender: Sender<Arc<dyn Run>>,
+    /// Taken by one thread at a time to receive a job.
+    receiver: Mutex<Receiver<Arc<dyn Run>>>,
+    /// Jobs sent and not yet taken. Raised after a send and lowered after a
+    /// receive, so it never counts a job that is not in the channel yet,
+    /// and may briefly be negative.
+    queued: AtomicIsize,
+    /// Threads that will look at the queue again before they sleep.
+    searching: AtomicUsize,
+    /// Jobs taken so far: the progress the watcher checks.
+    started: AtomicUsize,
+    /// Whether a searching thread is spinning.
+    spinning: AtomicBool,
     state: Mutex<State>,
-    /// `state.queue.len()`, written under the lock.
-    queued: AtomicUsize,
+    /// [`KEEP_ALIVE`] or its override.
+    keep_alive: Duration,
 }
 
-/// The pool's state (see the module docs for the roles).
+/// The part of the pool under its mutex.
 struct State {
-    queue: VecDeque<Arc<dyn Run>>,
-    /// Live pool threads.
+    /// Live pool threads, the watcher included.
     threads: usize,
-    /// Threads that will look at the queue again before they sleep.
-    searching: usize,
-    /// Whether a searching thread is spinning.
-    spinning: bool,
     /// Parked threads, the most recently idle on top.
     idle: Vec<Thread>,
-    /// Whether a watcher exists.
-    watcher: bool,
-    /// Jobs taken from the queue so far: the progress the watcher checks.
-    started: u64,
-    /// [`KEEP_ALIVE`] or its override, once the first thread starts.
-    keep_alive: Option<Duration>,
+    /// The watcher, if one exists.
+    watcher: Option<Thread>,
+    /// Whether the watcher rests: it found the queue empty and sleeps until
+    /// unparked or its keep-alive ends, instead of looking every [`STALL`].
+    resting: bool,
 }
 
 impl Pool {
-    const fn new() -> Self {
+    fn new() -> Self {
+        let (sender, receiver) = mpsc::channel();
+        let keep_alive = std::env::var(KEEP_ALIVE_VAR)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(KEEP_ALIVE, Duration::from_millis);
         Self {
+            sender,
+            receiver: Mutex::new(receiver),
+            queued: AtomicIsize::new(0),
+            searching: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
             state: Mutex::new(State {
-                queue: VecDeque::new(),
                 threads: 0,
-                searching: 0,
-                spinning: false,
                 idle: Vec::new(),
-                watcher: false,
-                started: 0,
-                keep_alive: None,
+                watcher: None,
+                resting: false,
             }),
-            queued: AtomicUsize::new(0),
+            keep_alive,
         }
     }
 
@@ -282,139 +304,181 @@ impl Pool {
         lock(&self.state)
     }
 
-    /// Queue `job` and make sure a thread will take it. `Err(job)` if the
-    /// pool has no thread and the OS refused to start one.
-    fn submit(&'static self, job: Arc<dyn Run>) -> Result<(), Arc<dyn Run>> {
-        let mut state = self.lock();
-        state.queue.push_back(job);
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
-        let claimed = self.balance(&mut state);
-        if state.threads == 0 {
-            // No thread, so nothing else is queued: take the job back.
-            if let Some(job) = state.queue.pop_back() {
-                self.queued.store(state.queue.len(), Ordering::Relaxed);
-                return Err(job);
-            }
-        }
-        drop(state);
-        if let Some(thread) = claimed {
-            thread.unpark();
-        }
-        Ok(())
+    /// Whether a job was sent and not taken yet.
+    fn has_jobs(&self) -> bool {
+        self.queued.load(SeqCst) > 0
     }
 
-    /// After a job was queued or the watcher took one: if the queue holds
-    /// more jobs than searching threads, claim an idle thread (returned, to
-    /// be unparked once the lock is released) or start a watcher.
-    fn balance(&'static self, state: &mut State) -> Option<Thread> {
-        if state.queue.len() <= state.searching {
+    /// Whether more jobs are queued than searching threads will take.
+    fn uncovered(&self) -> bool {
+        let queued = self.queued.load(SeqCst);
+        queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
+    }
+
+    /// Queue `job` and make sure a thread will take it. If the pool has no
+    /// thread and the OS refuses to start one, runs a queued job (`job` or
+    /// an earlier one in the same plight) on the calling thread.
+    fn submit(&'static self, job: Arc<dyn Run>) {
+        if let Err(mpsc::SendError(job)) = self.sender.send(job) {
+            // Unreachable (the receiver lives in a static), but harmless.
+            wake(run(job));
+            return;
+        }
+        self.queued.fetch_add(1, SeqCst);
+        if !self.uncovered() {
+            return;
+        }
+        let mut state = self.lock();
+        let wake_up = self.cover(&mut state);
+        let threadless = state.threads == 0;
+        drop(state);
+        if let Some(thread) = wake_up {
+            thread.unpark();
+        }
+        if threadless {
+            if let Some(job) = self.pop() {
+                wake(run(job));
+            }
+        }
+    }
+
+    /// If more jobs are queued than searching threads will take: claim an
+    /// idle thread, else make the watcher look (start one, or return it if
+    /// it rests). The thread returned is to be unparked once the lock is
+    /// released.
+    fn cover(&'static self, state: &mut State) -> Option<Thread> {
+        if !self.uncovered() {
             return None;
         }
         if let Some(thread) = state.idle.pop() {
-            state.searching += 1;
+            self.searching.fetch_add(1, SeqCst);
             return Some(thread);
         }
-        if !state.watcher && state.threads < MAX_THREADS {
-            self.spawn(state);
-        }
-        None
-    }
-
-    /// Start a watcher thread, unless the OS refuses (then the queued jobs
-    /// wait for a busy thread, see [`spawn_blocking`]).
-    fn spawn(&'static self, state: &mut State) {
-        let seen = state.started;
-        let keep_alive = *state.keep_alive.get_or_insert_with(|| {
-            std::env::var(KEEP_ALIVE_VAR)
-                .ok()
-                .and_then(|ms| ms.parse().ok())
-                .map_or(KEEP_ALIVE, Duration::from_millis)
-        });
-        let spawned = thread::Builder::new()
-            .name("pasts-blocking".into())
-            .spawn(move || self.work(seen, keep_alive));
-        // The new thread needs the lock to start, so it sees these counts.
-        if spawned.is_ok() {
-            state.threads += 1;
-            state.watcher = true;
+        match &state.watcher {
+            Some(watcher) if state.resting => {
+                state.resting = false;
+                Some(watcher.clone())
+            }
+            Some(_) => None,
+            None if state.threads < MAX_THREADS => {
+                let spawned = thread::Builder::new()
+                    .name("pasts-blocking".into())
+                    .spawn(move || self.work());
+                // The new thread needs the lock to start, so it sees these.
+                // If the OS refused, the queued jobs wait for a busy thread.
+                if let Ok(handle) = spawned {
+                    state.threads += 1;
+                    state.watcher = Some(handle.thread().clone());
+                    state.resting = false;
+                }
+                None
+            }
+            None => None,
         }
     }
 
-    /// Take the next job.
-    fn pop(&self, state: &mut State) -> Option<Arc<dyn Run>> {
-        let job = state.queue.pop_front()?;
-        self.queued.store(state.queue.len(), Ordering::Relaxed);
-        state.started += 1;
+    /// Take the next job, if one was sent.
+    fn pop(&self) -> Option<Arc<dyn Run>> {
+        if !self.has_jobs() {
+            return None;
+        }
+        let job = lock(&self.receiver).try_recv().ok()?;
+        self.queued.fetch_sub(1, SeqCst);
+        self.started.fetch_add(1, Relaxed);
         Some(job)
     }
 
-    /// A pool thread's life: watch the queue, then search, run and sleep
-    /// until idle for `keep_alive`. `seen` is the progress when the thread
-    /// was started.
-    ///
-    /// A finished job's waker is woken only once this thread counts as
-    /// searching again, so a task that queues its next job at once finds
-    /// this thread ready for it, instead of starting a watcher.
-    fn work(&'static self, mut seen: u64, keep_alive: Duration) {
-        let mut waker = None;
+    /// A pool thread's life: it starts as the watcher and may end so; once
+    /// it became a worker it serves the queue until idle for the keep-alive.
+    fn work(&'static self) {
+        if self.watch() {
+            self.serve();
+        }
+    }
+
+    /// WATCHING and RESTING: while jobs wait that no searching thread will
+    /// take, look every [`STALL`]; when a look finds no job taken since the
+    /// previous one, become a searching thread (true) and hand the role to a
+    /// new watcher. The pool's only thread has no one to wait for: it looks
+    /// at once. Rests while the queue is empty; false once it rested for the
+    /// keep-alive (the thread then exits).
+    fn watch(&'static self) -> bool {
         let mut state = self.lock();
-        // WATCHING
+        let mut seen = (state.threads == 1).then(|| self.started.load(SeqCst));
         loop {
-            if state.queue.is_empty() {
-                state.watcher = false;
-                break;
-            }
-            if state.started == seen {
-                // Stalled: every other thread is stuck in a job.
-                state.watcher = false;
-                if let Some(job) = self.pop(&mut state) {
-                    let claimed = self.balance(&mut state);
-                    drop(state);
-                    if let Some(thread) = claimed {
-                        thread.unpark();
+            let started = self.started.load(SeqCst);
+            if !self.has_jobs() {
+                state.resting = true;
+                let deadline = Instant::now() + self.keep_alive;
+                while state.resting {
+                    if Instant::now() >= deadline {
+                        state.watcher = None;
+                        state.threads -= 1;
+                        return false;
                     }
-                    waker = run(job);
+                    drop(state);
+                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
                     state = self.lock();
                 }
-                break;
+                // Unparked for a queued job: give the busy threads a full
+                // period to take it.
+                seen = Some(self.started.load(SeqCst));
+            } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
+                // Stalled: every other thread is stuck in a job.
+                state.watcher = None;
+                self.searching.fetch_add(1, SeqCst);
+                let wake_up = self.cover(&mut state);
+                drop(state);
+                if let Some(thread) = wake_up {
+                    thread.unpark();
+                }
+                return true;
+            } else {
+                seen = Some(started);
             }
-            seen = state.started;
             drop(state);
             thread::park_timeout(STALL);
             state = self.lock();
         }
-        state.searching += 1;
+    }
+
+    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive. The caller
+    /// counted this thread as searching.
+    ///
+    /// A finished job's task is woken only once this thread counts as
+    /// searching again, so a task that queues its next job at once finds
+    /// this thread ready for it, instead of waking the watcher.
+    fn serve(&'static self) {
         let me = thread::current();
+        let mut waker = None;
         loop {
-            // SEARCHING
-            if let Some(job) = self.pop(&mut state) {
-                // BUSY
-                state.searching -= 1;
-                drop(state);
+            if let Some(job) = self.pop() {
                 wake(waker.take());
+                self.searching.fetch_sub(1, SeqCst);
                 waker = run(job);
-                state = self.lock();
-                state.searching += 1;
+                self.searching.fetch_add(1, SeqCst);
                 continue;
             }
-            if !state.spinning {
-                state.spinning = true;
-                drop(state);
-                wake(waker.take());
+            wake(waker.take());
+            if !self.spinning.swap(true, SeqCst) {
                 self.spin();
-                state = self.lock();
-                state.spinning = false;
-                if !state.queue.is_empty() {
+                self.spinning.store(false, SeqCst);
+                if self.has_jobs() {
                     continue;
                 }
             }
-            // IDLE
-            state.searching -= 1;
+            let mut state = self.lock();
+            self.searching.fetch_sub(1, SeqCst);
+            if self.has_jobs() {
+                // A job came: look again.
+                self.searching.fetch_add(1, SeqCst);
+                drop(state);
+                continue;
+            }
             state.idle.push(me.clone());
-            let deadline = Instant::now() + keep_alive;
+            let deadline = Instant::now() + self.keep_alive;
             loop {
                 drop(state);
-                wake(waker.take());
                 thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
                 state = self.lock();
                 match state.idle.iter().position(|t| t.id() == me.id()) {
@@ -431,12 +495,12 @@ impl Pool {
         }
     }
 
-    /// Wait up to [`SPIN`] for a job to be queued, without the lock.
+    /// Wait up to [`SPIN`] for a job to be queued.
     fn spin(&self) {
         let start = Instant::now();
         loop {
             for _ in 0..64 {
-                if self.queued.load(Ordering::Relaxed) != 0 {
+                if self.queued.load(Relaxed) > 0 {
                     return;
                 }
                 core::hint::spin_loop();
