@@ -261,6 +261,9 @@ struct Pool {
     state: Mutex<State>,
     /// [`KEEP_ALIVE`] or its override.
     keep_alive: Duration,
+    /// The CPUs this process may use: the pool starts this many threads
+    /// without waiting for a stall.
+    cpus: usize,
 }
 
 /// The part of the pool under its mutex.
@@ -297,6 +300,7 @@ impl Pool {
                 resting: false,
             }),
             keep_alive,
+            cpus: thread::available_parallelism().map_or(1, usize::from),
         }
     }
 
@@ -343,9 +347,9 @@ impl Pool {
     }
 
     /// If more jobs are queued than searching threads will take: claim an
-    /// idle thread, else make the watcher look (start one, or return it if
-    /// it rests). The thread returned is to be unparked once the lock is
-    /// released.
+    /// idle thread, else start a worker if fewer than one per CPU exist,
+    /// else make the watcher look (start one, or return it if it rests).
+    /// The thread returned is to be unparked once the lock is released.
     fn cover(&'static self, state: &mut State) -> Option<Thread> {
         if !self.uncovered() {
             return None;
@@ -354,26 +358,46 @@ impl Pool {
             self.searching.fetch_add(1, SeqCst);
             return Some(thread);
         }
+        let workers = state.threads - usize::from(state.watcher.is_some());
         match &state.watcher {
+            _ if workers < self.cpus => {
+                self.spawn(state, false);
+                None
+            }
             Some(watcher) if state.resting => {
                 state.resting = false;
                 Some(watcher.clone())
             }
             Some(_) => None,
-            None if state.threads < MAX_THREADS => {
-                let spawned = thread::Builder::new()
-                    .name("pasts-blocking".into())
-                    .spawn(move || self.work());
-                // The new thread needs the lock to start, so it sees these.
-                // If the OS refused, the queued jobs wait for a busy thread.
-                if let Ok(handle) = spawned {
-                    state.threads += 1;
-                    state.watcher = Some(handle.thread().clone());
-                    state.resting = false;
-                }
+            None => {
+                self.spawn(state, true);
                 None
             }
-            None => None,
+        }
+    }
+
+    /// Start a watcher, or a searching thread, unless the pool is full or
+    /// the OS refuses (then the queued jobs wait for a busy thread).
+    fn spawn(&'static self, state: &mut State, watcher: bool) {
+        if state.threads >= MAX_THREADS {
+            return;
+        }
+        let spawned = thread::Builder::new()
+            .name("pasts-blocking".into())
+            .spawn(move || {
+                if !watcher || self.watch() {
+                    self.serve();
+                }
+            });
+        // The new thread needs the lock to start, so it sees these.
+        if let Ok(handle) = spawned {
+            state.threads += 1;
+            if watcher {
+                state.watcher = Some(handle.thread().clone());
+                state.resting = false;
+            } else {
+                self.searching.fetch_add(1, SeqCst);
+            }
         }
     }
 
@@ -388,23 +412,14 @@ impl Pool {
         Some(job)
     }
 
-    /// A pool thread's life: it starts as the watcher and may end so; once
-    /// it became a worker it serves the queue until idle for the keep-alive.
-    fn work(&'static self) {
-        if self.watch() {
-            self.serve();
-        }
-    }
-
     /// WATCHING and RESTING: while jobs wait that no searching thread will
     /// take, look every [`STALL`]; when a look finds no job taken since the
     /// previous one, become a searching thread (true) and hand the role to a
-    /// new watcher. The pool's only thread has no one to wait for: it looks
-    /// at once. Rests while the queue is empty; false once it rested for the
-    /// keep-alive (the thread then exits).
+    /// new watcher. Rests while the queue is empty; false once it rested for
+    /// the keep-alive (the thread then exits).
     fn watch(&'static self) -> bool {
         let mut state = self.lock();
-        let mut seen = (state.threads == 1).then(|| self.started.load(SeqCst));
+        let mut seen = None;
         loop {
             let started = self.started.load(SeqCst);
             if !self.has_jobs() {
