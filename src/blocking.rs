@@ -5,56 +5,62 @@
 //!
 //! One pool per process, started lazily: no thread exists before the first
 //! [`spawn_blocking`]. Threads are named `pasts-blocking`. Jobs wait in a
-//! FIFO channel (sending is lock-free, so a task queueing a burst never
-//! fights the pool threads for a lock). A job goes to a thread that is
-//! looking for work, else to the thread that went idle most recently (so the
-//! others can time out), else it waits.
+//! FIFO channel; sending is lock-free, so a task queueing a burst never
+//! fights the pool threads for a lock.
 //!
-//! The pool grows only when the queue stalls: a *watcher* thread looks every
-//! [`STALL`] while jobs wait that no searching thread will take; if no job
-//! was taken since its previous look, every thread is stuck in a job, so the
-//! watcher becomes a worker and starts a new watcher. A burst of short jobs
-//! is drained by the threads already running (10,000 tiny jobs need two
-//! threads, not hundreds); jobs that block (sleep, wait for each other, read
-//! a pipe) get a thread each, one more per stall, up to [`MAX_THREADS`];
-//! beyond that, jobs wait.
+//! A job that no searching thread will take goes to the thread that went
+//! idle most recently (so the others can time out), else to a new thread
+//! while there are fewer workers than CPUs. Beyond that the pool grows only
+//! when the queue stalls: a *watcher* thread looks every [`STALL`] while jobs
+//! wait; if no thread is searching and no job was taken since its previous
+//! look, every worker is stuck in a job, so the watcher becomes a worker and
+//! a new watcher starts. A burst of short jobs is drained by the threads
+//! already running (10,000 tiny jobs need one thread per CPU and the
+//! watcher, not hundreds); jobs that block (sleep, wait for each other, read
+//! a pipe) get one more thread per stall, up to [`MAX_THREADS`], beyond
+//! which jobs wait.
 //!
 //! # Thread roles
 //!
 //! ```text
-//!   spawn ──> WATCHING ── stall ──> SEARCHING ── job ──> BUSY
-//!              │    ▲                 ▲  │  ▲              │
-//!        queue │    │ a submitter     │  │  └── job done ──┘
-//!        empty ▼    │ needs it        │  │ queue empty (after a spin)
-//!             RESTING                 │  ▼
-//!              │ keep-alive           IDLE (parked) ── keep-alive ──> exit
-//!              ▼         a submitter claims it │
-//!             exit                    ▲────────┘
+//!   spawned as watcher:  WATCHING  ── stall ───────────> SEARCHING (and a
+//!                                                        new watcher starts)
+//!                        WATCHING  ── queue empty ─────> RESTING
+//!                        RESTING   ── unparked ────────> WATCHING
+//!                        RESTING   ── keep-alive ──────> exit
+//!   spawned as worker:   SEARCHING ── took a job ──────> BUSY
+//!                        BUSY      ── job done ────────> SEARCHING
+//!                        SEARCHING ── queue empty ─────> IDLE (after a spin)
+//!                        IDLE      ── claimed ─────────> SEARCHING
+//!                        IDLE      ── keep-alive ──────> exit
 //! ```
 //!
-//! - `queued` counts jobs submitted and not yet taken (it is raised before a
-//!   job is sent, so it may briefly exceed the jobs in the channel);
-//!   `searching` counts threads that will look at the queue again before
-//!   they sleep; `started` counts jobs taken (the watcher's progress). These
-//!   are atomics; the rest of the [`State`] is under one mutex.
+//! - Atomics: `queued` counts jobs sent and not yet taken (raised after the
+//!   send and lowered after the receive, so it never counts a job the
+//!   channel does not hold yet; it may briefly be negative); `searching`
+//!   counts threads that will look at the queue again before they sleep;
+//!   `started` counts jobs taken (the watcher's progress). Everything else
+//!   is in [`State`], under one mutex.
 //! - One SEARCHING thread at a time spins for [`SPIN`] before it sleeps, so
-//!   a steady stream of jobs costs no wake-up syscall.
-//! - IDLE threads sit on the `idle` stack. A submitter that sees more queued
-//!   jobs than searching threads takes the lock, pops the top one, counts it
-//!   as SEARCHING and unparks it; a thread that wakes and is no longer on the
-//!   stack was claimed, one still on it woke spuriously or timed out. With no
-//!   idle thread, the submitter makes sure the watcher looks (unparks it if
-//!   it rests, starts one if none exists).
+//!   a steady stream of jobs costs no wake-up syscall. A finished job's task
+//!   is woken once its thread counts as SEARCHING again.
+//! - IDLE threads sit on the `idle` stack. A submitter that sees more
+//!   queued jobs than searching threads takes the lock, pops the top one,
+//!   counts it as SEARCHING and unparks it; a thread that wakes and is no
+//!   longer on the stack was claimed, one still on it woke spuriously or
+//!   timed out. With no idle thread the submitter starts a worker (below one
+//!   per CPU) or makes sure the watcher looks (unparks it if it rests,
+//!   starts one if none exists).
 //!
-//! No job is forgotten: a submitter raises `queued` and then reads
-//! `searching`; a searching thread about to sleep lowers `searching` and
-//! then reads `queued` (both `SeqCst`, then the lock), so either the
-//! submitter sees too few searching threads and claims one or wakes the
-//! watcher, or the searching thread sees the job and stays. Taking a job
-//! lowers `queued` and `searching` together, so a queue covered by
-//! searching threads stays covered; one that is not has a looking watcher
+//! No job is forgotten. A submitter raises `queued`, then reads `searching`;
+//! a SEARCHING thread about to sleep lowers `searching`, then reads `queued`
+//! (all `SeqCst`): either the submitter sees one searching thread fewer and
+//! covers its job under the lock (where the sleeper is already on the
+//! `idle` stack, or not yet looked), or the sleeper sees the job and stays.
+//! Taking a job lowers `queued` before `searching`, so jobs covered by
+//! searching threads stay covered; jobs beyond those have a looking watcher
 //! (unless the pool is at [`MAX_THREADS`] or the OS refused a thread; then
-//! a busy thread takes the job when its own job ends).
+//! a busy thread takes them when its job ends).
 
 use core::fmt;
 use core::future::Future;
@@ -79,8 +85,8 @@ const MAX_THREADS: usize = 512;
 /// How long a thread stays idle before it exits.
 const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
-/// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool
-/// starts. Meant for tests that check threads exit.
+/// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool is
+/// made. Meant for tests that check threads exit.
 const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
 
 /// How often the watcher looks at the queue; a look that finds no job taken
@@ -103,11 +109,12 @@ static POOL: OnceLock<Pool> = OnceLock::new();
 /// awaits the future.
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
-/// It grows only while queued jobs wait 1 ms with no job starting (so a
-/// burst of short jobs does not make hundreds of threads), to at most 512
-/// threads. A thread idle for 10 s exits (the environment variable
-/// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once when the pool starts its first
-/// thread, overrides that, e.g. for tests). If the OS refuses to start a
+/// It starts threads as jobs come up to one per CPU; beyond that it grows
+/// only while jobs wait 1 ms with every thread stuck in a job and none
+/// started (so a burst of short jobs does not make hundreds of threads), to
+/// at most 512 threads. A thread idle for 10 s exits (the environment
+/// variable `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once by the first call,
+/// overrides that, e.g. for tests). If the OS refuses to start a
 /// thread while the pool has none, the calling thread runs the job (or one
 /// queued before it) before `spawn_blocking` returns; if the pool has
 /// threads, the job waits for one.
@@ -134,7 +141,7 @@ where
         job: Mutex::new(Some(f)),
     });
     POOL.get_or_init(Pool::new).submit(task.clone());
-    Blocking { task }
+    Blocking { task: Some(task) }
 }
 
 /// The output of a job started by [`spawn_blocking`], as a future.
@@ -148,16 +155,16 @@ where
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Blocking<R> {
-    task: Arc<Task<R, dyn Send + Sync>>,
+    /// `None` once the output was returned.
+    task: Option<Arc<Task<R, dyn Send + Sync>>>,
 }
 
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.task.slot.try_lock().as_deref() {
-            Ok(Slot::Waiting(_)) => "running",
-            Ok(Slot::Done(_)) => "done",
-            Ok(Slot::Taken) => "taken",
-            Err(_) => "locked",
+        let state = match self.task.as_ref().map(|task| task.slot.try_lock()) {
+            None => "returned",
+            Some(Ok(slot)) if matches!(*slot, Slot::Done(_)) => "done",
+            Some(_) => "running",
         };
         f.debug_struct("Blocking").field("state", &state).finish()
     }
@@ -166,9 +173,15 @@ impl<R> fmt::Debug for Blocking<R> {
 impl<R> Future for Blocking<R> {
     type Output = R;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        let mut slot = lock(&self.task.slot);
-        let output = match mem::replace(&mut *slot, Slot::Taken) {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let Some(task) = &self.task else {
+            panic!(
+                "`pasts::Blocking` polled after it returned its output; poll it until `Ready` only"
+            )
+        };
+        let mut slot = lock(&task.slot);
+        let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
+            Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
                 *slot = Slot::Waiting(Some(waker));
                 return Poll::Pending;
@@ -179,13 +192,9 @@ impl<R> Future for Blocking<R> {
                 drop(old);
                 return Poll::Pending;
             }
-            Slot::Done(output) => output,
-            Slot::Taken => {
-                drop(slot);
-                panic!("`pasts::Blocking` polled after it returned its output; poll it until `Ready` only")
-            }
         };
         drop(slot);
+        self.task = None;
         match output {
             Ok(output) => Poll::Ready(output),
             Err(payload) => panic::resume_unwind(payload),
@@ -196,11 +205,13 @@ impl<R> Future for Blocking<R> {
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
         // Detach: the job no longer needs to wake this task.
-        let waker = match &mut *lock(&self.task.slot) {
-            Slot::Waiting(waker) => waker.take(),
-            _ => None,
-        };
-        drop(waker);
+        if let Some(task) = &self.task {
+            let waker = match &mut *lock(&task.slot) {
+                Slot::Waiting(waker) => waker.take(),
+                Slot::Done(_) => None,
+            };
+            drop(waker);
+        }
     }
 }
 
@@ -217,8 +228,6 @@ enum Slot<R> {
     Waiting(Option<Waker>),
     /// The job's output, or its panic's payload.
     Done(thread::Result<R>),
-    /// The future returned the output.
-    Taken,
 }
 
 /// A queued job, its types erased.
@@ -238,7 +247,7 @@ where
         let output = panic::catch_unwind(AssertUnwindSafe(f));
         match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
             Slot::Waiting(waker) => waker,
-            _ => None,
+            Slot::Done(_) => None,
         }
     }
 }
