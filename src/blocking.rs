@@ -10,12 +10,13 @@
 //!
 //! A job that no searching thread will take goes to the thread that went
 //! idle most recently (so the others can time out), else to a new thread
-//! while there are fewer workers than CPUs. Beyond that the pool grows only
+//! while there are fewer workers than CPUs but one (the submitter's thread
+//! needs a CPU too; at least one worker). Beyond that the pool grows only
 //! when the queue stalls: a *watcher* thread looks every [`STALL`] while jobs
 //! wait; if no thread is searching and no job was taken since its previous
 //! look, every worker is stuck in a job, so the watcher becomes a worker and
 //! a new watcher starts. A burst of short jobs is drained by the threads
-//! already running (10,000 tiny jobs need one thread per CPU and the
+//! already running (10,000 tiny jobs on two CPUs need one worker and the
 //! watcher, not hundreds); jobs that block (sleep, wait for each other, read
 //! a pipe) get one more thread per stall, up to [`MAX_THREADS`], beyond
 //! which jobs wait.
@@ -48,9 +49,9 @@
 //!   queued jobs than searching threads takes the lock, pops the top one,
 //!   counts it as SEARCHING and unparks it; a thread that wakes and is no
 //!   longer on the stack was claimed, one still on it woke spuriously or
-//!   timed out. With no idle thread the submitter starts a worker (below one
-//!   per CPU) or makes sure the watcher looks (unparks it if it rests,
-//!   starts one if none exists).
+//!   timed out. With no idle thread the submitter starts a worker (if
+//!   there are too few) or makes sure the watcher looks (unparks it if it
+//!   rests, starts one if none exists).
 //!
 //! No job is forgotten. A submitter raises `queued`, then reads `searching`;
 //! a SEARCHING thread about to sleep lowers `searching`, then reads `queued`
@@ -109,14 +110,14 @@ static POOL: OnceLock<Pool> = OnceLock::new();
 /// awaits the future.
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
-/// It starts threads as jobs come up to one per CPU; beyond that it grows
-/// only while jobs wait 1 ms with every thread stuck in a job and none
-/// started (so a burst of short jobs does not make hundreds of threads), to
-/// at most 512 threads. A thread idle for 10 s exits (the environment
-/// variable `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once by the first call,
-/// overrides that, e.g. for tests). If the OS refuses to start a
-/// thread while the pool has none, the calling thread runs the job (or one
-/// queued before it) before `spawn_blocking` returns; if the pool has
+/// It starts threads as jobs come, up to one per CPU but one; beyond that
+/// it grows only while jobs wait 1 ms with every thread stuck in a job and
+/// none started (so a burst of short jobs does not make hundreds of
+/// threads), to at most 512 threads. A thread idle for 10 s exits (the
+/// environment variable `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once by the
+/// first call, overrides that, e.g. for tests). If the OS refuses to start
+/// a thread while the pool has none, the calling thread runs the job (or
+/// one queued before it) before `spawn_blocking` returns; if the pool has
 /// threads, the job waits for one.
 ///
 /// ```rust
@@ -270,9 +271,9 @@ struct Pool {
     state: Mutex<State>,
     /// [`KEEP_ALIVE`] or its override.
     keep_alive: Duration,
-    /// The CPUs this process may use: the pool starts this many threads
-    /// without waiting for a stall.
-    cpus: usize,
+    /// How many workers the pool starts without waiting for a stall: one
+    /// per CPU this process may use, but one (the submitter's).
+    workers: usize,
 }
 
 /// The part of the pool under its mutex.
@@ -309,7 +310,7 @@ impl Pool {
                 resting: false,
             }),
             keep_alive,
-            cpus: thread::available_parallelism().map_or(1, usize::from),
+            workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
     }
 
@@ -356,8 +357,9 @@ impl Pool {
     }
 
     /// If more jobs are queued than searching threads will take: claim an
-    /// idle thread, else start a worker if fewer than one per CPU exist,
-    /// else make the watcher look (start one, or return it if it rests).
+    /// idle thread, else start a worker if there are fewer than
+    /// `self.workers`, else make the watcher look (start one, or return it
+    /// if it rests).
     /// The thread returned is to be unparked once the lock is released.
     fn cover(&'static self, state: &mut State) -> Option<Thread> {
         if !self.uncovered() {
@@ -369,7 +371,7 @@ impl Pool {
         }
         let workers = state.threads - usize::from(state.watcher.is_some());
         match &state.watcher {
-            _ if workers < self.cpus => {
+            _ if workers < self.workers => {
                 self.spawn(state, false);
                 None
             }
