@@ -18,6 +18,8 @@ extern crate std;
 #[cfg(all(feature = "linux", not(target_os = "linux")))]
 compile_error!("feature `linux` needs a Linux target (target_os = \"linux\")");
 
+#[cfg(feature = "std")]
+mod blocking;
 #[cfg(feature = "alloc")]
 mod dyn_fut;
 mod interrupt;
@@ -34,6 +36,8 @@ mod thread;
 #[cfg(feature = "alloc")]
 mod wake_set;
 
+#[cfg(feature = "std")]
+pub use blocking::{spawn_blocking, Blocking};
 #[cfg(feature = "alloc")]
 pub use dyn_fut::DynFut;
 pub use interrupt::Interrupt;
