@@ -68,7 +68,9 @@ fn main() {
 
         // 5. join: all must finish; the waits overlap.
         let start = Instant::now();
-        let names = [after(20, "a"), after(20, "b"), after(20, "c")].join().await;
+        let names = [after(20, "a"), after(20, "b"), after(20, "c")]
+            .join()
+            .await;
         println!(
             "5. join: {names:?} in {} ms (three 20 ms jobs at once)",
             start.elapsed().as_millis()
@@ -76,8 +78,16 @@ fn main() {
 
         // 6. A Selector: an event loop over long-lived sources.
         let mut events = Selector::new([
-            Ticker { name: "every 2nd", every: 2, polls: 0 },
-            Ticker { name: "every 3rd", every: 3, polls: 0 },
+            Ticker {
+                name: "every 2nd",
+                every: 2,
+                polls: 0,
+            },
+            Ticker {
+                name: "every 3rd",
+                every: 3,
+                polls: 0,
+            },
         ]);
         let mut seen = Vec::new();
         for _ in 0..5 {
@@ -131,7 +141,11 @@ mod linux {
             };
             let (index, ()) = (&mut device, timeout).select().await;
             let mut buf = [0; 16];
-            let n = if index == 0 { reader.read(&mut buf)? } else { 0 };
+            let n = if index == 0 {
+                reader.read(&mut buf)?
+            } else {
+                0
+            };
             println!(
                 "8. Device: read {:?} from a socket",
                 String::from_utf8_lossy(&buf[..n])
