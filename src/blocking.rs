@@ -264,7 +264,8 @@ struct Pool {
     queued: AtomicIsize,
     /// Threads that will look at the queue again before they sleep.
     searching: AtomicUsize,
-    /// Jobs taken so far: the progress the watcher checks.
+    /// Jobs taken so far: the progress the watcher checks. Written under
+    /// the `receiver` lock.
     started: AtomicUsize,
     /// Whether a searching thread is spinning.
     spinning: AtomicBool,
@@ -417,9 +418,13 @@ impl Pool {
         if !self.has_jobs() {
             return None;
         }
-        let job = lock(&self.receiver).try_recv().ok()?;
+        let receiver = lock(&self.receiver);
+        let job = receiver.try_recv().ok()?;
+        // Only the receiver's holder writes `started`: no read-modify-write.
+        self.started
+            .store(self.started.load(Relaxed).wrapping_add(1), Relaxed);
+        drop(receiver);
         self.queued.fetch_sub(1, SeqCst);
-        self.started.fetch_add(1, Relaxed);
         Some(job)
     }
 
