@@ -526,19 +526,13 @@ impl Pool {
         }
     }
 
-    /// Wait up to [`SPIN`] for a job to be queued.
+    /// Wait up to [`SPIN`] for a job to be queued. Yields between looks, so
+    /// a submitter that shares this CPU (the OS often moves a woken task to
+    /// its waker's CPU) runs at once instead of after the spin.
     fn spin(&self) {
         let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.queued.load(Relaxed) > 0 {
-                    return;
-                }
-                core::hint::spin_loop();
-            }
-            if start.elapsed() >= SPIN {
-                return;
-            }
+        while self.queued.load(Relaxed) <= 0 && start.elapsed() < SPIN {
+            thread::yield_now();
         }
     }
 }
