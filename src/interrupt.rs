@@ -7,7 +7,7 @@
 //!   dropping it do nothing, waking calls [`Interrupt::interrupt`]. No
 //!   allocation ever, and sound however long the waker lives, because the
 //!   interrupt lives for `'static`.
-//! - the *shared* waker (feature `alloc`): its data pointer comes from an
+//! - the *shared* waker (feature `std`): its data pointer comes from an
 //!   `Arc<I>`; a clone holds a strong count, so a waker that outlives the
 //!   executor (stored in a static, sent to another thread, leaked) keeps the
 //!   interrupt alive and waking it stays sound. The executor lends it out
@@ -190,10 +190,10 @@ fn static_waker<I: Interrupt>(interrupt: &'static I) -> Waker {
     unsafe { Waker::from_raw(raw) }
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(feature = "std")]
 pub(crate) use shared::with_shared_waker;
 
-#[cfg(feature = "alloc")]
+#[cfg(feature = "std")]
 mod shared {
     use super::{Interrupt, PhantomData, RawWaker, RawWakerVTable, Waker};
     use alloc::sync::Arc;

@@ -1,33 +1,6 @@
-//! # pasts
-//!
-//! A minimal, zero-dependency, `no_std` async executor for application
-//! authors: block on a future with no allocation, `select` and `join` without
-//! macros, move blocking work to a reusable thread pool, and (on Linux) await
-//! file descriptors and timers from any executor.
-//!
-//! ```rust
-//! async fn identity(arg: usize) -> usize {
-//!     arg
-//! }
-//!
-//! let out = pasts::block_on(async { identity(7).await + 1 });
-//! assert_eq!(out, 8);
-//! ```
-//!
-//! The platform-independent core is the [`Interrupt`] trait: "sleep until
-//! woken". Anything that can sleep and be woken (a `Condvar`, a `WFE`
-//! instruction, an atomic flag) runs futures through
-//! [`Interrupt::block_on`].
-//!
-//! ## Features
-//!
-//! | feature | default | gives |
-//! |---------|---------|-------|
-//! | `std` | yes | [`ThreadInterrupt`], [`block_on`] (implies `alloc`) |
-//! | `alloc` | with `std` | boxed futures, `Vec` forms |
-//! | `linux` | no | the `linux` module (implies `std`) |
+#![doc = include_str!("../README.md")]
 #![no_std]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
@@ -42,15 +15,35 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(all(feature = "linux", not(target_os = "linux")))]
+compile_error!("feature `linux` needs a Linux target (target_os = \"linux\")");
+
 #[cfg(feature = "std")]
 mod blocking;
+#[cfg(feature = "alloc")]
+mod dyn_fut;
 mod interrupt;
+mod join;
+#[cfg(all(feature = "linux", target_os = "linux"))]
+pub mod linux;
 pub mod prelude;
+mod schedule;
+mod select;
+#[cfg(feature = "alloc")]
+mod selector;
 #[cfg(feature = "std")]
 mod thread;
+#[cfg(feature = "alloc")]
+mod wake_set;
 
 #[cfg(feature = "std")]
 pub use blocking::{spawn_blocking, Blocking};
+#[cfg(feature = "alloc")]
+pub use dyn_fut::DynFut;
 pub use interrupt::Interrupt;
+pub use join::Join;
+pub use select::Select;
+#[cfg(feature = "alloc")]
+pub use selector::Selector;
 #[cfg(feature = "std")]
 pub use thread::{block_on, ThreadInterrupt};

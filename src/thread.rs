@@ -8,6 +8,8 @@ use core::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::interrupt::{run, with_shared_waker};
+#[cfg(feature = "linux")]
+use crate::linux::sleep;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
@@ -19,14 +21,26 @@ use crate::Interrupt;
 //   EMPTY    --wait_for---> PARKED     (under the mutex, then Condvar::wait
 //                                       until the state is NOTIFIED)
 //
+// With feature `linux`, `block_on` may sleep in the device reactor's
+// `epoll_wait` instead (see `linux::sleep`), in a fourth state:
+//
+//   EMPTY    --begin_polling--> POLLING  (then epoll_wait)
+//   POLLING  --interrupt------> NOTIFIED (+ write the reactor's eventfd,
+//                                         which ends the epoll_wait)
+//   POLLING  --end_polling----> EMPTY    (epoll_wait returned)
+//
 // No wake-up is lost: `interrupt` always leaves NOTIFIED behind, which only
-// `wait_for` consumes. A sleeper moves to PARKED while holding the mutex and
-// releases it only inside `Condvar::wait`; `interrupt` takes the mutex after
-// it saw PARKED, so its `notify_one` cannot fall between the sleeper's check
-// and its wait.
+// `wait_for` (or `begin_polling`/`end_polling`) consumes. A sleeper moves to
+// PARKED while holding the mutex and releases it only inside
+// `Condvar::wait`; `interrupt` takes the mutex after it saw PARKED, so its
+// `notify_one` cannot fall between the sleeper's check and its wait. A
+// poller's state is POLLING for the whole `epoll_wait`, so an `interrupt`
+// either sees it (and writes the eventfd) or comes after `end_polling`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
+#[cfg(feature = "linux")]
+const POLLING: u8 = 3;
 
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
 /// fast path, so a wake while the thread is awake costs one atomic swap.
@@ -85,6 +99,7 @@ impl ThreadInterrupt {
     ///     std::thread::sleep(std::time::Duration::from_millis(10));
     /// }));
     /// ```
+    #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {
         /// The thread's interrupt and whether a `block_on` runs on it.
         struct Local {
@@ -100,16 +115,22 @@ impl ThreadInterrupt {
         }
 
         impl Drop for Exit<'_> {
+            #[inline]
             fn drop(&mut self) {
                 if self.nested {
-                    // The nested call shared the outer call's interrupt and
-                    // may have consumed a wake-up meant for the outer future:
-                    // hand the outer loop one (possibly spurious) wake-up.
-                    self.local.interrupt.interrupt();
+                    nested_exit(&self.local.interrupt);
                 } else {
                     self.local.busy.set(false);
                 }
             }
+        }
+
+        /// The nested call shared the outer call's interrupt and may have
+        /// consumed a wake-up meant for the outer future: hand the outer loop
+        /// one (possibly spurious) wake-up.
+        #[cold]
+        fn nested_exit(interrupt: &ThreadInterrupt) {
+            interrupt.interrupt();
         }
 
         std::thread_local! {
@@ -124,7 +145,9 @@ impl ThreadInterrupt {
             let nested = local.busy.replace(true);
             let _exit = Exit { local, nested };
             let interrupt = &local.interrupt;
-            with_shared_waker(interrupt, |waker| run(&**interrupt, waker, fut.as_mut()))
+            with_shared_waker(interrupt, |waker| {
+                run(&Sleep(interrupt), waker, fut.as_mut())
+            })
         });
         match output {
             Ok(output) => output,
@@ -132,7 +155,7 @@ impl ThreadInterrupt {
             // thread's interrupt is gone: use a fresh one.
             Err(_) => {
                 let interrupt = Arc::new(ThreadInterrupt::new());
-                with_shared_waker(&interrupt, |waker| run(&*interrupt, waker, fut))
+                with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
             }
         }
     }
@@ -146,13 +169,18 @@ impl ThreadInterrupt {
 impl Interrupt for ThreadInterrupt {
     #[inline]
     fn interrupt(&self) {
-        if self.state.swap(NOTIFIED, Ordering::Release) != PARKED {
-            return;
+        match self.state.swap(NOTIFIED, Ordering::Release) {
+            PARKED => {
+                // The sleeper holds the mutex from its switch to PARKED until
+                // it is inside `Condvar::wait`; taking it here orders this
+                // notify after.
+                drop(self.lock());
+                self.condvar.notify_one();
+            }
+            #[cfg(feature = "linux")]
+            POLLING => crate::linux::wake_poller(),
+            _ => {}
         }
-        // The sleeper holds the mutex from its switch to PARKED until it is
-        // inside `Condvar::wait`; taking it here orders this notify after.
-        drop(self.lock());
-        self.condvar.notify_one();
     }
 
     #[inline]
@@ -187,6 +215,52 @@ impl Interrupt for ThreadInterrupt {
             }
         }
     }
+}
+
+#[cfg(feature = "linux")]
+impl ThreadInterrupt {
+    /// EMPTY to POLLING before `epoll_wait`; false (and consumed) if
+    /// NOTIFIED: then don't wait.
+    pub(crate) fn begin_polling(&self) -> bool {
+        match self
+            .state
+            .compare_exchange(EMPTY, POLLING, Ordering::Relaxed, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            // NOTIFIED: the only other state this thread can find here.
+            Err(_) => {
+                self.state.store(EMPTY, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Back to EMPTY after `epoll_wait`; true if NOTIFIED meanwhile (the
+    /// wake-up is consumed).
+    pub(crate) fn end_polling(&self) -> bool {
+        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
+    }
+}
+
+/// How `block_on` sleeps between polls: [`Interrupt::wait_for`], or with
+/// feature `linux` possibly in the device reactor's `epoll_wait`.
+struct Sleep<'a>(&'a Arc<ThreadInterrupt>);
+
+impl Interrupt for Sleep<'_> {
+    fn interrupt(&self) {
+        self.0.interrupt();
+    }
+
+    #[inline]
+    fn wait_for(&self) {
+        sleep(self.0);
+    }
+}
+
+#[cfg(not(feature = "linux"))]
+#[inline]
+fn sleep(interrupt: &Arc<ThreadInterrupt>) {
+    interrupt.wait_for();
 }
 
 /// Run `fut` to completion on the current thread: the same as

@@ -1,0 +1,55 @@
+//! Futures for Linux file descriptors (feature `linux`).
+//!
+//! [`Device`] turns any file descriptor into a re-pollable future that is
+//! ready whenever the fd is. It works on any executor: one process-wide
+//! epoll reactor, started with the first device, wakes whatever waker
+//! polled the device last. [`pasts::block_on`](crate::block_on) waits in
+//! that reactor's `epoll_wait` itself when it can, so a device wakes the
+//! thread that awaits it with no hop through a reactor thread; a reactor
+//! thread serves the other executors.
+//!
+//! ```rust
+//! use pasts::linux::{Device, Watch};
+//! use std::io::Write;
+//! use std::os::unix::net::UnixStream;
+//!
+//! let (mut tx, rx) = UnixStream::pair()?;
+//! rx.set_nonblocking(true)?;
+//! let mut device = Device::new(rx.into(), Watch::INPUT)?;
+//! tx.write_all(b"ping")?;
+//! pasts::block_on(&mut device); // readable now
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # Inside (for the crate's own modules)
+//!
+//! - `sys`: the only `extern "C"` declarations, one checked-syscall door
+//!   (`-1` to an [`io::Error`](std::io::Error) that says what failed,
+//!   `EINTR` retried there), `#[repr(C)]` structs with compile-time layout
+//!   asserts, and `const fn`s that build ioctl numbers.
+//! - `reactor`: the epoll set, its slab of registrations (epoll data is a
+//!   slab index + generation, never a pointer), `react`, which waits for
+//!   events and wakes the registered wakers, and the *role*: which thread
+//!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
+//!   thread). `sleep` and `wake_poller` are the two hooks `thread.rs` calls.
+//! - `device`: [`Device`] and [`Watch`].
+//!
+//! **How other modules hook into the reactor** (the timer does this): they
+//! use a [`Device`] like any user, for their own fd (one timerfd for all
+//! timers), and poll it with a waker of their own (`Arc<impl Wake>`). That
+//! waker's `wake` runs on the thread that dispatches epoll events, right
+//! after the event: it may read the fd, fire expired entries (waking the
+//! users' wakers), re-arm the fd and poll the `Device` again to re-arm it
+//! — all inline, with no lock of the reactor held. It must not block and
+//! must not call `block_on` (the dispatching thread may be a `block_on`
+//! thread that owns the role, or the reactor thread).
+
+mod device;
+mod reactor;
+pub(crate) mod sys;
+mod timer;
+
+pub use device::{Device, Watch};
+pub use timer::{Interval, Timer};
+
+pub(crate) use reactor::{sleep, wake_poller};

@@ -1,0 +1,482 @@
+//! The process-wide epoll reactor behind [`Device`](super::Device).
+//!
+//! One epoll set holds every registered fd, each `EPOLLONESHOT`, with the
+//! registration's *token* as epoll data: slab index (low 32 bits) and the
+//! slot's generation (high 32 bits), never a pointer. Whoever dispatches an
+//! event looks the token up in the slab under its lock; a slot freed by a
+//! dropped device has a new generation, so a late event for it is ignored,
+//! and a registration the dispatcher already holds is kept alive by its
+//! `Arc`. No use-after-free is possible, and dropping a device frees its
+//! slot for reuse at once.
+//!
+//! # Who waits in `epoll_wait`: the role
+//!
+//! One thread at a time, the *owner*, waits in `epoll_wait` and dispatches
+//! events. A thread in `pasts::block_on` with nothing to do takes the role
+//! if it is free ([`sleep`]): it then waits for its own wake-up and for
+//! device events at once, so a device it awaits wakes it with no thread hop.
+//! Its interrupt is told (state POLLING) to end the `epoll_wait` with an
+//! eventfd write. It gives the role back as soon as it wakes, before it
+//! polls its future, so a future that blocks cannot starve others. A
+//! `block_on` thread that finds the role taken sleeps on its own interrupt
+//! and is woken by the owner's dispatch.
+//!
+//! The reactor thread (`pasts-reactor`, started with the first device) is
+//! for everyone else (tokio, futures, smol, a pasts thread busy in a long
+//! poll): it takes the role when it stays free for a whole check period
+//! (1 ms, backing off to 10 ms), and at start. It gives it back when a
+//! `block_on` thread asks (by setting `wanted` and writing the eventfd).
+//! It stops checking while a `block_on` thread has been waiting in
+//! `epoll_wait` for a while; that thread's release wakes it again.
+//!
+//! ```text
+//!  owner:  FREE --block_on sleeps--------------> BLOCK_ON --wakes--> FREE
+//!          FREE --free a whole period / start--> THREAD
+//!          THREAD --block_on wants it (eventfd)--> FREE, wanted thread woken
+//! ```
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::task::Waker;
+use core::time::Duration;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::vec::Vec;
+
+use super::sys;
+use crate::{Interrupt, ThreadInterrupt};
+
+/// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
+const NOTIFY: u64 = u64::MAX;
+
+// The readiness state of a registration. Transitions:
+//
+//   ARMED --event (dispatcher)--> READY   then the stored waker is woken
+//   READY --poll (device)-------> IDLE    poll returns Ready
+//   IDLE  --poll (device)-------> ARMED   epoll_ctl(MOD) re-arms the oneshot
+//
+// A registration starts ARMED: `EPOLL_CTL_ADD` arms it. While IDLE the fd is
+// disarmed in epoll (the oneshot fired), so only the device changes the
+// state; while ARMED only the dispatcher does. READY is never lost: the
+// dispatcher stores it before it takes the waker under the waker's mutex,
+// and `poll` checks for it after storing its waker under the same mutex.
+const IDLE: u8 = 0;
+const ARMED: u8 = 1;
+const READY: u8 = 2;
+
+/// What a device and the dispatcher share.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    state: AtomicU8,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Registration {
+    /// Consume a readiness the dispatcher reported.
+    #[inline]
+    pub(crate) fn take_ready(&self) -> bool {
+        self.state
+            .compare_exchange(READY, IDLE, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Store `waker` to be woken on the next event.
+    #[inline]
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        let mut slot = lock(&self.waker);
+        match &*slot {
+            Some(old) if old.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Move IDLE to ARMED; true if the caller must re-arm the fd in epoll.
+    #[inline]
+    pub(crate) fn arm(&self) -> bool {
+        self.state
+            .compare_exchange(IDLE, ARMED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Re-arming failed: leave the state IDLE so the next poll tries again.
+    pub(crate) fn disarm(&self) {
+        self.state.store(IDLE, Ordering::Release);
+    }
+
+    /// The dispatcher's side: mark READY and wake the stored waker.
+    fn fire(&self) {
+        self.state.store(READY, Ordering::Release);
+        let waker = lock(&self.waker).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// One slab slot: the generation counts how often the slot was freed.
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    registration: Option<Arc<Registration>>,
+}
+
+/// Registrations by index, with a free list of indices to reuse.
+#[derive(Debug, Default)]
+struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+/// Who owns the role (see the module docs).
+const FREE: u8 = 0;
+const BLOCK_ON: u8 = 1;
+const THREAD: u8 = 2;
+
+/// The reactor thread checks a free role this often at first…
+const CHECK_MIN: Duration = Duration::from_millis(1);
+/// …doubling up to this.
+const CHECK_MAX: Duration = Duration::from_millis(10);
+/// Checks that see the same `block_on` owner before the thread stops.
+const QUIET_CHECKS: u32 = 10;
+
+/// The role and what the reactor thread watches.
+#[derive(Debug)]
+struct Role {
+    owner: u8,
+    /// Counts the times a `block_on` thread took or gave back the role: the
+    /// same value at two checks means nothing changed in between.
+    epoch: u64,
+    /// A `block_on` thread waiting for the reactor thread to let go.
+    wanted: Option<Arc<ThreadInterrupt>>,
+    /// The reactor thread sleeps without a timeout: a release must wake it.
+    thread_idle: bool,
+}
+
+/// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    epoll: OwnedFd,
+    notify: OwnedFd,
+    slab: Mutex<Slab>,
+    role: Mutex<Role>,
+    /// Where the reactor thread waits between checks.
+    check: Condvar,
+    thread_started: AtomicBool,
+}
+
+/// The reactor if a device was ever made (else `block_on` sleeps plainly).
+static REACTOR: OnceLock<Reactor> = OnceLock::new();
+
+/// Sleep until `me` is interrupted, for `pasts::block_on`: in `epoll_wait`,
+/// dispatching device events, if the role is free; else on `me`.
+pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
+    match REACTOR.get() {
+        Some(reactor) => reactor.sleep(me),
+        None => me.wait_for(),
+    }
+}
+
+/// End the `epoll_wait` of a `block_on` thread that owns the role (its
+/// interrupt was POLLING).
+pub(crate) fn wake_poller() {
+    if let Some(reactor) = REACTOR.get() {
+        reactor.notify();
+    }
+}
+
+/// Lock a mutex whose data stays consistent across a panic (every critical
+/// section here is a few plain moves).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Reactor {
+    /// The reactor, made on first use, with its thread running.
+    pub(crate) fn get() -> io::Result<&'static Reactor> {
+        let reactor = match REACTOR.get() {
+            Some(reactor) => reactor,
+            None => {
+                let new = Reactor::new()?;
+                // If another thread won the race, `new` is dropped (its fds
+                // closed) and theirs is used.
+                REACTOR.get_or_init(move || new)
+            }
+        };
+        if !reactor.thread_started.load(Ordering::Acquire) {
+            reactor.start_thread()?;
+        }
+        Ok(reactor)
+    }
+
+    fn new() -> io::Result<Self> {
+        let reactor = Reactor {
+            epoll: sys::epoll_create()?,
+            notify: sys::eventfd(0)?,
+            slab: Mutex::new(Slab::default()),
+            role: Mutex::new(Role {
+                owner: FREE,
+                epoch: 0,
+                wanted: None,
+                thread_idle: false,
+            }),
+            check: Condvar::new(),
+            thread_started: AtomicBool::new(false),
+        };
+        // Level-triggered: stays ready until `react` drains it.
+        sys::epoll_ctl(
+            reactor.epoll.as_fd(),
+            sys::EPOLL_CTL_ADD,
+            reactor.notify.as_fd(),
+            sys::EPOLLIN,
+            NOTIFY,
+        )?;
+        Ok(reactor)
+    }
+
+    /// Start the reactor thread unless another call did.
+    fn start_thread(&'static self) -> io::Result<()> {
+        if self.thread_started.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let spawned = std::thread::Builder::new()
+            .name("pasts-reactor".into())
+            .spawn(move || self.run());
+        if let Err(err) = spawned {
+            // Let the next `Device::new` try again.
+            self.thread_started.store(false, Ordering::Release);
+            return Err(io::Error::new(
+                err.kind(),
+                std::format!("pasts reactor: spawning its thread: {err}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reactor thread: own the role when nobody else does.
+    fn run(&self) {
+        let mut role = lock(&self.role);
+        // Take the role at start: a program on another executor needs it.
+        let mut seen = None;
+        let mut period = CHECK_MIN;
+        let mut quiet = 0;
+        loop {
+            if role.owner == FREE && seen.map_or(true, |epoch| epoch == role.epoch) {
+                role.owner = THREAD;
+                drop(role);
+                role = self.own();
+                period = CHECK_MIN;
+                quiet = 0;
+            }
+            if role.owner == BLOCK_ON && seen == Some(role.epoch) {
+                quiet += 1;
+            } else {
+                quiet = 0;
+            }
+            seen = Some(role.epoch);
+            if quiet >= QUIET_CHECKS {
+                // A `block_on` thread waits in epoll_wait for long: sleep
+                // until it releases the role.
+                role.thread_idle = true;
+                while role.thread_idle {
+                    role = self
+                        .check
+                        .wait(role)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                quiet = 0;
+                period = CHECK_MIN;
+                seen = Some(role.epoch);
+            }
+            role = self
+                .check
+                .wait_timeout(role, period)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            period = (period * 2).min(CHECK_MAX);
+        }
+    }
+
+    /// The reactor thread owns the role: dispatch until a `block_on` thread
+    /// wants it. Returns the role's lock, the role FREE.
+    fn own(&self) -> MutexGuard<'_, Role> {
+        loop {
+            if self.react(-1, || {}).is_err() {
+                // epoll_wait on a valid epoll fd with a valid buffer does not
+                // fail (EINTR is retried); if it ever does, don't spin.
+                std::thread::sleep(CHECK_MAX);
+            }
+            let mut role = lock(&self.role);
+            if let Some(wanted) = role.wanted.take() {
+                role.owner = FREE;
+                drop(role);
+                wanted.interrupt();
+                return lock(&self.role);
+            }
+        }
+    }
+
+    /// `block_on`'s sleep (see [`sleep`]).
+    fn sleep(&self, me: &Arc<ThreadInterrupt>) {
+        let mut role = lock(&self.role);
+        match role.owner {
+            FREE => {
+                role.owner = BLOCK_ON;
+                role.epoch = role.epoch.wrapping_add(1);
+                drop(role);
+                let polled = self.poll_for(me);
+                self.release();
+                if polled.is_err() {
+                    // Cannot wait in epoll: sleep plainly, the reactor
+                    // thread takes over the devices.
+                    me.wait_for();
+                }
+            }
+            THREAD => {
+                role.wanted = Some(Arc::clone(me));
+                drop(role);
+                self.notify();
+                me.wait_for();
+            }
+            _ => {
+                drop(role);
+                me.wait_for();
+            }
+        }
+    }
+
+    /// A `block_on` owner gives the role back.
+    fn release(&self) {
+        let mut role = lock(&self.role);
+        role.owner = FREE;
+        role.epoch = role.epoch.wrapping_add(1);
+        if role.thread_idle {
+            role.thread_idle = false;
+            self.check.notify_one();
+        }
+    }
+
+    /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
+    /// events, until `me` is interrupted.
+    fn poll_for(&self, me: &ThreadInterrupt) -> io::Result<()> {
+        while me.begin_polling() {
+            let mut woken = false;
+            // Back to EMPTY before dispatching, so waking `me` from the
+            // dispatch costs no eventfd write.
+            let polled = self.react(-1, || woken = me.end_polling());
+            if polled.is_err() {
+                me.end_polling();
+            }
+            polled?;
+            if woken {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The epoll fd.
+    pub(crate) fn epoll(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
+    /// Make `epoll_wait` return now (or the next one, if nobody waits).
+    pub(crate) fn notify(&self) {
+        // Ignored: the only possible failure is EAGAIN when the counter is
+        // at its maximum, and then the eventfd is already readable.
+        let _ = sys::write_u64(self.notify.as_fd(), 1);
+    }
+
+    /// Wait up to `timeout_ms` (-1: forever) for events, call `woke`, and
+    /// dispatch them: mark each registration READY and wake its waker.
+    /// Returns how many events came (the notify eventfd included).
+    fn react(&self, timeout_ms: i32, woke: impl FnOnce()) -> io::Result<usize> {
+        let mut events = [sys::EpollEvent::new(0, 0); 64];
+        let n = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout_ms)?;
+        woke();
+        for event in &events[..n] {
+            let token = event.data();
+            if token == NOTIFY {
+                // Ignored: EAGAIN means the counter was drained already (a
+                // late wake-up); reading an eventfd cannot fail otherwise.
+                let _ = sys::read_u64(self.notify.as_fd());
+                continue;
+            }
+            let registration = {
+                let slab = lock(&self.slab);
+                match slab.slots.get(index(token)) {
+                    Some(slot) if slot.generation == generation(token) => slot.registration.clone(),
+                    // The device was dropped after the event was queued.
+                    _ => None,
+                }
+            };
+            if let Some(registration) = registration {
+                // A waker that panics (a bug in its executor, reported by the
+                // panic hook) must not cost the batch's other events, whose
+                // oneshots are spent, nor unwind into an unrelated
+                // `block_on` or end the reactor thread: it is contained here.
+                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire()));
+            }
+        }
+        Ok(n)
+    }
+
+    /// Add a registration to the slab; returns it and its token. It is not
+    /// in epoll yet: the caller adds the fd with the token.
+    pub(crate) fn insert(&self) -> io::Result<(Arc<Registration>, u64)> {
+        let registration = Arc::new(Registration {
+            state: AtomicU8::new(ARMED),
+            waker: Mutex::new(None),
+        });
+        let mut slab = lock(&self.slab);
+        let index = match slab.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = u32::try_from(slab.slots.len())
+                    .ok()
+                    .filter(|&index| index != u32::MAX)
+                    .ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::OutOfMemory,
+                            "pasts reactor: too many devices",
+                        )
+                    })?;
+                slab.slots.push(Slot {
+                    generation: 0,
+                    registration: None,
+                });
+                index
+            }
+        };
+        // In bounds: `index` is a freed slot or the one just pushed.
+        let slot = &mut slab.slots[index as usize];
+        slot.registration = Some(Arc::clone(&registration));
+        let token = u64::from(slot.generation) << 32 | u64::from(index);
+        Ok((registration, token))
+    }
+
+    /// Free the slot of `token`: a late event for it is ignored from now on.
+    pub(crate) fn remove(&self, token: u64) {
+        let mut slab = lock(&self.slab);
+        let Some(slot) = slab.slots.get_mut(index(token)) else {
+            return;
+        };
+        if slot.generation != generation(token) {
+            return;
+        }
+        slot.generation = slot.generation.wrapping_add(1);
+        let registration = slot.registration.take();
+        slab.free.push(token as u32);
+        drop(slab);
+        // Dropped outside the lock: it may drop the last clone of a waker.
+        drop(registration);
+    }
+}
+
+fn index(token: u64) -> usize {
+    // The low 32 bits: fits `usize` on every 32- and 64-bit target.
+    (token as u32) as usize
+}
+
+fn generation(token: u64) -> u32 {
+    (token >> 32) as u32
+}

@@ -1,0 +1,94 @@
+//! After the first call on a thread, `block_on` allocates nothing: counted by
+//! a global allocator that tallies allocations made on the test's thread.
+
+#![cfg(feature = "std")]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+struct Counting;
+
+std::thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: allocations during thread teardown are not counted.
+    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments, so
+// `System`'s guarantees are passed through unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded from our caller, who upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded from our caller, who upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// Pending `left` times, waking itself each time (by reference and through
+/// a clone, which must not allocate either).
+struct SelfWake {
+    left: u32,
+}
+
+impl Future for SelfWake {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        if self.left == 0 {
+            return Poll::Ready(7);
+        }
+        self.left -= 1;
+        if self.left % 2 == 0 {
+            cx.waker().wake_by_ref();
+        } else {
+            let clone = cx.waker().clone();
+            clone.wake();
+        }
+        Poll::Pending
+    }
+}
+
+#[test]
+fn block_on_allocates_nothing_after_warm_up() {
+    // Warm-up: the thread's interrupt is made on the first call.
+    assert_eq!(pasts::block_on(async { 1 }), 1);
+    let before = allocs();
+    for _ in 0..1_000 {
+        assert_eq!(pasts::block_on(async { 2 }), 2);
+        assert_eq!(pasts::block_on(SelfWake { left: 10 }), 7);
+    }
+    assert_eq!(allocs() - before, 0, "block_on allocated after warm-up");
+}
+
+#[test]
+fn counter_sees_allocations() {
+    // The instrument works: a Box is counted.
+    let before = allocs();
+    let b = Box::new(5u64);
+    assert_eq!(**std::hint::black_box(&b), 5);
+    assert!(allocs() > before);
+}

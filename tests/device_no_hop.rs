@@ -1,0 +1,79 @@
+//! `pasts::block_on` waits in the reactor's `epoll_wait` itself: a device
+//! event is dispatched on the thread that awaits it, not on the reactor
+//! thread (one thread hop less).
+#![cfg(feature = "linux")]
+
+mod device_sys;
+
+use device_sys::*;
+use pasts::linux::{Device, Watch};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+
+/// Forwards to the executor's waker, recording the thread each wake ran on.
+struct Recording {
+    inner: Waker,
+    threads: Arc<Mutex<Vec<ThreadId>>>,
+}
+
+impl Wake for Recording {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.threads.lock().unwrap().push(thread::current().id());
+        self.inner.wake_by_ref();
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn device_events_dispatched_on_the_awaiting_thread() {
+    within(Duration::from_secs(20), || {
+        let fd = new_eventfd();
+        let (reader, writer) = (file(&fd), file(&fd));
+        let mut device = Device::new(fd, Watch::INPUT).unwrap();
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let bumper = thread::spawn(move || {
+            for _ in 0..100 {
+                thread::sleep(Duration::from_micros(500));
+                bump(&writer);
+            }
+        });
+        let mut total = 0;
+        while total < 100 {
+            pasts::block_on(poll_fn(|cx| {
+                let waker = Waker::from(Arc::new(Recording {
+                    inner: cx.waker().clone(),
+                    threads: Arc::clone(&threads),
+                }));
+                match Pin::new(&mut device).poll(&mut Context::from_waker(&waker)) {
+                    Poll::Ready(()) => Poll::Ready(()),
+                    Poll::Pending => Poll::Pending,
+                }
+            }));
+            let mut buf = [0; 8];
+            if try_read(&reader, &mut buf).is_some() {
+                total += u64::from_ne_bytes(buf);
+            }
+        }
+        bumper.join().unwrap();
+        let me = thread::current().id();
+        let threads = threads.lock().unwrap();
+        let here = threads.iter().filter(|&&id| id == me).count();
+        // The first wakes may come from the reactor thread, which owns the
+        // role until this thread first sleeps (and may take it again when
+        // this thread is descheduled for long on a loaded machine); the
+        // rest run here. Without the integration, none would.
+        assert!(
+            here * 2 >= threads.len(),
+            "{here} of {} wakes ran on the awaiting thread",
+            threads.len()
+        );
+    });
+}

@@ -1,0 +1,87 @@
+//! `block_on` inside a future polled by `block_on`, ten deep, with wake-ups
+//! from other threads at every level: no deadlock, no panic, no lost wake-up.
+
+#![cfg(feature = "std")]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Pending once; a helper thread wakes it.
+struct WokenElsewhere {
+    sent: bool,
+}
+
+impl Future for WokenElsewhere {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.sent {
+            return Poll::Ready(());
+        }
+        self.sent = true;
+        let waker = cx.waker().clone();
+        std::thread::spawn(move || waker.wake());
+        Poll::Pending
+    }
+}
+
+fn nest(depth: u32) -> u32 {
+    if depth == 0 {
+        return 0;
+    }
+    pasts::block_on(async move {
+        WokenElsewhere { sent: false }.await;
+        let inner = nest(depth - 1);
+        WokenElsewhere { sent: false }.await;
+        inner + 1
+    })
+}
+
+#[test]
+fn nested_ten_deep() {
+    assert_eq!(nest(10), 10);
+}
+
+/// The outer future is woken while the inner `block_on` runs: the inner call
+/// must not swallow the outer wake-up.
+#[test]
+fn outer_wake_during_inner_block_on() {
+    struct Outer {
+        step: u8,
+    }
+
+    impl Future for Outer {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            match self.step {
+                0 => {
+                    self.step = 1;
+                    let outer = cx.waker().clone();
+                    // Inner future: woken from a thread that first wakes the
+                    // outer future, then the inner one.
+                    pasts::block_on(std::future::poll_fn(|inner_cx| {
+                        if self.step == 2 {
+                            return Poll::Ready(());
+                        }
+                        self.step = 2;
+                        let outer = outer.clone();
+                        let inner = inner_cx.waker().clone();
+                        std::thread::spawn(move || {
+                            outer.wake();
+                            inner.wake();
+                        });
+                        Poll::Pending
+                    }));
+                    Poll::Pending
+                }
+                _ => Poll::Ready(()),
+            }
+        }
+    }
+
+    for _ in 0..100 {
+        pasts::block_on(Outer { step: 0 });
+    }
+}
