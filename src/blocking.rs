@@ -83,8 +83,14 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// How long a thread stays idle before it exits.
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// How long a thread stays idle before it exits. Not at all under Miri,
+/// which reports threads still alive when `main` returns: there the pool
+/// empties as soon as it has no work.
+const KEEP_ALIVE: Duration = if cfg!(miri) {
+    Duration::ZERO
+} else {
+    Duration::from_secs(10)
+};
 
 /// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool is
 /// made. Meant for tests that check threads exit.
@@ -94,8 +100,13 @@ const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
 /// since the previous one grows the pool by one thread.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long a thread that ran out of work keeps looking before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a thread that ran out of work keeps looking before it sleeps
+/// (not at all under Miri, see [`KEEP_ALIVE`]).
+const SPIN: Duration = if cfg!(miri) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
