@@ -83,8 +83,14 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// How long a thread stays idle before it exits.
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// How long a thread stays idle before it exits. Not at all under Miri,
+/// which reports threads still alive when `main` returns: there the pool
+/// empties as soon as it has no work.
+const KEEP_ALIVE: Duration = if cfg!(miri) {
+    Duration::ZERO
+} else {
+    Duration::from_secs(10)
+};
 
 /// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool is
 /// made. Meant for tests that check threads exit.
@@ -94,8 +100,13 @@ const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
 /// since the previous one grows the pool by one thread.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long a thread that ran out of work keeps looking before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a thread that ran out of work keeps looking before it sleeps
+/// (not at all under Miri, see [`KEEP_ALIVE`]).
+const SPIN: Duration = if cfg!(miri) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
@@ -264,7 +275,8 @@ struct Pool {
     queued: AtomicIsize,
     /// Threads that will look at the queue again before they sleep.
     searching: AtomicUsize,
-    /// Jobs taken so far: the progress the watcher checks.
+    /// Jobs taken so far: the progress the watcher checks. Written under
+    /// the `receiver` lock.
     started: AtomicUsize,
     /// Whether a searching thread is spinning.
     spinning: AtomicBool,
@@ -417,9 +429,13 @@ impl Pool {
         if !self.has_jobs() {
             return None;
         }
-        let job = lock(&self.receiver).try_recv().ok()?;
+        let receiver = lock(&self.receiver);
+        let job = receiver.try_recv().ok()?;
+        // Only the receiver's holder writes `started`: no read-modify-write.
+        self.started
+            .store(self.started.load(Relaxed).wrapping_add(1), Relaxed);
+        drop(receiver);
         self.queued.fetch_sub(1, SeqCst);
-        self.started.fetch_add(1, Relaxed);
         Some(job)
     }
 
@@ -521,19 +537,13 @@ impl Pool {
         }
     }
 
-    /// Wait up to [`SPIN`] for a job to be queued.
+    /// Wait up to [`SPIN`] for a job to be queued. Yields between looks, so
+    /// a submitter that shares this CPU (the OS often moves a woken task to
+    /// its waker's CPU) runs at once instead of after the spin.
     fn spin(&self) {
         let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.queued.load(Relaxed) > 0 {
-                    return;
-                }
-                core::hint::spin_loop();
-            }
-            if start.elapsed() >= SPIN {
-                return;
-            }
+        while self.queued.load(Relaxed) <= 0 && start.elapsed() < SPIN {
+            thread::yield_now();
         }
     }
 }

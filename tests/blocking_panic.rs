@@ -19,7 +19,8 @@ fn panic_payload_is_resumed_and_the_thread_survives() {
     assert_eq!(payload.downcast_ref::<Payload>(), Some(&Payload(7)));
     let panicked_on = rx.recv().unwrap();
 
-    // The pool still works, and the thread that panicked is still in it.
+    // The pool still works, and the thread that panicked is still in it
+    // (under Miri idle threads exit at once, so none is reused).
     let mut reused = false;
     for i in 0..100u32 {
         let (out, id) = pasts::block_on(pasts::spawn_blocking(move || {
@@ -29,7 +30,7 @@ fn panic_payload_is_resumed_and_the_thread_survives() {
         reused |= id == panicked_on;
     }
     assert!(
-        reused,
+        reused || cfg!(miri),
         "the thread that ran the panicking job never ran another"
     );
 }
