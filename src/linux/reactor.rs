@@ -22,17 +22,24 @@
 //! and is woken by the owner's dispatch.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
-//! for everyone else (tokio, futures, smol, a pasts thread busy in a long
-//! poll): it takes the role when it stays free for a whole check period
-//! (1 ms, backing off to 10 ms), and at start. It gives it back when a
-//! `block_on` thread asks (by setting `wanted` and writing the eventfd).
-//! It stops checking while a `block_on` thread has been waiting in
-//! `epoll_wait` for a while; that thread's release wakes it again.
+//! for everyone else: other executors (tokio, futures, smol), and events
+//! nobody collects because the `block_on` threads are busy or gone. It
+//! checks the role every period (1 ms, backing off to 10 ms) and takes it
+//! when it stayed free since the previous check (no `block_on` thread took
+//! or gave it back) and either events wait in epoll (`poll` on the epoll fd
+//! says so without taking them) or that went on for [`QUIET_CHECKS`]
+//! checks, and at start. It keeps the role until a `block_on` thread
+//! wants to sleep: that one adds itself to `waiting`, writes the eventfd
+//! and sleeps on its own interrupt; the reactor thread gives the role back
+//! and interrupts every waiting thread, and the first to sleep again takes
+//! it. The reactor thread also stops checking while a `block_on` thread
+//! waits in `epoll_wait` for that many checks; its release wakes it.
 //!
 //! ```text
-//!  owner:  FREE --block_on sleeps--------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free a whole period / start--> THREAD
-//!          THREAD --block_on wants it (eventfd)--> FREE, wanted thread woken
+//!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
+//!          FREE --free since last check, events---> THREAD
+//!               (or long quiet, or start)
+//!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::Waker;
@@ -136,7 +143,8 @@ const THREAD: u8 = 2;
 const CHECK_MIN: Duration = Duration::from_millis(1);
 /// …doubling up to this.
 const CHECK_MAX: Duration = Duration::from_millis(10);
-/// Checks that see the same `block_on` owner before the thread stops.
+/// Checks with no `block_on` activity before the reactor thread takes a
+/// free role with no events waiting, or stops checking an owned one.
 const QUIET_CHECKS: u32 = 10;
 
 /// The role and what the reactor thread watches.
@@ -146,8 +154,8 @@ struct Role {
     /// Counts the times a `block_on` thread took or gave back the role: the
     /// same value at two checks means nothing changed in between.
     epoch: u64,
-    /// A `block_on` thread waiting for the reactor thread to let go.
-    wanted: Option<Arc<ThreadInterrupt>>,
+    /// `block_on` threads asleep while the reactor thread owns the role.
+    waiting: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
 }
@@ -216,7 +224,7 @@ impl Reactor {
             role: Mutex::new(Role {
                 owner: FREE,
                 epoch: 0,
-                wanted: None,
+                waiting: Vec::new(),
                 thread_idle: false,
             }),
             check: Condvar::new(),
@@ -255,25 +263,22 @@ impl Reactor {
     /// The reactor thread: own the role when nobody else does.
     fn run(&self) {
         let mut role = lock(&self.role);
-        // Take the role at start: a program on another executor needs it.
+        // The epoch at the previous check; none at start: take the role.
         let mut seen = None;
         let mut period = CHECK_MIN;
         let mut quiet = 0;
         loop {
-            if role.owner == FREE && seen.map_or(true, |epoch| epoch == role.epoch) {
+            let unchanged = seen == Some(role.epoch);
+            quiet = if unchanged { quiet + 1 } else { 0 };
+            let take =
+                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
+            if role.owner == FREE && take {
                 role.owner = THREAD;
                 drop(role);
                 role = self.own();
                 period = CHECK_MIN;
                 quiet = 0;
-            }
-            if role.owner == BLOCK_ON && seen == Some(role.epoch) {
-                quiet += 1;
-            } else {
-                quiet = 0;
-            }
-            seen = Some(role.epoch);
-            if quiet >= QUIET_CHECKS {
+            } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
                 // A `block_on` thread waits in epoll_wait for long: sleep
                 // until it releases the role.
                 role.thread_idle = true;
@@ -283,10 +288,10 @@ impl Reactor {
                         .wait(role)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                quiet = 0;
                 period = CHECK_MIN;
-                seen = Some(role.epoch);
+                quiet = 0;
             }
+            seen = Some(role.epoch);
             role = self
                 .check
                 .wait_timeout(role, period)
@@ -296,8 +301,14 @@ impl Reactor {
         }
     }
 
+    /// Whether events wait in epoll for someone to collect them.
+    fn events_waiting(&self) -> bool {
+        // An error counts as "yes": then owning the role at least retries.
+        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
+    }
+
     /// The reactor thread owns the role: dispatch until a `block_on` thread
-    /// wants it. Returns the role's lock, the role FREE.
+    /// wants to sleep. Returns the role's lock, the role FREE.
     fn own(&self) -> MutexGuard<'_, Role> {
         loop {
             if self.react(-1, || {}).is_err() {
@@ -306,11 +317,12 @@ impl Reactor {
                 std::thread::sleep(CHECK_MAX);
             }
             let mut role = lock(&self.role);
-            if let Some(wanted) = role.wanted.take() {
+            if !role.waiting.is_empty() {
                 role.owner = FREE;
-                drop(role);
-                wanted.interrupt();
-                return lock(&self.role);
+                for waiting in role.waiting.drain(..) {
+                    waiting.interrupt();
+                }
+                return role;
             }
         }
     }
@@ -332,7 +344,7 @@ impl Reactor {
                 }
             }
             THREAD => {
-                role.wanted = Some(Arc::clone(me));
+                role.waiting.push(Arc::clone(me));
                 drop(role);
                 self.notify();
                 me.wait_for();
