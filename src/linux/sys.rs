@@ -1,6 +1,6 @@
 //! Raw Linux system calls: the crate's only `extern "C"` declarations.
 //!
-//! Everything above this file is safe code. The rules here:
+//! The rest of the `linux` module is safe code on top of this. The rules:
 //!
 //! - **One door.** Every call goes through [`syscall`], which turns the C
 //!   convention (`-1` and `errno`) into an [`io::Error`] that names the call
@@ -12,8 +12,9 @@
 //!   "not now": it comes back as a bare `io::Error` with
 //!   [`io::ErrorKind::WouldBlock`] and `raw_os_error() == Some(EAGAIN)`,
 //!   which costs no allocation.
-//! - **Every fd is born `O_CLOEXEC | O_NONBLOCK`** and wrapped in an
-//!   [`OwnedFd`] in the same expression that created it.
+//! - **Every fd is born `O_CLOEXEC | O_NONBLOCK`** (the epoll fd, which
+//!   `epoll_create1` cannot make non-blocking, gets it right after) and is
+//!   wrapped in an [`OwnedFd`] in the same expression that created it.
 //! - **Every C struct is `#[repr(C)]` with its size, alignment and field
 //!   offsets asserted at compile time** against the values in
 //!   `linux-lab/consts` (x86_64) and the kernel's uapi headers (other
