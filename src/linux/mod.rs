@@ -49,4 +49,4 @@ mod reactor;
 pub(crate) mod sys;
 
 pub use device::{Device, Watch};
-pub(crate) use reactor::{sleep, wake_poller};
+pub(crate) use reactor::{block_on_exit, sleep, wake_poller};
