@@ -9,4 +9,7 @@
 //! assert_eq!(SPIN.block_on(async { 3 }), 3);
 //! ```
 
-pub use crate::Interrupt;
+pub use crate::{Interrupt, Join, Select};
+
+#[cfg(feature = "alloc")]
+pub use crate::DynFut;

@@ -95,10 +95,9 @@ impl ThreadInterrupt {
     /// afterwards is a harmless no-op for the thread.
     ///
     /// ```rust
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// std::thread::spawn(move || tx.send(42));
-    /// let answer = pasts::ThreadInterrupt::block_on(async move { rx.recv() });
-    /// assert_eq!(answer, Ok(42));
+    /// pasts::ThreadInterrupt::block_on(pasts::spawn_blocking(|| {
+    ///     std::thread::sleep(std::time::Duration::from_millis(10));
+    /// }));
     /// ```
     #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {

@@ -829,7 +829,9 @@ mod tests {
         let start = clock_gettime(CLOCK_MONOTONIC).unwrap().to_duration();
         let at = Itimerspec {
             it_interval: Timespec::default(),
-            it_value: Timespec::from_duration(start + Duration::from_millis(2)),
+            // Far enough ahead that a slow (emulated) machine still sees it
+            // armed below.
+            it_value: Timespec::from_duration(start + Duration::from_millis(200)),
         };
         let old = timerfd_settime(timer.as_fd(), TFD_TIMER_ABSTIME, &at).unwrap();
         assert_eq!(old, Itimerspec::default());
@@ -842,7 +844,7 @@ mod tests {
         assert_eq!((events[0].data(), events[0].events()), (7, EPOLLIN));
         assert_eq!(read_u64(timer.as_fd()).unwrap(), 1);
         let end = clock_gettime(CLOCK_MONOTONIC).unwrap().to_duration();
-        assert!(end >= start + Duration::from_millis(2));
+        assert!(end >= start + Duration::from_millis(200));
         epoll_delete(epoll.as_fd(), timer.as_raw_fd()).unwrap();
     }
 

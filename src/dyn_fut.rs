@@ -1,0 +1,61 @@
+//! [`DynFut`]: `.fut()` boxes any future, so futures of different types fit
+//! one array.
+
+use alloc::boxed::Box;
+use core::future::Future;
+use core::pin::Pin;
+
+/// Box a future as a pinned `dyn Future`, so futures of different types fit
+/// one array, `Vec` or [`Selector`](crate::Selector).
+///
+/// The box is pinned (`Pin<Box<dyn Future>>`), so the boxed future is never
+/// moved, whatever it is; and the box itself is `Unpin`, so it also works
+/// with `(&mut [F]).select()` and `Selector`.
+///
+/// ```rust
+/// use pasts::prelude::*;
+///
+/// async fn one() -> u32 {
+///     1
+/// }
+///
+/// # pasts::block_on(async {
+/// let (i, value) = [one().fut(), async { 2 }.fut()].select().await;
+/// assert_eq!(value, [1, 2][i]);
+/// # });
+/// ```
+pub trait DynFut: Future {
+    /// Box this future as a pinned `dyn Future`.
+    ///
+    /// ```rust
+    /// use pasts::prelude::*;
+    ///
+    /// let futures = vec![async { 1 }.fut(), core::future::ready(2).fut()];
+    /// assert_eq!(pasts::block_on(futures.join()), [1, 2]);
+    /// ```
+    fn fut<'a>(self) -> Pin<Box<dyn Future<Output = Self::Output> + 'a>>
+    where
+        Self: Sized + 'a,
+    {
+        Box::pin(self)
+    }
+
+    /// Box this future as a pinned `dyn Future + Send`, for futures that
+    /// must move to another thread.
+    ///
+    /// ```rust
+    /// use pasts::prelude::*;
+    ///
+    /// let fut = async { 6 * 7 }.fut_send();
+    /// let answer = std::thread::spawn(move || pasts::block_on(fut)).join();
+    /// assert_eq!(answer.unwrap(), 42);
+    /// ```
+    fn fut_send<'a>(self) -> Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>
+    where
+        Self: Sized + Send + 'a,
+    {
+        Box::pin(self)
+    }
+}
+
+impl<F: Future + ?Sized> DynFut for F {}

@@ -1,0 +1,231 @@
+//! [`Select`]: wait for the first of several futures, and know which one.
+//!
+//! Pinning: the futures of an array or tuple are pinned in place inside the
+//! select future (structural pinning). They are polled through pinned
+//! references to their own slot and never moved; when the select completes
+//! they are all dropped in place (`Pin::set`). That is the only unsafe here.
+#![allow(unsafe_code)]
+
+use core::fmt;
+use core::future::Future;
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::schedule::Schedule;
+
+/// Wait for the first of several futures to finish: `.select().await` gives
+/// `(index, output)` of the winner.
+///
+/// Implemented for:
+/// - `[F; N]`: consumes the futures; the losers are dropped as soon as one
+///   finishes;
+/// - tuples `(A, B, …)` of up to 12 futures of *different* types that share
+///   one `Output` (no boxing);
+/// - `&mut [F]` with `F: Future + Unpin`: every future stays in place, so an
+///   event loop can select again over the same sources (for a select that
+///   lives across rounds, see [`Selector`](crate::Selector)).
+///
+/// Fair: each select starts at a pseudo-random branch, so no branch starves
+/// when others are always ready.
+///
+/// With the `alloc` feature each branch gets its own waker (all from one
+/// allocation per select), so after the first poll a wake re-polls only the
+/// branches that were woken. Without `alloc`, every poll polls every branch.
+///
+/// # Panics
+///
+/// Selecting over nothing (an empty array or slice) panics: nothing could
+/// ever finish. Give it at least one future.
+///
+/// # Example
+///
+/// ```rust
+/// use pasts::prelude::*;
+///
+/// async fn async_identity_fn(arg: usize) -> usize {
+///     arg
+/// }
+///
+/// # pasts::block_on(async {
+/// let (_, res) = [async_identity_fn(1), async_identity_fn(2)].select().await;
+/// assert!(res == 1 || res == 2);
+///
+/// // Different future types, one output type:
+/// let (i, word) = (async { "tuple" }, core::future::ready("ready")).select().await;
+/// assert_eq!(word, ["tuple", "ready"][i]);
+/// # });
+/// ```
+pub trait Select {
+    /// The output of each future.
+    type Output;
+
+    /// A future of the first output and the index of the future that gave
+    /// it.
+    ///
+    /// ```rust
+    /// use core::future::{pending, ready};
+    /// use pasts::prelude::*;
+    ///
+    /// let mut sources = [ready(1), ready(2)];
+    /// let (i, value) = pasts::block_on(sources.as_mut_slice().select());
+    /// assert_eq!(value, i + 1);
+    ///
+    /// let (i, ()) = pasts::block_on((pending(), ready(())).select());
+    /// assert_eq!(i, 1);
+    /// ```
+    fn select(self) -> impl Future<Output = (usize, Self::Output)> + fmt::Debug;
+}
+
+/// Futures that a select polls one at a time, by index.
+trait Branches {
+    type Output;
+
+    fn len(&self) -> usize;
+
+    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<Self::Output>;
+}
+
+/// The future of [`Select::select`].
+#[must_use = "futures do nothing unless you .await or poll them"]
+struct SelectFuture<B> {
+    /// Pinned (structurally); `None` once the select completed.
+    branches: Option<B>,
+    schedule: Schedule,
+}
+
+impl<B: Branches> SelectFuture<B> {
+    #[inline]
+    fn new(branches: B) -> Self {
+        assert!(
+            branches.len() != 0,
+            "pasts: select over no futures can never finish: give it at least one future"
+        );
+        Self {
+            branches: Some(branches),
+            schedule: Schedule::new(),
+        }
+    }
+}
+
+impl<B: Branches> Future for SelectFuture<B> {
+    type Output = (usize, B::Output);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: only `branches` is pinned (structurally, see the module
+        // docs); `schedule` is used through `&mut` and never pinned, and the
+        // type has no `Drop` impl that could move a branch.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `branches` is structurally pinned: never moved out, only
+        // dropped in place by `Pin::set` below.
+        let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
+        let Some(mut branches) = slot.as_mut().as_pin_mut() else {
+            panic!("pasts: a select was polled after it completed");
+        };
+        let len = branches.len();
+        let out = this.schedule.poll_each(len, cx, |i, cx| {
+            match branches.as_mut().poll_branch(i, cx) {
+                Poll::Ready(value) => ControlFlow::Break((i, value)),
+                Poll::Pending => ControlFlow::Continue(()),
+            }
+        });
+        if out.is_ready() {
+            // Drop the losers now, not when the select future is dropped.
+            slot.set(None);
+        }
+        out
+    }
+}
+
+impl<B: Branches> fmt::Debug for SelectFuture<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("branches", &self.branches.as_ref().map(B::len))
+            .field("schedule", &self.schedule)
+            .finish()
+    }
+}
+
+impl<F: Future, const N: usize> Branches for [F; N] {
+    type Output = F::Output;
+
+    fn len(&self) -> usize {
+        N
+    }
+
+    #[inline]
+    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: the elements of a pinned array are structurally pinned:
+        // none is ever moved out; the array is dropped whole, in place.
+        unsafe { self.map_unchecked_mut(|futures| &mut futures[i]) }.poll(cx)
+    }
+}
+
+impl<F: Future, const N: usize> Select for [F; N] {
+    type Output = F::Output;
+
+    #[inline]
+    fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
+        SelectFuture::new(self)
+    }
+}
+
+impl<F: Future + Unpin> Branches for &mut [F] {
+    type Output = F::Output;
+
+    fn len(&self) -> usize {
+        <[F]>::len(self)
+    }
+
+    #[inline]
+    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
+        Pin::new(&mut self.get_mut()[i]).poll(cx)
+    }
+}
+
+impl<F: Future + Unpin> Select for &mut [F] {
+    type Output = F::Output;
+
+    #[inline]
+    fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
+        SelectFuture::new(self)
+    }
+}
+
+/// `Branches` and `Select` for a tuple: `tuple!(len; Type index, ...)`.
+macro_rules! tuple {
+    ($len:literal; $($F:ident $i:tt),+) => {
+        impl<T, $($F: Future<Output = T>),+> Branches for ($($F,)+) {
+            type Output = T;
+
+            fn len(&self) -> usize {
+                $len
+            }
+
+            #[inline]
+            fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<T> {
+                // SAFETY: the fields of a pinned tuple are structurally
+                // pinned: none is ever moved out; the tuple is dropped whole.
+                let this = unsafe { self.get_unchecked_mut() };
+                match i {
+                    $($i => {
+                        // SAFETY: a field of the pinned tuple (see above).
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll(cx)
+                    })+
+                    _ => Poll::Pending,
+                }
+            }
+        }
+
+        impl<T, $($F: Future<Output = T>),+> Select for ($($F,)+) {
+            type Output = T;
+
+            #[inline]
+            fn select(self) -> impl Future<Output = (usize, T)> + fmt::Debug {
+                SelectFuture::new(self)
+            }
+        }
+    };
+}
+
+crate::schedule::for_tuples!(tuple);

@@ -1,0 +1,302 @@
+//! [`Selector`]: a select that lives across rounds, for event loops.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::schedule::Cursor;
+use crate::wake_set::WakeSet;
+
+/// The event-loop select: long-lived sources, awaited again and again, each
+/// wake costing O(1) however many sources there are.
+///
+/// A select made afresh each round must poll every source once, since it
+/// cannot know which woke before it existed. A `Selector` keeps one waker
+/// per source (all from one allocation) across rounds, so each round polls
+/// only the sources woken since their last poll, plus the previous winner
+/// (to let it register again).
+///
+/// `Selector<F>` is an `Unpin` future of `(index, output)`: await it through
+/// `&mut` in a loop. Sources stay in place after they fire (devices,
+/// intervals and controllers are re-pollable futures); [`push`](Self::push),
+/// [`replace`](Self::replace), [`remove`](Self::remove) and
+/// [`swap_remove`](Self::swap_remove) change the set, and a new source is
+/// polled on the next round. Fair: a woken source waits behind the sources
+/// woken before it, so none starves when others are always ready.
+///
+/// # Panics
+///
+/// Awaiting a selector with no sources panics: nothing could ever fire.
+/// Push a source first.
+///
+/// # Example
+///
+/// ```rust
+/// use core::future::Future;
+/// use core::pin::Pin;
+/// use core::task::{Context, Poll};
+///
+/// /// A re-pollable source: ready `left` more times.
+/// struct Ticks {
+///     left: u32,
+/// }
+///
+/// impl Future for Ticks {
+///     type Output = u32;
+///
+///     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
+///         match self.left {
+///             0 => Poll::Pending,
+///             _ => {
+///                 self.left -= 1;
+///                 Poll::Ready(self.left)
+///             }
+///         }
+///     }
+/// }
+///
+/// let mut selector = pasts::Selector::new([Ticks { left: 2 }, Ticks { left: 1 }]);
+/// let mut fired = [0; 2];
+/// pasts::block_on(async {
+///     for _ in 0..3 {
+///         let (i, _left) = (&mut selector).await;
+///         fired[i] += 1;
+///     }
+/// });
+/// assert_eq!(fired, [2, 1]);
+/// ```
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Selector<F> {
+    sources: Vec<F>,
+    set: WakeSet,
+    cursor: Cursor,
+}
+
+impl<F: Future + Unpin> Selector<F> {
+    /// A selector over `sources`: a `Vec`, an array, or any iterator.
+    ///
+    /// ```rust
+    /// let selector = pasts::Selector::new(vec![core::future::ready(1)]);
+    /// assert_eq!(selector.len(), 1);
+    /// ```
+    pub fn new(sources: impl IntoIterator<Item = F>) -> Self {
+        let sources: Vec<F> = sources.into_iter().collect();
+        let place = sources.as_ptr() as usize;
+        let set = WakeSet::new(sources.len().max(MIN_CAP), sources.len(), place);
+        Self {
+            sources,
+            set,
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Add a source, polled on the next round; returns its index.
+    ///
+    /// ```rust
+    /// use pasts::prelude::*;
+    ///
+    /// let mut selector = pasts::Selector::new([]);
+    /// assert_eq!(selector.push(async { 5 }.fut()), 0);
+    /// assert_eq!(pasts::block_on(&mut selector), (0, 5));
+    /// ```
+    pub fn push(&mut self, source: F) -> usize {
+        let i = self.sources.len();
+        self.sources.push(source);
+        if i < self.set.cap() {
+            self.set.mark(i);
+        } else {
+            self.rewake_all();
+        }
+        i
+    }
+
+    /// Put `source` at index `i`, polled on the next round; returns the
+    /// source it replaces.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is out of bounds (as `Vec` indexing).
+    ///
+    /// ```rust
+    /// use core::future::{pending, ready};
+    /// use pasts::prelude::*;
+    ///
+    /// let mut selector = pasts::Selector::new([pending().fut()]);
+    /// let _old = selector.replace(0, ready('x').fut());
+    /// assert_eq!(pasts::block_on(&mut selector), (0, 'x'));
+    /// ```
+    pub fn replace(&mut self, i: usize, source: F) -> F {
+        let old = core::mem::replace(&mut self.sources[i], source);
+        self.set.mark(i);
+        old
+    }
+
+    /// Remove and return the source at `i`; the sources after it move down
+    /// one index (as `Vec::remove`), and are each polled on the next round
+    /// so they register their new index: O(`len - i`).
+    ///
+    /// # Panics
+    ///
+    /// If `i` is out of bounds.
+    ///
+    /// ```rust
+    /// use core::future::{pending, ready};
+    /// use pasts::prelude::*;
+    ///
+    /// let mut selector = pasts::Selector::new([pending().fut(), ready(2).fut()]);
+    /// let _gone = selector.remove(0);
+    /// assert_eq!(pasts::block_on(&mut selector), (0, 2));
+    /// ```
+    pub fn remove(&mut self, i: usize) -> F {
+        let old = self.sources.remove(i);
+        for j in i..self.sources.len() {
+            self.set.mark(j);
+        }
+        old
+    }
+
+    /// Remove and return the source at `i`; the last source takes its index
+    /// (as `Vec::swap_remove`), and is polled on the next round: O(1).
+    ///
+    /// # Panics
+    ///
+    /// If `i` is out of bounds.
+    ///
+    /// ```rust
+    /// use core::future::{pending, ready};
+    /// use pasts::prelude::*;
+    ///
+    /// let sources = [pending().fut(), pending().fut(), ready(3).fut()];
+    /// let mut selector = pasts::Selector::new(sources);
+    /// let _gone = selector.swap_remove(0);
+    /// assert_eq!(pasts::block_on(&mut selector), (0, 3));
+    /// ```
+    pub fn swap_remove(&mut self, i: usize) -> F {
+        let old = self.sources.swap_remove(i);
+        if i < self.sources.len() {
+            self.set.mark(i);
+        }
+        old
+    }
+
+    /// Re-poll every source on the next round, with wakers from a new
+    /// allocation with room for twice as many.
+    #[cold]
+    fn rewake_all(&mut self) {
+        let len = self.sources.len();
+        let place = self.sources.as_ptr() as usize;
+        self.set = WakeSet::new(len.saturating_mul(2), len, place);
+        self.cursor = Cursor::default();
+    }
+}
+
+impl<F> Selector<F> {
+    /// The number of sources.
+    ///
+    /// ```rust
+    /// let selector = pasts::Selector::new([core::future::ready(())]);
+    /// assert_eq!(selector.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// `true` if there are no sources.
+    ///
+    /// ```rust
+    /// let selector = pasts::Selector::<core::future::Ready<()>>::new([]);
+    /// assert!(selector.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// The source at `i`, if any.
+    ///
+    /// ```rust
+    /// let selector = pasts::Selector::new([core::future::ready(4)]);
+    /// assert!(selector.get(0).is_some());
+    /// assert!(selector.get(1).is_none());
+    /// ```
+    pub fn get(&self, i: usize) -> Option<&F> {
+        self.sources.get(i)
+    }
+
+    /// The source at `i`, if any, to change; it is polled on the next round
+    /// (a change may have made it ready).
+    ///
+    /// ```rust
+    /// let mut selector = pasts::Selector::new([core::future::ready(4)]);
+    /// assert!(selector.get_mut(0).is_some());
+    /// ```
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut F> {
+        let source = self.sources.get_mut(i)?;
+        self.set.mark(i);
+        Some(source)
+    }
+
+    /// All sources, in index order.
+    ///
+    /// ```rust
+    /// let selector = pasts::Selector::new([core::future::ready(4)]);
+    /// assert_eq!(selector.iter().count(), 1);
+    /// ```
+    pub fn iter(&self) -> core::slice::Iter<'_, F> {
+        self.sources.iter()
+    }
+}
+
+/// Room for this many sources in the first allocation, so a few pushes
+/// onto a small selector don't reallocate.
+const MIN_CAP: usize = 4;
+
+impl<F: Future + Unpin> Future for Selector<F> {
+    type Output = (usize, F::Output);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let len = this.sources.len();
+        assert!(
+            len != 0,
+            "pasts: a Selector with no sources can never fire: push a source before awaiting it"
+        );
+        let sources = &mut this.sources;
+        let out = this.cursor.poll_each(&this.set, len, cx, |i, cx| {
+            match Pin::new(&mut sources[i]).poll(cx) {
+                Poll::Ready(output) => ControlFlow::Break((i, output)),
+                Poll::Pending => ControlFlow::Continue(()),
+            }
+        });
+        if let Poll::Ready((i, _)) = &out {
+            // The winner stays in place: poll it next round (behind the
+            // sources already woken) so it registers its waker again.
+            this.set.mark(*i);
+        }
+        out
+    }
+}
+
+impl<F: Future + Unpin> FromIterator<F> for Selector<F> {
+    /// The same as [`Selector::new`].
+    ///
+    /// ```rust
+    /// let selector: pasts::Selector<_> = (0..3).map(core::future::ready).collect();
+    /// assert_eq!(selector.len(), 3);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = F>>(sources: I) -> Self {
+        Self::new(sources)
+    }
+}
+
+impl<F> fmt::Debug for Selector<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Selector")
+            .field("len", &self.sources.len())
+            .field("set", &self.set)
+            .field("cursor", &self.cursor)
+            .finish()
+    }
+}

@@ -1,0 +1,150 @@
+//! Instrumented futures for the select/join/selector tests: children that
+//! count their polls and drops and are made ready (and woken) on demand,
+//! and a parent waker that counts its wakes.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Shared state of `n` children.
+pub struct Board {
+    /// Child `i` completes on its next poll (flag consumed).
+    ready: Vec<AtomicBool>,
+    /// Child `i` completes on every poll.
+    always: Vec<AtomicBool>,
+    wakers: Mutex<Vec<Option<Waker>>>,
+    polls: Vec<AtomicUsize>,
+    drops: AtomicUsize,
+}
+
+impl Board {
+    pub fn new(n: usize) -> Arc<Board> {
+        Arc::new(Board {
+            ready: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            always: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            wakers: Mutex::new(vec![None; n]),
+            polls: (0..n).map(|_| AtomicUsize::new(0)).collect(),
+            drops: AtomicUsize::new(0),
+        })
+    }
+
+    /// A re-pollable child: ready with `i` whenever made ready.
+    pub fn child(self: &Arc<Self>, i: usize) -> Child {
+        Child {
+            i,
+            board: self.clone(),
+        }
+    }
+
+    /// Children `0..N` as an array.
+    pub fn children<const N: usize>(self: &Arc<Self>) -> [Child; N] {
+        std::array::from_fn(|i| self.child(i))
+    }
+
+    /// Make child `i` ready and wake the waker it registered; `false` if it
+    /// had none.
+    pub fn fire(&self, i: usize) -> bool {
+        self.ready[i].store(true, Ordering::SeqCst);
+        let waker = self.wakers.lock().unwrap()[i].take();
+        waker.map(Waker::wake).is_some()
+    }
+
+    /// Make child `i` ready on every poll.
+    pub fn set_always(&self, i: usize) {
+        self.always[i].store(true, Ordering::SeqCst);
+    }
+
+    /// The waker child `i` registered last (a clone).
+    pub fn waker(&self, i: usize) -> Option<Waker> {
+        self.wakers.lock().unwrap()[i].clone()
+    }
+
+    pub fn polls(&self, i: usize) -> usize {
+        self.polls[i].load(Ordering::SeqCst)
+    }
+
+    pub fn total_polls(&self) -> usize {
+        (0..self.polls.len()).map(|i| self.polls(i)).sum()
+    }
+
+    pub fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+}
+
+/// A child of a [`Board`].
+pub struct Child {
+    pub i: usize,
+    board: Arc<Board>,
+}
+
+impl Future for Child {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let b = &*self.board;
+        b.polls[self.i].fetch_add(1, Ordering::SeqCst);
+        if b.always[self.i].load(Ordering::SeqCst) || b.ready[self.i].swap(false, Ordering::SeqCst)
+        {
+            return Poll::Ready(self.i);
+        }
+        let mut wakers = b.wakers.lock().unwrap();
+        match &mut wakers[self.i] {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.board.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A parent waker that counts its wakes.
+#[derive(Default)]
+pub struct Parent(AtomicUsize);
+
+impl Wake for Parent {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Parent {
+    pub fn new() -> (Arc<Parent>, Waker) {
+        let parent = Arc::new(Parent::default());
+        (parent.clone(), Waker::from(parent))
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Poll `fut` once with `waker`.
+pub fn poll<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(waker))
+}
+
+/// Sizes: full in native runs, small under Miri (it is slow).
+pub const fn size(native: usize) -> usize {
+    if cfg!(miri) {
+        16
+    } else {
+        native
+    }
+}
+
+/// A xorshift step: the next pseudo-random branch below `n`.
+pub fn next_below(state: &mut u64, n: usize) -> usize {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % n as u64) as usize
+}

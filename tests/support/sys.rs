@@ -1,0 +1,331 @@
+//! The raw Linux (x86_64 and other LP64) ABI the test support needs, from
+//! `<linux/input.h>` and `<linux/uinput.h>`: codes, ioctl numbers, the
+//! `#[repr(C)]` structs (sizes asserted), and checked `ioctl`/`poll` calls.
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::raw::{c_int, c_short, c_ulong};
+
+// Event types.
+pub const EV_SYN: u16 = 0x00;
+pub const EV_KEY: u16 = 0x01;
+pub const EV_ABS: u16 = 0x03;
+pub const EV_LED: u16 = 0x11;
+pub const EV_FF: u16 = 0x15;
+/// Requests the uinput owner must answer (read from the uinput fd).
+pub const EV_UINPUT: u16 = 0x0101;
+pub const SYN_REPORT: u16 = 0;
+pub const UI_FF_UPLOAD: u16 = 1;
+pub const UI_FF_ERASE: u16 = 2;
+
+// The standard gamepad layout (Documentation/input/gamepad.rst).
+pub const BTN_SOUTH: u16 = 0x130;
+pub const BTN_EAST: u16 = 0x131;
+pub const BTN_NORTH: u16 = 0x133;
+pub const BTN_WEST: u16 = 0x134;
+pub const BTN_TL: u16 = 0x136;
+pub const BTN_TR: u16 = 0x137;
+pub const BTN_SELECT: u16 = 0x13a;
+pub const BTN_START: u16 = 0x13b;
+pub const BTN_MODE: u16 = 0x13c;
+pub const BTN_THUMBL: u16 = 0x13d;
+pub const BTN_THUMBR: u16 = 0x13e;
+pub const ABS_X: u16 = 0x00;
+pub const ABS_Y: u16 = 0x01;
+pub const ABS_Z: u16 = 0x02;
+pub const ABS_RX: u16 = 0x03;
+pub const ABS_RY: u16 = 0x04;
+pub const ABS_RZ: u16 = 0x05;
+pub const ABS_HAT0X: u16 = 0x10;
+pub const ABS_HAT0Y: u16 = 0x11;
+
+// Keyboard.
+pub const KEY_ESC: u16 = 1;
+pub const KEY_A: u16 = 30;
+pub const KEY_MICMUTE: u16 = 248;
+pub const LED_NUML: u16 = 0;
+pub const LED_CAPSL: u16 = 1;
+pub const LED_SCROLLL: u16 = 2;
+
+pub const FF_RUMBLE: u16 = 0x50;
+pub const O_NONBLOCK: i32 = 0o4000;
+pub const BUS_USB: u16 = 0x03;
+pub const BUS_VIRTUAL: u16 = 0x06;
+/// Bytes of the largest `EVIOCGBIT` answer (`KEY_MAX / 8 + 1`).
+pub const BITS_LEN: usize = 96;
+pub const UINPUT_MAX_NAME_SIZE: usize = 80;
+
+const IOC_NONE: u32 = 0;
+const IOC_WRITE: u32 = 1;
+const IOC_READ: u32 = 2;
+
+/// `_IOC(dir, ty, nr, size)` from `<asm-generic/ioctl.h>`.
+const fn ioc(dir: u32, ty: u8, nr: u32, size: usize) -> c_ulong {
+    ((dir << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr) as c_ulong
+}
+
+pub const UI_DEV_CREATE: c_ulong = ioc(IOC_NONE, b'U', 1, 0);
+pub const UI_DEV_DESTROY: c_ulong = ioc(IOC_NONE, b'U', 2, 0);
+pub const UI_DEV_SETUP: c_ulong = ioc(IOC_WRITE, b'U', 3, size_of::<UinputSetup>());
+pub const UI_ABS_SETUP: c_ulong = ioc(IOC_WRITE, b'U', 4, size_of::<UinputAbsSetup>());
+pub const UI_SET_EVBIT: c_ulong = ioc(IOC_WRITE, b'U', 100, size_of::<c_int>());
+pub const UI_SET_KEYBIT: c_ulong = ioc(IOC_WRITE, b'U', 101, size_of::<c_int>());
+pub const UI_SET_ABSBIT: c_ulong = ioc(IOC_WRITE, b'U', 103, size_of::<c_int>());
+pub const UI_SET_LEDBIT: c_ulong = ioc(IOC_WRITE, b'U', 105, size_of::<c_int>());
+pub const UI_SET_FFBIT: c_ulong = ioc(IOC_WRITE, b'U', 107, size_of::<c_int>());
+pub const UI_BEGIN_FF_UPLOAD: c_ulong =
+    ioc(IOC_READ | IOC_WRITE, b'U', 200, size_of::<UinputFfUpload>());
+pub const UI_END_FF_UPLOAD: c_ulong = ioc(IOC_WRITE, b'U', 201, size_of::<UinputFfUpload>());
+pub const UI_BEGIN_FF_ERASE: c_ulong =
+    ioc(IOC_READ | IOC_WRITE, b'U', 202, size_of::<UinputFfErase>());
+pub const UI_END_FF_ERASE: c_ulong = ioc(IOC_WRITE, b'U', 203, size_of::<UinputFfErase>());
+/// `UI_GET_SYSNAME(len)`: the `inputN` name under `/sys/devices/virtual/input`.
+pub const fn ui_get_sysname(len: usize) -> c_ulong {
+    ioc(IOC_READ, b'U', 44, len)
+}
+
+pub const EVIOCGVERSION: c_ulong = ioc(IOC_READ, b'E', 0x01, size_of::<c_int>());
+pub const EVIOCGID: c_ulong = ioc(IOC_READ, b'E', 0x02, size_of::<InputId>());
+pub const EVIOCSFF: c_ulong = ioc(IOC_WRITE, b'E', 0x80, size_of::<FfEffect>());
+pub const EVIOCRMFF: c_ulong = ioc(IOC_WRITE, b'E', 0x81, size_of::<c_int>());
+pub const EVIOCGEFFECTS: c_ulong = ioc(IOC_READ, b'E', 0x84, size_of::<c_int>());
+pub const fn eviocgname(len: usize) -> c_ulong {
+    ioc(IOC_READ, b'E', 0x06, len)
+}
+/// `EVIOCGBIT(ev, len)`; `ev == 0` asks for the event types.
+pub const fn eviocgbit(ev: u16, len: usize) -> c_ulong {
+    ioc(IOC_READ, b'E', 0x20 + ev as u32, len)
+}
+pub const fn eviocgabs(axis: u16) -> c_ulong {
+    ioc(IOC_READ, b'E', 0x40 + axis as u32, size_of::<AbsInfo>())
+}
+
+/// `struct input_id`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputId {
+    pub bustype: u16,
+    pub vendor: u16,
+    pub product: u16,
+    pub version: u16,
+}
+
+/// `struct input_absinfo`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AbsInfo {
+    pub value: i32,
+    pub minimum: i32,
+    pub maximum: i32,
+    pub fuzz: i32,
+    pub flat: i32,
+    pub resolution: i32,
+}
+
+/// `struct input_event` (64-bit `timeval`), moved as its 24 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputEvent {
+    pub kind: u16,
+    pub code: u16,
+    pub value: i32,
+}
+
+impl InputEvent {
+    pub const SIZE: usize = 24;
+
+    pub fn new(kind: u16, code: u16, value: i32) -> Self {
+        Self { kind, code, value }
+    }
+
+    /// The kernel's bytes; a zero time means "now" when written to uinput.
+    pub fn to_bytes(self) -> [u8; Self::SIZE] {
+        let mut b = [0; Self::SIZE];
+        b[16..18].copy_from_slice(&self.kind.to_ne_bytes());
+        b[18..20].copy_from_slice(&self.code.to_ne_bytes());
+        b[20..24].copy_from_slice(&self.value.to_ne_bytes());
+        b
+    }
+
+    /// Parses one event, ignoring its time stamp.
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        Self {
+            kind: u16::from_ne_bytes([b[16], b[17]]),
+            code: u16::from_ne_bytes([b[18], b[19]]),
+            value: i32::from_ne_bytes([b[20], b[21], b[22], b[23]]),
+        }
+    }
+}
+
+/// `struct uinput_setup`.
+#[repr(C)]
+pub struct UinputSetup {
+    pub id: InputId,
+    pub name: [u8; UINPUT_MAX_NAME_SIZE],
+    pub ff_effects_max: u32,
+}
+
+/// `struct uinput_abs_setup`.
+#[repr(C)]
+pub struct UinputAbsSetup {
+    pub code: u16,
+    pub absinfo: AbsInfo,
+}
+
+/// `struct ff_effect` with its union seen as rumble (`strong`, `weak` first).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FfEffect {
+    pub kind: u16,
+    pub id: i16,
+    pub direction: u16,
+    pub trigger: [u16; 2],
+    /// `length`, `delay` in milliseconds.
+    pub replay: [u16; 2],
+    /// `u.rumble.strong_magnitude`, `u.rumble.weak_magnitude`, rest of `u`.
+    pub rumble: [u16; 2],
+    pub rest: [u64; 3],
+}
+
+/// `struct uinput_ff_upload`.
+#[repr(C)]
+#[derive(Default)]
+pub struct UinputFfUpload {
+    pub request_id: u32,
+    pub retval: i32,
+    pub effect: FfEffect,
+    pub old: FfEffect,
+}
+
+/// `struct uinput_ff_erase`.
+#[repr(C)]
+#[derive(Default)]
+pub struct UinputFfErase {
+    pub request_id: u32,
+    pub retval: i32,
+    pub effect_id: u32,
+}
+
+/// `struct pollfd`.
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: c_short,
+    revents: c_short,
+}
+
+const _: () = assert!(size_of::<InputId>() == 8);
+const _: () = assert!(size_of::<AbsInfo>() == 24);
+const _: () = assert!(size_of::<UinputSetup>() == 92);
+const _: () = assert!(size_of::<UinputAbsSetup>() == 28);
+const _: () = assert!(size_of::<FfEffect>() == 48);
+const _: () = assert!(size_of::<UinputFfUpload>() == 104);
+const _: () = assert!(size_of::<UinputFfErase>() == 12);
+const _: () = assert!(size_of::<PollFd>() == 8);
+
+extern "C" {
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+    fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+}
+
+/// An OS error with what failed; [`errno`] finds the code again.
+#[derive(Debug)]
+pub struct OsError {
+    what: String,
+    source: io::Error,
+}
+
+impl std::fmt::Display for OsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.source)
+    }
+}
+
+impl std::error::Error for OsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Wraps an OS error `source` with `what` failed, keeping its kind.
+pub fn context(source: io::Error, what: impl Into<String>) -> io::Error {
+    io::Error::new(
+        source.kind(),
+        OsError {
+            what: what.into(),
+            source,
+        },
+    )
+}
+
+/// The errno of an error from this module (or a plain OS error).
+pub fn errno(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()?
+            .downcast_ref::<OsError>()?
+            .source
+            .raw_os_error()
+    })
+}
+
+/// Turns a C `-1` into the thread's `errno`, with what failed.
+fn check(ret: c_int, what: &str) -> io::Result<c_int> {
+    if ret < 0 {
+        return Err(context(io::Error::last_os_error(), what));
+    }
+    Ok(ret)
+}
+
+/// An ioctl whose argument is a plain integer.
+pub fn ioctl_int(fd: impl AsFd, request: c_ulong, arg: c_ulong, what: &str) -> io::Result<c_int> {
+    // SAFETY: `fd` is open for the call; the requests used with an integer
+    // argument read no memory.
+    check(unsafe { ioctl(fd.as_fd().as_raw_fd(), request, arg) }, what)
+}
+
+/// An ioctl whose argument points at `arg`, which must be the type (and
+/// size) `request` encodes; this is on the caller, as in C.
+pub fn ioctl_ptr<T>(fd: impl AsFd, request: c_ulong, arg: &mut T, what: &str) -> io::Result<c_int> {
+    // SAFETY: `fd` is open; `arg` is valid for reads and writes of a `T`,
+    // and the caller pairs `request` with its `T`, so the kernel accesses
+    // only those bytes.
+    check(
+        unsafe { ioctl(fd.as_fd().as_raw_fd(), request, arg as *mut T) },
+        what,
+    )
+}
+
+/// Like [`ioctl_ptr`] for a byte buffer (`EVIOCGNAME`, `EVIOCGBIT`), whose
+/// length the request encodes.
+pub fn ioctl_buf(fd: impl AsFd, request: c_ulong, buf: &mut [u8], what: &str) -> io::Result<c_int> {
+    debug_assert_eq!((request >> 16) as usize & 0x3fff, buf.len());
+    // SAFETY: `fd` is open; `buf` is valid for writes of its length, which
+    // is the size encoded in `request`, the most the kernel writes.
+    check(
+        unsafe { ioctl(fd.as_fd().as_raw_fd(), request, buf.as_mut_ptr()) },
+        what,
+    )
+}
+
+/// Waits up to `timeout_ms` for `fd` to be readable; `Ok(false)` on timeout.
+pub fn poll_in(fd: impl AsFd, timeout_ms: c_int) -> io::Result<bool> {
+    let mut p = PollFd {
+        fd: fd.as_fd().as_raw_fd(),
+        events: 1,
+        revents: 0,
+    }; // POLLIN
+    loop {
+        // SAFETY: `p` is one valid `pollfd` for the call.
+        match check(unsafe { poll(&mut p, 1, timeout_ms) }, "poll") {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(|n| n > 0),
+        }
+    }
+}
+
+/// Whether bit `n` is set in a kernel bitmap (`EVIOCGBIT`) as bytes, on a
+/// little-endian machine (the guest is x86_64).
+pub fn bit(bits: &[u8], n: u16) -> bool {
+    bits.get(usize::from(n / 8))
+        .is_some_and(|b| b & (1 << (n % 8)) != 0)
+}

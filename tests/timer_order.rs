@@ -1,0 +1,67 @@
+//! Timers with different deadlines are woken in deadline order, whatever
+//! order they were created and registered in.
+#![cfg(feature = "linux")]
+
+mod timer_common;
+
+use pasts::linux::Timer;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
+use std::time::Duration;
+
+/// Appends its id to a shared log when woken.
+struct Logger {
+    id: usize,
+    log: Arc<Mutex<Vec<usize>>>,
+    thread: std::thread::Thread,
+}
+
+impl Wake for Logger {
+    fn wake(self: Arc<Self>) {
+        self.log.lock().unwrap().push(self.id);
+        self.thread.unpark();
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn woken_in_deadline_order() {
+    const N: usize = 200;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // Deadline of timer `id` is 5 ms + 100 µs * rank, ranks shuffled so
+    // registration order differs from deadline order.
+    let rank = |id: usize| (id * 73) % N; // 73 is coprime with 200
+    let mut timers: Vec<(usize, Pin<Box<Timer>>)> = (0..N)
+        .map(|id| {
+            let d = Duration::from_millis(5) + Duration::from_micros(100 * rank(id) as u64);
+            (id, Box::pin(Timer::new(d).unwrap()))
+        })
+        .collect();
+    for (id, timer) in &mut timers {
+        let waker = Waker::from(Arc::new(Logger {
+            id: *id,
+            log: Arc::clone(&log),
+            thread: std::thread::current(),
+        }));
+        assert!(timer
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+    }
+    while log.lock().unwrap().len() < N {
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+    let ranks: Vec<usize> = log.lock().unwrap().iter().map(|&id| rank(id)).collect();
+    let expected: Vec<usize> = (0..N).collect();
+    assert_eq!(ranks, expected, "wake order (by deadline rank)");
+    // Every woken timer is now ready.
+    let noop = Waker::from(timer_common::Counter::new());
+    for (_, timer) in &mut timers {
+        assert!(timer
+            .as_mut()
+            .poll(&mut Context::from_waker(&noop))
+            .is_ready());
+    }
+}
