@@ -31,7 +31,8 @@
 //!   slab index + generation, never a pointer), `react`, which waits for
 //!   events and wakes the registered wakers, and the *role*: which thread
 //!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
-//!   thread). `sleep` and `wake_poller` are the two hooks `thread.rs` calls.
+//!   thread). `sleep`, `wake_poller` and `block_on_exit` are the hooks `thread.rs`
+//!   calls.
 //! - `device`: [`Device`] and [`Watch`].
 //!
 //! **How other modules hook into the reactor** (the timer does this): they
@@ -52,4 +53,4 @@ mod timer;
 pub use device::{Device, Watch};
 pub use timer::{Interval, Timer};
 
-pub(crate) use reactor::{sleep, wake_poller};
+pub(crate) use reactor::{block_on_exit, sleep, wake_poller};

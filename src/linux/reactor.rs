@@ -22,19 +22,31 @@
 //! and is woken by the owner's dispatch.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
-//! for everyone else (tokio, futures, smol, a pasts thread busy in a long
-//! poll): it takes the role when it stays free for a whole check period
-//! (1 ms, backing off to 10 ms), and at start. It gives it back when a
-//! `block_on` thread asks (by setting `wanted` and writing the eventfd).
-//! It stops checking while a `block_on` thread has been waiting in
-//! `epoll_wait` for a while; that thread's release wakes it again.
+//! for everyone else: other executors (tokio, futures, smol), and events
+//! nobody collects because the `block_on` threads are busy or gone. It
+//! checks the role every period (5 ms, backing off to 50 ms) and takes it
+//! when it stayed free since the previous check (no `block_on` thread took
+//! or gave it back) and either events wait in epoll (`poll` on the epoll fd
+//! says so without taking them) or that went on for [`QUIET_CHECKS`]
+//! checks, and at start. It keeps the role until a `block_on` thread
+//! wants to sleep: that one adds itself to `waiting`, writes the eventfd
+//! and sleeps on its own interrupt; the reactor thread gives the role back
+//! and interrupts every waiting thread, and the first to sleep again takes
+//! it. When a thread's outermost `block_on` returns while the role is free
+//! and other `block_on` threads sleep on their interrupts, the reactor
+//! thread is woken to take the role at once (those threads' device events
+//! would wait for its next check otherwise). The reactor thread also stops
+//! checking while a `block_on` thread waits in `epoll_wait` for that many
+//! checks; its release wakes it.
 //!
 //! ```text
-//!  owner:  FREE --block_on sleeps--------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free a whole period / start--> THREAD
-//!          THREAD --block_on wants it (eventfd)--> FREE, wanted thread woken
+//!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
+//!          FREE --free since last check, events---> THREAD
+//!               (or long quiet, or start, or a block_on
+//!               returned while others are parked)
+//!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
@@ -132,11 +144,12 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// The reactor thread checks a free role this often at first…
-const CHECK_MIN: Duration = Duration::from_millis(1);
+/// The reactor thread checks the role this often at first…
+const CHECK_MIN: Duration = Duration::from_millis(5);
 /// …doubling up to this.
-const CHECK_MAX: Duration = Duration::from_millis(10);
-/// Checks that see the same `block_on` owner before the thread stops.
+const CHECK_MAX: Duration = Duration::from_millis(50);
+/// Checks with no `block_on` activity before the reactor thread takes a
+/// free role with no events waiting, or stops checking an owned one.
 const QUIET_CHECKS: u32 = 10;
 
 /// The role and what the reactor thread watches.
@@ -146,10 +159,12 @@ struct Role {
     /// Counts the times a `block_on` thread took or gave back the role: the
     /// same value at two checks means nothing changed in between.
     epoch: u64,
-    /// A `block_on` thread waiting for the reactor thread to let go.
-    wanted: Option<Arc<ThreadInterrupt>>,
+    /// `block_on` threads asleep while the reactor thread owns the role.
+    waiting: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
+    /// Take the role at once if free: a `block_on` ended while others wait.
+    urgent: bool,
 }
 
 /// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
@@ -159,6 +174,9 @@ pub(crate) struct Reactor {
     notify: OwnedFd,
     slab: Mutex<Slab>,
     role: Mutex<Role>,
+    /// `block_on` threads asleep on their interrupt while another owns the
+    /// role (changed under the role's lock).
+    parked: AtomicUsize,
     /// Where the reactor thread waits between checks.
     check: Condvar,
     thread_started: AtomicBool,
@@ -173,6 +191,19 @@ pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
     match REACTOR.get() {
         Some(reactor) => reactor.sleep(me),
         None => me.wait_for(),
+    }
+}
+
+/// A thread's outermost `block_on` returned: if it left the role free while
+/// other `block_on` threads sleep on their interrupts (their device events
+/// need a collector), have the reactor thread take the role now rather than
+/// at its next check.
+#[inline]
+pub(crate) fn block_on_exit() {
+    if let Some(reactor) = REACTOR.get() {
+        if reactor.parked.load(Ordering::Relaxed) > 0 {
+            reactor.hurry();
+        }
     }
 }
 
@@ -216,9 +247,11 @@ impl Reactor {
             role: Mutex::new(Role {
                 owner: FREE,
                 epoch: 0,
-                wanted: None,
+                waiting: Vec::new(),
                 thread_idle: false,
+                urgent: false,
             }),
+            parked: AtomicUsize::new(0),
             check: Condvar::new(),
             thread_started: AtomicBool::new(false),
         };
@@ -255,38 +288,37 @@ impl Reactor {
     /// The reactor thread: own the role when nobody else does.
     fn run(&self) {
         let mut role = lock(&self.role);
-        // Take the role at start: a program on another executor needs it.
+        // The epoch at the previous check; none at start: take the role.
         let mut seen = None;
         let mut period = CHECK_MIN;
         let mut quiet = 0;
         loop {
-            if role.owner == FREE && seen.map_or(true, |epoch| epoch == role.epoch) {
+            let unchanged = seen == Some(role.epoch);
+            quiet = if unchanged { quiet + 1 } else { 0 };
+            let take = seen.is_none()
+                || role.urgent
+                || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
+            role.urgent = false;
+            if role.owner == FREE && take {
                 role.owner = THREAD;
                 drop(role);
                 role = self.own();
                 period = CHECK_MIN;
                 quiet = 0;
-            }
-            if role.owner == BLOCK_ON && seen == Some(role.epoch) {
-                quiet += 1;
-            } else {
-                quiet = 0;
-            }
-            seen = Some(role.epoch);
-            if quiet >= QUIET_CHECKS {
+            } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
                 // A `block_on` thread waits in epoll_wait for long: sleep
                 // until it releases the role.
                 role.thread_idle = true;
-                while role.thread_idle {
+                while role.thread_idle && !role.urgent {
                     role = self
                         .check
                         .wait(role)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                quiet = 0;
                 period = CHECK_MIN;
-                seen = Some(role.epoch);
+                quiet = 0;
             }
+            seen = Some(role.epoch);
             role = self
                 .check
                 .wait_timeout(role, period)
@@ -296,8 +328,14 @@ impl Reactor {
         }
     }
 
+    /// Whether events wait in epoll for someone to collect them.
+    fn events_waiting(&self) -> bool {
+        // An error counts as "yes": then owning the role at least retries.
+        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
+    }
+
     /// The reactor thread owns the role: dispatch until a `block_on` thread
-    /// wants it. Returns the role's lock, the role FREE.
+    /// wants to sleep. Returns the role's lock, the role FREE.
     fn own(&self) -> MutexGuard<'_, Role> {
         loop {
             if self.react(-1, || {}).is_err() {
@@ -306,11 +344,12 @@ impl Reactor {
                 std::thread::sleep(CHECK_MAX);
             }
             let mut role = lock(&self.role);
-            if let Some(wanted) = role.wanted.take() {
+            if !role.waiting.is_empty() {
                 role.owner = FREE;
-                drop(role);
-                wanted.interrupt();
-                return lock(&self.role);
+                for waiting in role.waiting.drain(..) {
+                    waiting.interrupt();
+                }
+                return role;
             }
         }
     }
@@ -332,15 +371,27 @@ impl Reactor {
                 }
             }
             THREAD => {
-                role.wanted = Some(Arc::clone(me));
+                role.waiting.push(Arc::clone(me));
                 drop(role);
                 self.notify();
                 me.wait_for();
             }
             _ => {
+                self.parked.fetch_add(1, Ordering::Relaxed);
                 drop(role);
                 me.wait_for();
+                self.parked.fetch_sub(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// Wake the reactor thread to take the role if it is free.
+    #[cold]
+    fn hurry(&self) {
+        let mut role = lock(&self.role);
+        if role.owner == FREE {
+            role.urgent = true;
+            self.check.notify_one();
         }
     }
 

@@ -1,6 +1,6 @@
 //! Raw Linux system calls: the crate's only `extern "C"` declarations.
 //!
-//! Everything above this file is safe code. The rules here:
+//! The rest of the `linux` module is safe code on top of this. The rules:
 //!
 //! - **One door.** Every call goes through [`syscall`], which turns the C
 //!   convention (`-1` and `errno`) into an [`io::Error`] that names the call
@@ -12,8 +12,9 @@
 //!   "not now": it comes back as a bare `io::Error` with
 //!   [`io::ErrorKind::WouldBlock`] and `raw_os_error() == Some(EAGAIN)`,
 //!   which costs no allocation.
-//! - **Every fd is born `O_CLOEXEC | O_NONBLOCK`** and wrapped in an
-//!   [`OwnedFd`] in the same expression that created it.
+//! - **Every fd is born `O_CLOEXEC | O_NONBLOCK`** (the epoll fd, which
+//!   `epoll_create1` cannot make non-blocking, gets it right after) and is
+//!   wrapped in an [`OwnedFd`] in the same expression that created it.
 //! - **Every C struct is `#[repr(C)]` with its size, alignment and field
 //!   offsets asserted at compile time** against the values in
 //!   `linux-lab/consts` (x86_64) and the kernel's uapi headers (other
@@ -23,7 +24,7 @@
 //! every 64-bit target; the layout asserts pin the 64-bit layouts.
 #![allow(unsafe_code, dead_code)]
 
-use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
+use core::ffi::{c_char, c_int, c_long, c_short, c_uint, c_ulong, c_void};
 use core::fmt;
 use core::time::Duration;
 use std::error::Error;
@@ -54,6 +55,10 @@ pub(crate) const F_SETFD: c_int = 2;
 pub(crate) const F_GETFL: c_int = 3;
 pub(crate) const F_SETFL: c_int = 4;
 pub(crate) const FD_CLOEXEC: c_int = 1;
+
+/// poll.
+pub(crate) const POLLIN: c_short = 0x1;
+pub(crate) const POLLOUT: c_short = 0x4;
 
 /// epoll.
 pub(crate) const EPOLL_CLOEXEC: c_int = O_CLOEXEC;
@@ -193,6 +198,15 @@ pub(crate) struct InotifyEvent {
     pub(crate) len: u32,
 }
 
+/// `struct pollfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PollFd {
+    pub(crate) fd: c_int,
+    pub(crate) events: c_short,
+    pub(crate) revents: c_short,
+}
+
 /// The byte offset of `$field` in `$ty`, in a constant (`offset_of!` is
 /// newer than the crate's MSRV).
 macro_rules! offset {
@@ -229,6 +243,7 @@ assert_layout!(Timespec, size 16, align 8, tv_sec @ 0, tv_nsec @ 8);
 #[cfg(target_pointer_width = "64")]
 assert_layout!(Itimerspec, size 32, align 8, it_interval @ 0, it_value @ 16);
 assert_layout!(InotifyEvent, size 16, align 4, wd @ 0, mask @ 4, cookie @ 8, len @ 12);
+assert_layout!(PollFd, size 8, align 4, fd @ 0, events @ 4, revents @ 6);
 
 // ---------------------------------------------------------------- ioctl numbers
 
@@ -302,7 +317,10 @@ const _: () = if !IOC_OLD_STYLE {
 /// The C functions, in their own namespace so the safe wrappers below can
 /// keep the C names.
 mod ffi {
-    use super::{c_char, c_int, c_uint, c_void, EpollEvent, IoctlRequest, Itimerspec, Timespec};
+    use super::{
+        c_char, c_int, c_uint, c_ulong, c_void, EpollEvent, IoctlRequest, Itimerspec, PollFd,
+        Timespec,
+    };
 
     extern "C" {
         pub(super) fn epoll_create1(flags: c_int) -> c_int;
@@ -332,6 +350,7 @@ mod ffi {
         pub(super) fn inotify_add_watch(fd: c_int, pathname: *const c_char, mask: u32) -> c_int;
         pub(super) fn inotify_rm_watch(fd: c_int, wd: c_int) -> c_int;
         pub(super) fn ioctl(fd: c_int, request: IoctlRequest, ...) -> c_int;
+        pub(super) fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
     }
 }
 
@@ -489,6 +508,22 @@ pub(crate) fn epoll_wait(
     })?;
     // Not negative: failures are `Err` above.
     Ok(n as usize)
+}
+
+/// `poll(fd, events, timeout_ms)` for one fd: the returned events (0 on
+/// timeout). On an epoll fd, `POLLIN` means events wait to be collected.
+pub(crate) fn poll(fd: BorrowedFd<'_>, events: c_short, timeout_ms: c_int) -> io::Result<c_short> {
+    let raw = fd.as_raw_fd();
+    let mut pollfd = PollFd {
+        fd: raw,
+        events,
+        revents: 0,
+    };
+    syscall(format_args!("poll(fd {raw})"), || {
+        // SAFETY: `pollfd` is one valid, writable `struct pollfd`; not kept.
+        unsafe { ffi::poll(&mut pollfd, 1, timeout_ms) }
+    })?;
+    Ok(pollfd.revents)
 }
 
 // ---------------------------------------------------------------- eventfd, timerfd, clocks
