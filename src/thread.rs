@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::interrupt::{run, with_shared_waker};
 #[cfg(feature = "linux")]
-use crate::linux::{block_on_exit, sleep};
+use crate::linux::sleep;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
@@ -121,7 +121,6 @@ impl ThreadInterrupt {
                     nested_exit(&self.local.interrupt);
                 } else {
                     self.local.busy.set(false);
-                    block_on_exit();
                 }
             }
         }
@@ -263,12 +262,6 @@ impl Interrupt for Sleep<'_> {
 fn sleep(interrupt: &Arc<ThreadInterrupt>) {
     interrupt.wait_for();
 }
-
-/// A thread's outermost `block_on` returned (feature `linux`: the device
-/// reactor may need a new collector of events).
-#[cfg(not(feature = "linux"))]
-#[inline]
-fn block_on_exit() {}
 
 /// Run `fut` to completion on the current thread: the same as
 /// [`ThreadInterrupt::block_on`].

@@ -31,7 +31,7 @@
 //!   slab index + generation, never a pointer), `react`, which waits for
 //!   events and wakes the registered wakers, and the *role*: which thread
 //!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
-//!   thread). `sleep`, `wake_poller` and `block_on_exit` are the hooks `thread.rs`
+//!   thread). `sleep` and `wake_poller` are the hooks `thread.rs`
 //!   calls.
 //! - `device`: [`Device`] and [`Watch`].
 //!
@@ -53,4 +53,4 @@ mod timer;
 pub use device::{Device, Watch};
 pub use timer::{Interval, Timer};
 
-pub(crate) use reactor::{block_on_exit, sleep, wake_poller};
+pub(crate) use reactor::{sleep, wake_poller};

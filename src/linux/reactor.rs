@@ -18,13 +18,17 @@
 //! Its interrupt is told (state POLLING) to end the `epoll_wait` with an
 //! eventfd write. It gives the role back as soon as it wakes, before it
 //! polls its future, so a future that blocks cannot starve others. A
-//! `block_on` thread that finds the role taken sleeps on its own interrupt
-//! and is woken by the owner's dispatch.
+//! `block_on` thread that finds the role taken by another `block_on` thread
+//! *parks*: it sleeps on its own interrupt, woken by the owner's dispatch.
+//! An owner that gives the role back wakes one parked thread, which then
+//! takes the role, so while any `block_on` thread sleeps one of them
+//! collects events: a thread that wakes to run its future never leaves the
+//! others' devices without a collector.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every period (5 ms, backing off to 50 ms) and takes it
+//! checks the role every period (1 ms, backing off to 10 ms) and takes it
 //! when it stayed free since the previous check (no `block_on` thread took
 //! or gave it back) and either events wait in epoll (`poll` on the epoll fd
 //! says so without taking them) or that went on for [`QUIET_CHECKS`]
@@ -32,21 +36,18 @@
 //! wants to sleep: that one adds itself to `waiting`, writes the eventfd
 //! and sleeps on its own interrupt; the reactor thread gives the role back
 //! and interrupts every waiting thread, and the first to sleep again takes
-//! it. When a thread's outermost `block_on` returns while the role is free
-//! and other `block_on` threads sleep on their interrupts, the reactor
-//! thread is woken to take the role at once (those threads' device events
-//! would wait for its next check otherwise). The reactor thread also stops
+//! it. The reactor thread also stops
 //! checking while a `block_on` thread waits in `epoll_wait` for that many
 //! checks; its release wakes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
 //!          FREE --free since last check, events---> THREAD
-//!               (or long quiet, or start, or a block_on
-//!               returned while others are parked)
+//!               (or long quiet, or start)
+//!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
@@ -145,9 +146,9 @@ const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
 /// The reactor thread checks the role this often at first…
-const CHECK_MIN: Duration = Duration::from_millis(5);
+const CHECK_MIN: Duration = Duration::from_millis(1);
 /// …doubling up to this.
-const CHECK_MAX: Duration = Duration::from_millis(50);
+const CHECK_MAX: Duration = Duration::from_millis(10);
 /// Checks with no `block_on` activity before the reactor thread takes a
 /// free role with no events waiting, or stops checking an owned one.
 const QUIET_CHECKS: u32 = 10;
@@ -161,10 +162,11 @@ struct Role {
     epoch: u64,
     /// `block_on` threads asleep while the reactor thread owns the role.
     waiting: Vec<Arc<ThreadInterrupt>>,
+    /// `block_on` threads asleep on their interrupt while another
+    /// `block_on` thread owns the role.
+    parked: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
-    /// Take the role at once if free: a `block_on` ended while others wait.
-    urgent: bool,
 }
 
 /// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
@@ -174,9 +176,6 @@ pub(crate) struct Reactor {
     notify: OwnedFd,
     slab: Mutex<Slab>,
     role: Mutex<Role>,
-    /// `block_on` threads asleep on their interrupt while another owns the
-    /// role (changed under the role's lock).
-    parked: AtomicUsize,
     /// Where the reactor thread waits between checks.
     check: Condvar,
     thread_started: AtomicBool,
@@ -191,19 +190,6 @@ pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
     match REACTOR.get() {
         Some(reactor) => reactor.sleep(me),
         None => me.wait_for(),
-    }
-}
-
-/// A thread's outermost `block_on` returned: if it left the role free while
-/// other `block_on` threads sleep on their interrupts (their device events
-/// need a collector), have the reactor thread take the role now rather than
-/// at its next check.
-#[inline]
-pub(crate) fn block_on_exit() {
-    if let Some(reactor) = REACTOR.get() {
-        if reactor.parked.load(Ordering::Relaxed) > 0 {
-            reactor.hurry();
-        }
     }
 }
 
@@ -248,10 +234,9 @@ impl Reactor {
                 owner: FREE,
                 epoch: 0,
                 waiting: Vec::new(),
+                parked: Vec::new(),
                 thread_idle: false,
-                urgent: false,
             }),
-            parked: AtomicUsize::new(0),
             check: Condvar::new(),
             thread_started: AtomicBool::new(false),
         };
@@ -295,10 +280,8 @@ impl Reactor {
         loop {
             let unchanged = seen == Some(role.epoch);
             quiet = if unchanged { quiet + 1 } else { 0 };
-            let take = seen.is_none()
-                || role.urgent
-                || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
-            role.urgent = false;
+            let take =
+                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
             if role.owner == FREE && take {
                 role.owner = THREAD;
                 drop(role);
@@ -309,7 +292,7 @@ impl Reactor {
                 // A `block_on` thread waits in epoll_wait for long: sleep
                 // until it releases the role.
                 role.thread_idle = true;
-                while role.thread_idle && !role.urgent {
+                while role.thread_idle {
                     role = self
                         .check
                         .wait(role)
@@ -377,25 +360,25 @@ impl Reactor {
                 me.wait_for();
             }
             _ => {
-                self.parked.fetch_add(1, Ordering::Relaxed);
+                role.parked.push(Arc::clone(me));
                 drop(role);
                 me.wait_for();
-                self.parked.fetch_sub(1, Ordering::Relaxed);
+                // Woken by a dispatch or an owner's release (which took
+                // `me` off the list already).
+                let mut role = lock(&self.role);
+                if let Some(i) = role.parked.iter().position(|t| Arc::ptr_eq(t, me)) {
+                    role.parked.swap_remove(i);
+                }
             }
         }
     }
 
-    /// Wake the reactor thread to take the role if it is free.
-    #[cold]
-    fn hurry(&self) {
-        let mut role = lock(&self.role);
-        if role.owner == FREE {
-            role.urgent = true;
-            self.check.notify_one();
-        }
-    }
-
     /// A `block_on` owner gives the role back.
+    ///
+    /// If other `block_on` threads parked meanwhile, one is woken: it polls
+    /// its future once (a spurious wake) and, going back to sleep, finds the
+    /// role free and takes it, so their devices keep a collector while this
+    /// thread runs its future.
     fn release(&self) {
         let mut role = lock(&self.role);
         role.owner = FREE;
@@ -403,6 +386,11 @@ impl Reactor {
         if role.thread_idle {
             role.thread_idle = false;
             self.check.notify_one();
+        }
+        let next = role.parked.pop();
+        drop(role);
+        if let Some(next) = next {
+            next.interrupt();
         }
     }
 
