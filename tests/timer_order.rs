@@ -30,12 +30,13 @@ impl Wake for Logger {
 fn woken_in_deadline_order() {
     const N: usize = 200;
     let log = Arc::new(Mutex::new(Vec::new()));
-    // Deadline of timer `id` is 5 ms + 100 µs * rank, ranks shuffled so
-    // registration order differs from deadline order.
+    // Deadline of timer `id` is 500 ms + 100 µs * rank, ranks shuffled so
+    // registration order differs from deadline order. The 500 ms leave an
+    // emulated guest time to register all before the first fires.
     let rank = |id: usize| (id * 73) % N; // 73 is coprime with 200
     let mut timers: Vec<(usize, Pin<Box<Timer>>)> = (0..N)
         .map(|id| {
-            let d = Duration::from_millis(5) + Duration::from_micros(100 * rank(id) as u64);
+            let d = Duration::from_millis(500) + Duration::from_micros(100 * rank(id) as u64);
             (id, Box::pin(Timer::new(d).unwrap()))
         })
         .collect();
