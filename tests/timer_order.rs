@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Appends its id to a shared log when woken.
 struct Logger {
@@ -30,14 +30,17 @@ impl Wake for Logger {
 fn woken_in_deadline_order() {
     const N: usize = 200;
     let log = Arc::new(Mutex::new(Vec::new()));
-    // Deadline of timer `id` is 500 ms + 100 µs * rank, ranks shuffled so
-    // registration order differs from deadline order. The 500 ms leave an
-    // emulated guest time to register all before the first fires.
+    // Deadline of timer `id` is `base` + 100 µs * rank, ranks shuffled so
+    // registration order differs from deadline order. Absolute deadlines
+    // (`Timer::at`) keep the ranks' order however slowly the timers are
+    // made (an emulated guest), and `base` leaves time to register them all
+    // before the first fires.
     let rank = |id: usize| (id * 73) % N; // 73 is coprime with 200
+    let base = Instant::now() + Duration::from_millis(500);
     let mut timers: Vec<(usize, Pin<Box<Timer>>)> = (0..N)
         .map(|id| {
-            let d = Duration::from_millis(500) + Duration::from_micros(100 * rank(id) as u64);
-            (id, Box::pin(Timer::new(d).unwrap()))
+            let at = base + Duration::from_micros(100 * rank(id) as u64);
+            (id, Box::pin(Timer::at(at).unwrap()))
         })
         .collect();
     for (id, timer) in &mut timers {
