@@ -10,26 +10,9 @@ use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, ThreadId};
+use std::task::{Context, Poll, Waker};
+use std::thread;
 use std::time::Duration;
-
-/// Forwards to the executor's waker, recording the thread each wake ran on.
-struct Recording {
-    inner: Waker,
-    threads: Arc<Mutex<Vec<ThreadId>>>,
-}
-
-impl Wake for Recording {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.threads.lock().unwrap().push(thread::current().id());
-        self.inner.wake_by_ref();
-    }
-}
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]

@@ -153,3 +153,21 @@ pub fn park_block_on<F: Future>(fut: F) -> (F::Output, usize) {
 pub fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
     std::pin::Pin::new(fut).poll(&mut Context::from_waker(waker))
 }
+
+/// A waker that forwards to the executor's, logging the thread each wake
+/// ran on: which thread dispatched a device's event.
+pub struct Recording {
+    pub inner: Waker,
+    pub threads: Arc<std::sync::Mutex<Vec<thread::ThreadId>>>,
+}
+
+impl Wake for Recording {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.threads.lock().unwrap().push(thread::current().id());
+        self.inner.wake_by_ref();
+    }
+}
