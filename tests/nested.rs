@@ -85,3 +85,57 @@ fn outer_wake_during_inner_block_on() {
         pasts::block_on(Outer { step: 0 });
     }
 }
+
+/// The same with the trait's `block_on` on one `static` interrupt, which
+/// both levels share: the inner call must not swallow the outer wake-up.
+#[test]
+fn static_interrupt_outer_wake_during_inner_block_on() {
+    use pasts::prelude::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    static INTERRUPT: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
+
+    /// Pending until `ready`; its first poll runs an inner `block_on` whose
+    /// future is woken (after the outer one) from another thread.
+    struct Outer {
+        polled: bool,
+    }
+
+    impl Future for Outer {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.polled {
+                return Poll::Ready(());
+            }
+            self.polled = true;
+            let outer = cx.waker().clone();
+            let mut sent = false;
+            INTERRUPT.block_on(std::future::poll_fn(|inner_cx| {
+                if sent {
+                    return Poll::Ready(());
+                }
+                sent = true;
+                let outer = outer.clone();
+                let inner = inner_cx.waker().clone();
+                std::thread::spawn(move || {
+                    outer.wake();
+                    inner.wake();
+                });
+                Poll::Pending
+            }));
+            Poll::Pending
+        }
+    }
+
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            INTERRUPT.block_on(Outer { polled: false });
+        }
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(if cfg!(miri) { 600 } else { 20 }))
+        .expect("lost wake-up: the outer block_on never woke");
+}
