@@ -193,9 +193,12 @@ impl Interrupt for ThreadInterrupt {
             return;
         }
         let mut guard = self.lock();
+        // Acquire on failure too: seeing NOTIFIED here consumes the wake-up,
+        // so what the waking thread did before `interrupt` must be visible
+        // to the poll that follows (the interrupter took no lock).
         if let Err(NOTIFIED) =
             self.state
-                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
         {
             // Interrupted since the fast path: consume and return.
             self.state.store(EMPTY, Ordering::Relaxed);

@@ -402,8 +402,10 @@ impl Reactor {
             // Back to EMPTY before dispatching, so waking `me` from the
             // dispatch costs no eventfd write.
             let polled = self.react(-1, || woken = me.end_polling());
-            if polled.is_err() {
-                me.end_polling();
+            if polled.is_err() && me.end_polling() {
+                // Keep the wake-up that came meanwhile for the plain
+                // `wait_for` the caller falls back to.
+                me.interrupt();
             }
             polled?;
             if woken {
