@@ -43,51 +43,60 @@ fn nested_ten_deep() {
     assert_eq!(nest(10), 10);
 }
 
+/// How a test runs a future to completion: `pasts::block_on`, or the
+/// trait's `block_on` on a static interrupt.
+type BlockOn = fn(&mut dyn FnMut(&mut Context<'_>) -> Poll<()>);
+
+/// Pending once; its first poll runs an inner `block_on` whose future is
+/// woken from a thread that first wakes the outer future, then the inner one.
+struct Outer {
+    step: u8,
+    block_on: BlockOn,
+}
+
+impl Future for Outer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.step {
+            0 => {
+                self.step = 1;
+                let outer = cx.waker().clone();
+                let block_on = self.block_on;
+                block_on(&mut |inner_cx| {
+                    if self.step == 2 {
+                        return Poll::Ready(());
+                    }
+                    self.step = 2;
+                    let outer = outer.clone();
+                    let inner = inner_cx.waker().clone();
+                    std::thread::spawn(move || {
+                        outer.wake();
+                        inner.wake();
+                    });
+                    Poll::Pending
+                });
+                Poll::Pending
+            }
+            _ => Poll::Ready(()),
+        }
+    }
+}
+
 /// The outer future is woken while the inner `block_on` runs: the inner call
 /// must not swallow the outer wake-up.
 #[test]
 fn outer_wake_during_inner_block_on() {
-    struct Outer {
-        step: u8,
-    }
-
-    impl Future for Outer {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            match self.step {
-                0 => {
-                    self.step = 1;
-                    let outer = cx.waker().clone();
-                    // Inner future: woken from a thread that first wakes the
-                    // outer future, then the inner one.
-                    pasts::block_on(std::future::poll_fn(|inner_cx| {
-                        if self.step == 2 {
-                            return Poll::Ready(());
-                        }
-                        self.step = 2;
-                        let outer = outer.clone();
-                        let inner = inner_cx.waker().clone();
-                        std::thread::spawn(move || {
-                            outer.wake();
-                            inner.wake();
-                        });
-                        Poll::Pending
-                    }));
-                    Poll::Pending
-                }
-                _ => Poll::Ready(()),
-            }
-        }
-    }
-
     for _ in 0..100 {
-        pasts::block_on(Outer { step: 0 });
+        pasts::block_on(Outer {
+            step: 0,
+            block_on: |f| pasts::block_on(std::future::poll_fn(f)),
+        });
     }
 }
 
 /// The same with the trait's `block_on` on one `static` interrupt, which
-/// both levels share: the inner call must not swallow the outer wake-up.
+/// both levels share.
 #[test]
 fn static_interrupt_outer_wake_during_inner_block_on() {
     use pasts::prelude::*;
@@ -96,43 +105,13 @@ fn static_interrupt_outer_wake_during_inner_block_on() {
 
     static INTERRUPT: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
 
-    /// Pending until `ready`; its first poll runs an inner `block_on` whose
-    /// future is woken (after the outer one) from another thread.
-    struct Outer {
-        polled: bool,
-    }
-
-    impl Future for Outer {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.polled {
-                return Poll::Ready(());
-            }
-            self.polled = true;
-            let outer = cx.waker().clone();
-            let mut sent = false;
-            INTERRUPT.block_on(std::future::poll_fn(|inner_cx| {
-                if sent {
-                    return Poll::Ready(());
-                }
-                sent = true;
-                let outer = outer.clone();
-                let inner = inner_cx.waker().clone();
-                std::thread::spawn(move || {
-                    outer.wake();
-                    inner.wake();
-                });
-                Poll::Pending
-            }));
-            Poll::Pending
-        }
-    }
-
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for _ in 0..100 {
-            INTERRUPT.block_on(Outer { polled: false });
+            INTERRUPT.block_on(Outer {
+                step: 0,
+                block_on: |f| INTERRUPT.block_on(std::future::poll_fn(f)),
+            });
         }
         let _ = tx.send(());
     });
