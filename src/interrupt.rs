@@ -116,7 +116,11 @@ pub trait Interrupt: Send + Sync {
     /// thread, in a static, leaked) stays sound — waking it then only calls
     /// `interrupt()`, which the contract allows at any time.
     ///
-    /// A panic in `fut` unwinds out of `block_on`.
+    /// A panic in `fut` unwinds out of `block_on`. Calls may nest (a
+    /// future may call `block_on` on the same interrupt inside its `poll`):
+    /// the inner call may consume a wake-up meant for the outer one, so
+    /// every call ends with one `interrupt()`, and the next `wait_for` may
+    /// return spuriously.
     ///
     /// ```rust
     /// use pasts::prelude::*;
@@ -129,6 +133,17 @@ pub trait Interrupt: Send + Sync {
     where
         Self: Sized,
     {
+        /// Hands back the wake-up a nested call may have consumed, when the
+        /// call ends by return or by unwinding.
+        struct Exit<I: Interrupt + 'static>(&'static I);
+
+        impl<I: Interrupt + 'static> Drop for Exit<I> {
+            fn drop(&mut self) {
+                self.0.interrupt();
+            }
+        }
+
+        let _exit = Exit(self);
         run(self, &static_waker(self), fut)
     }
 }

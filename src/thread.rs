@@ -160,6 +160,15 @@ impl ThreadInterrupt {
         }
     }
 
+    /// NOTIFIED to EMPTY: consume a pending wake-up, if any, without
+    /// sleeping (the fast path of every sleep).
+    #[inline]
+    pub(crate) fn take_notified(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
     fn lock(&self) -> MutexGuard<'_, ()> {
         // The mutex guards no data, so a poisoned lock is still usable.
         self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -185,17 +194,16 @@ impl Interrupt for ThreadInterrupt {
 
     #[inline]
     fn wait_for(&self) {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if self.take_notified() {
             return;
         }
         let mut guard = self.lock();
+        // Acquire on failure too: seeing NOTIFIED here consumes the wake-up,
+        // so what the waking thread did before `interrupt` must be visible
+        // to the poll that follows (the interrupter took no lock).
         if let Err(NOTIFIED) =
             self.state
-                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
         {
             // Interrupted since the fast path: consume and return.
             self.state.store(EMPTY, Ordering::Relaxed);

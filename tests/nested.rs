@@ -43,45 +43,78 @@ fn nested_ten_deep() {
     assert_eq!(nest(10), 10);
 }
 
+/// How a test runs a future to completion: `pasts::block_on`, or the
+/// trait's `block_on` on a static interrupt.
+type BlockOn = fn(&mut dyn FnMut(&mut Context<'_>) -> Poll<()>);
+
+/// Pending once; its first poll runs an inner `block_on` whose future is
+/// woken from a thread that first wakes the outer future, then the inner one.
+struct Outer {
+    step: u8,
+    block_on: BlockOn,
+}
+
+impl Future for Outer {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.step {
+            0 => {
+                self.step = 1;
+                let outer = cx.waker().clone();
+                let block_on = self.block_on;
+                block_on(&mut |inner_cx| {
+                    if self.step == 2 {
+                        return Poll::Ready(());
+                    }
+                    self.step = 2;
+                    let outer = outer.clone();
+                    let inner = inner_cx.waker().clone();
+                    std::thread::spawn(move || {
+                        outer.wake();
+                        inner.wake();
+                    });
+                    Poll::Pending
+                });
+                Poll::Pending
+            }
+            _ => Poll::Ready(()),
+        }
+    }
+}
+
 /// The outer future is woken while the inner `block_on` runs: the inner call
 /// must not swallow the outer wake-up.
 #[test]
 fn outer_wake_during_inner_block_on() {
-    struct Outer {
-        step: u8,
-    }
-
-    impl Future for Outer {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            match self.step {
-                0 => {
-                    self.step = 1;
-                    let outer = cx.waker().clone();
-                    // Inner future: woken from a thread that first wakes the
-                    // outer future, then the inner one.
-                    pasts::block_on(std::future::poll_fn(|inner_cx| {
-                        if self.step == 2 {
-                            return Poll::Ready(());
-                        }
-                        self.step = 2;
-                        let outer = outer.clone();
-                        let inner = inner_cx.waker().clone();
-                        std::thread::spawn(move || {
-                            outer.wake();
-                            inner.wake();
-                        });
-                        Poll::Pending
-                    }));
-                    Poll::Pending
-                }
-                _ => Poll::Ready(()),
-            }
-        }
-    }
-
     for _ in 0..100 {
-        pasts::block_on(Outer { step: 0 });
+        pasts::block_on(Outer {
+            step: 0,
+            block_on: |f| pasts::block_on(std::future::poll_fn(f)),
+        });
     }
+}
+
+/// The same with the trait's `block_on` on one `static` interrupt, which
+/// both levels share.
+#[test]
+fn static_interrupt_outer_wake_during_inner_block_on() {
+    use pasts::prelude::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    static INTERRUPT: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
+
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            INTERRUPT.block_on(Outer {
+                step: 0,
+                block_on: |f| INTERRUPT.block_on(std::future::poll_fn(f)),
+            });
+        }
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(if cfg!(miri) { 600 } else { 20 }))
+        .expect("lost wake-up: the outer block_on never woke");
 }

@@ -339,6 +339,14 @@ impl Reactor {
 
     /// `block_on`'s sleep (see [`sleep`]).
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
+        // Woken already (a future that wakes itself, say): return without
+        // touching the role. A busy thread that took and gave back the role
+        // at every poll, never reaching `epoll_wait`, would change the epoch
+        // at every check, so the reactor thread would never take the role:
+        // nobody would collect events, not even the busy thread's timers.
+        if me.take_notified() {
+            return;
+        }
         let mut role = lock(&self.role);
         match role.owner {
             FREE => {
@@ -402,8 +410,10 @@ impl Reactor {
             // Back to EMPTY before dispatching, so waking `me` from the
             // dispatch costs no eventfd write.
             let polled = self.react(-1, || woken = me.end_polling());
-            if polled.is_err() {
-                me.end_polling();
+            if polled.is_err() && me.end_polling() {
+                // Keep the wake-up that came meanwhile for the plain
+                // `wait_for` the caller falls back to.
+                me.interrupt();
             }
             polled?;
             if woken {

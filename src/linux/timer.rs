@@ -56,6 +56,7 @@ use std::boxed::Box;
 use std::format;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Wake;
 use std::time::{Duration, Instant};
@@ -648,7 +649,13 @@ impl Driver {
                 }
             }
             drop(state);
-            wakers.drain(..).for_each(Waker::wake);
+            for waker in wakers.drain(..) {
+                // A waker that panics (a bug in its executor, reported by
+                // the panic hook) must not cost the other expired timers
+                // their wake-up, nor leave the timerfd's device unpolled
+                // (no timer would fire again): contained, as in the reactor.
+                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
+            }
             if last {
                 return;
             }
