@@ -236,7 +236,10 @@ macro_rules! assert_layout {
 
 #[cfg(target_arch = "x86_64")]
 assert_layout!(EpollEvent, size 12, align 1, events @ 0, data @ 4);
-#[cfg(not(target_arch = "x86_64"))]
+// i386 aligns a `u64` to 4: the natural layout is already packed.
+#[cfg(target_arch = "x86")]
+assert_layout!(EpollEvent, size 12, align 4, events @ 0, data @ 4);
+#[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
 assert_layout!(EpollEvent, size 16, align 8, events @ 0, data @ 8);
 #[cfg(target_pointer_width = "64")]
 assert_layout!(Timespec, size 16, align 8, tv_sec @ 0, tv_nsec @ 8);
