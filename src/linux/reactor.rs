@@ -97,10 +97,14 @@ impl Registration {
     #[inline]
     pub(crate) fn set_waker(&self, waker: &Waker) {
         let mut slot = lock(&self.waker);
-        match &*slot {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
+        let old = match &*slot {
+            Some(old) if old.will_wake(waker) => return,
+            _ => slot.replace(waker.clone()),
+        };
+        // The replaced waker is dropped after the lock: its drop is user
+        // code, which must not run while the dispatcher may wait for it.
+        drop(slot);
+        drop(old);
     }
 
     /// Move IDLE to ARMED; true if the caller must re-arm the fd in epoll.
