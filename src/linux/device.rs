@@ -49,7 +49,9 @@ impl BitOr for Watch {
 /// Works on any executor (pasts, tokio, futures, smol): one process-wide
 /// epoll reactor dispatches readiness to whatever waker polled last. Fds
 /// that epoll refuses (`EPERM`: regular files, `/dev/null`) are always
-/// ready, as `poll(2)` reports them.
+/// ready, as `poll(2)` reports them. The waker is called on whichever thread
+/// collects epoll events (a sleeping `pasts::block_on` thread or the
+/// reactor thread), so a waker must not block, nor run a future inline.
 ///
 /// Dropping the device deregisters and closes the fd; an event already in
 /// flight for it is ignored.
