@@ -15,6 +15,8 @@ const N: usize = 1_000;
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn thousand_devices() {
+    // Three fds per device (the eventfd and two handles on it).
+    raise_fd_limit(3 * N as u64 + 100);
     within(Duration::from_secs(60), || {
         let fds: Vec<_> = (0..N).map(|_| new_eventfd()).collect();
         let writers: Vec<_> = fds.iter().map(file).collect();

@@ -18,6 +18,32 @@ extern "C" {
     fn pipe2(fds: *mut i32, flags: i32) -> i32;
     fn eventfd(initval: u32, flags: i32) -> i32;
     fn fcntl(fd: i32, cmd: i32, ...) -> i32;
+    fn getrlimit(resource: i32, rlim: *mut Rlimit) -> i32;
+    fn setrlimit(resource: i32, rlim: *const Rlimit) -> i32;
+}
+
+/// `struct rlimit` (`rlim_t` is `unsigned long`).
+#[repr(C)]
+struct Rlimit {
+    cur: std::ffi::c_ulong,
+    max: std::ffi::c_ulong,
+}
+
+const RLIMIT_NOFILE: i32 = 7;
+
+/// Raise this process's open-file limit to at least `n` (up to the hard
+/// limit), for tests that hold thousands of fds on machines whose default
+/// soft limit is 1024.
+pub fn raise_fd_limit(n: u64) {
+    let mut lim = Rlimit { cur: 0, max: 0 };
+    // SAFETY: `lim` is a valid, writable `struct rlimit`.
+    assert_eq!(unsafe { getrlimit(RLIMIT_NOFILE, &mut lim) }, 0);
+    let want = std::ffi::c_ulong::try_from(n).unwrap_or(std::ffi::c_ulong::MAX);
+    if lim.cur < want {
+        lim.cur = want.min(lim.max);
+        // SAFETY: `lim` is a valid `struct rlimit`.
+        assert_eq!(unsafe { setrlimit(RLIMIT_NOFILE, &lim) }, 0);
+    }
 }
 
 pub const O_NONBLOCK: i32 = 0o4000;
