@@ -117,6 +117,7 @@ mod woken {
         ///
         /// Bits taken but not visited yet stay in the cursor for the next
         /// call, so a branch woken later waits behind them (fairness).
+        #[inline]
         pub(crate) fn poll_each<R>(
             &mut self,
             set: &mut WakeSet,
@@ -129,27 +130,32 @@ mod woken {
             // poll going forever: at most `len` visits, then yield.
             let mut budget = len;
             loop {
-                while self.word_bits != 0 {
-                    let bit = (self.word_bits.trailing_zeros() + self.rot) as usize % BITS;
+                // The bits being walked live in a local: `self.word_bits`
+                // is only written back when leaving (should a branch panic,
+                // the cursor keeps them all: visited again, not lost).
+                let mut bits = self.word_bits;
+                while bits != 0 {
+                    let bit = (bits.trailing_zeros() + self.rot) as usize % BITS;
                     let j = self.word * BITS + bit;
                     // A bit past `len` is a stale wake of a removed branch.
                     if j < len {
                         if budget == 0 {
                             // Leave the bit for the next poll, and ask for one.
+                            self.word_bits = bits;
                             cx.waker().wake_by_ref();
                             return Poll::Pending;
                         }
                         budget -= 1;
-                    }
-                    self.word_bits &= self.word_bits - 1;
-                    if j < len {
                         let flow =
                             set.with_waker(j, |waker| visit(j, &mut Context::from_waker(waker)));
                         if let ControlFlow::Break(out) = flow {
+                            self.word_bits = bits & (bits - 1);
                             return Poll::Ready(out);
                         }
                     }
+                    bits &= bits - 1;
                 }
+                self.word_bits = 0;
                 if !self.refill(set) {
                     return Poll::Pending;
                 }
