@@ -8,6 +8,7 @@ mod select_util;
 
 use pasts::prelude::*;
 use select_util::{poll, Board, Parent};
+use std::future::Future;
 use std::pin::{pin, Pin};
 use std::task::{Poll, Waker};
 
@@ -19,33 +20,35 @@ fn kept(board: &Board, n: usize) -> Vec<Waker> {
         .collect()
 }
 
+/// Poll `fut` with one task, then another, fire branch `i`: the second
+/// task must be woken, and the select report `i`.
+fn select_wakes_the_new_task<F>(board: &Board, n: usize, mut fut: Pin<&mut F>, i: usize)
+where
+    F: Future<Output = (usize, usize)> + ?Sized,
+{
+    let (_first, a) = Parent::new();
+    let (second, b) = Parent::new();
+    assert!(poll(fut.as_mut(), &a).is_pending());
+    let _old = kept(board, n);
+    assert!(poll(fut.as_mut(), &b).is_pending());
+    assert!(board.fire(i));
+    assert!(second.wakes() >= 1, "the wake must reach the new task");
+    assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((i, i)));
+}
+
 #[test]
 fn array_select_wakes_the_new_task() {
     let board = Board::new(3);
-    let (_first, a) = Parent::new();
-    let (second, b) = Parent::new();
-    let mut fut = pin!(board.children::<3>().select());
-    assert!(poll(fut.as_mut(), &a).is_pending());
-    let _old = kept(&board, 3);
-    assert!(poll(fut.as_mut(), &b).is_pending());
-    assert!(board.fire(1));
-    assert!(second.wakes() >= 1, "the wake must reach the new task");
-    assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((1, 1)));
+    let fut = pin!(board.children::<3>().select());
+    select_wakes_the_new_task(&board, 3, fut, 1);
 }
 
 #[test]
 fn slice_select_wakes_the_new_task() {
     let board = Board::new(2);
-    let (_first, a) = Parent::new();
-    let (second, b) = Parent::new();
     let mut children = board.children::<2>();
-    let mut fut = pin!(children.as_mut_slice().select());
-    assert!(poll(fut.as_mut(), &a).is_pending());
-    let _old = kept(&board, 2);
-    assert!(poll(fut.as_mut(), &b).is_pending());
-    assert!(board.fire(0));
-    assert!(second.wakes() >= 1, "the wake must reach the new task");
-    assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((0, 0)));
+    let fut = pin!(children.as_mut_slice().select());
+    select_wakes_the_new_task(&board, 2, fut, 0);
 }
 
 #[test]
