@@ -318,8 +318,8 @@ pub(crate) struct WakeSet {
 }
 
 // SAFETY: everything shared is atomic, or the parent waker (`Send + Sync`),
-// written only through `&mut WakeSet` while no other count exists; entries
-// are immutable after construction.
+// written only through `&mut WakeSet` while no reader is counted (module
+// docs); entries are immutable after construction.
 unsafe impl Send for WakeSet {}
 // SAFETY: as for `Send`; `&WakeSet` methods only use atomics and read the
 // parent waker.
@@ -431,6 +431,9 @@ impl WakeSet {
     #[cold]
     fn replace_parent(&mut self, waker: &Waker) {
         let h = self.shared.header();
+        // Cloned first: user code, which must not run (or panic) while
+        // WRITING is held.
+        let new = waker.clone();
         // Acquire: the readers that left happen before our write.
         if h.state
             .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
@@ -444,7 +447,7 @@ impl WakeSet {
         // come now see WRITING and skip the read, so nobody reads `parent`
         // until WRITING is cleared; `&mut self` excludes the owner's other
         // uses.
-        let old = unsafe { (*h.parent.get()).replace(waker.clone()) };
+        let old = unsafe { (*h.parent.get()).replace(new) };
         // AcqRel: our write happens before the next reader's read, and the
         // bits of readers that skipped are seen by the walk after this.
         h.state.fetch_sub(WRITING, Ordering::AcqRel);
