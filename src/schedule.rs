@@ -67,20 +67,35 @@ mod woken {
 
     /// Where a walk over the woken bits stands: the summary word and the
     /// bitset word being walked, with their bits not visited yet.
-    #[derive(Debug, Default)]
+    #[derive(Debug)]
     pub(crate) struct Cursor {
         summary: usize,
         summary_bits: usize,
         word: usize,
+        /// The bits of `word` not visited yet, rotated right by `rot`.
         word_bits: usize,
+        /// With a single bitset word, the walk's start branch (each take
+        /// of the word is walked from there, round to just below it); 0
+        /// with more words.
+        rot: u32,
     }
 
     impl Cursor {
         /// A cursor whose walk starts at branch `start`: the woken bits
-        /// from `start` on are taken now, the ones below it are left in the
-        /// set and come last.
+        /// are taken now, except (with more than one word) those below
+        /// `start`, which are left in the set and come last.
         #[inline]
         pub(crate) fn begin(set: &WakeSet, start: usize) -> Self {
+            if set.summaries() == 0 {
+                let rot = (start % BITS) as u32;
+                return Self {
+                    summary: 0,
+                    summary_bits: 0,
+                    word: 0,
+                    word_bits: set.split_word(0, 0).rotate_right(rot),
+                    rot,
+                };
+            }
             let word = start / BITS;
             let below = (1 << (start % BITS)) - 1;
             let word_bits = set.split_word(word, below);
@@ -93,6 +108,7 @@ mod woken {
                 summary_bits,
                 word,
                 word_bits,
+                rot: 0,
             }
         }
 
@@ -101,46 +117,77 @@ mod woken {
         ///
         /// Bits taken but not visited yet stay in the cursor for the next
         /// call, so a branch woken later waits behind them (fairness).
+        #[inline]
         pub(crate) fn poll_each<R>(
             &mut self,
-            set: &WakeSet,
+            set: &mut WakeSet,
             len: usize,
             cx: &mut Context<'_>,
             mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
         ) -> Poll<R> {
             set.register(cx.waker());
-            let summaries = set.summaries();
             // A branch that wakes itself on every poll must not keep this
             // poll going forever: at most `len` visits, then yield.
             let mut budget = len;
-            // Summary words found empty in a row: all of them means done.
-            let mut empty = 0;
             loop {
-                if self.word_bits != 0 {
-                    let j = self.word * BITS + self.word_bits.trailing_zeros() as usize;
-                    if j < len && budget == 0 {
-                        // Leave the bit for the next poll, and ask for one.
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                    self.word_bits &= self.word_bits - 1;
+                // The bits being walked live in a local: `self.word_bits`
+                // is only written back when leaving (should a branch panic,
+                // the cursor keeps them all: visited again, not lost).
+                let mut bits = self.word_bits;
+                while bits != 0 {
+                    let bit = (bits.trailing_zeros() + self.rot) as usize % BITS;
+                    let j = self.word * BITS + bit;
                     // A bit past `len` is a stale wake of a removed branch.
                     if j < len {
+                        if budget == 0 {
+                            // Leave the bit for the next poll, and ask for one.
+                            self.word_bits = bits;
+                            cx.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
                         budget -= 1;
                         let flow =
                             set.with_waker(j, |waker| visit(j, &mut Context::from_waker(waker)));
                         if let ControlFlow::Break(out) = flow {
+                            self.word_bits = bits & (bits - 1);
                             return Poll::Ready(out);
                         }
                     }
-                } else if self.summary_bits != 0 {
+                    bits &= bits - 1;
+                }
+                self.word_bits = 0;
+                if !self.refill(set) {
+                    return Poll::Pending;
+                }
+            }
+        }
+
+        /// Take the next woken bits into `word_bits`; `false` if none.
+        #[inline]
+        fn refill(&mut self, set: &WakeSet) -> bool {
+            let summaries = set.summaries();
+            if summaries == 0 {
+                self.word_bits = set.take_single().rotate_right(self.rot);
+                return self.word_bits != 0;
+            }
+            // Summary words found empty in a row: all of them means done.
+            let mut empty = 0;
+            loop {
+                if self.summary_bits != 0 {
                     self.word = self.summary * BITS + self.summary_bits.trailing_zeros() as usize;
                     self.summary_bits &= self.summary_bits - 1;
                     self.word_bits = set.take_word(self.word);
+                    if self.word_bits != 0 {
+                        return true;
+                    }
                 } else if empty == summaries {
-                    return Poll::Pending;
+                    return false;
                 } else {
-                    self.summary = (self.summary + 1) % summaries;
+                    self.summary = if self.summary + 1 == summaries {
+                        0
+                    } else {
+                        self.summary + 1
+                    };
                     self.summary_bits = set.take_summary(self.summary);
                     empty = if self.summary_bits == 0 { empty + 1 } else { 0 };
                 }

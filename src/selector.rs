@@ -88,8 +88,8 @@ impl<F: Future + Unpin> Selector<F> {
         let set = WakeSet::new(sources.len().max(MIN_CAP), sources.len(), place);
         Self {
             sources,
+            cursor: Cursor::begin(&set, 0),
             set,
-            cursor: Cursor::default(),
         }
     }
 
@@ -189,7 +189,7 @@ impl<F: Future + Unpin> Selector<F> {
         let len = self.sources.len();
         let place = self.sources.as_ptr() as usize;
         self.set = WakeSet::new(len.saturating_mul(2), len, place);
-        self.cursor = Cursor::default();
+        self.cursor = Cursor::begin(&self.set, 0);
     }
 }
 
@@ -264,7 +264,7 @@ impl<F: Future + Unpin> Future for Selector<F> {
             "pasts: a Selector with no sources can never fire: push a source before awaiting it"
         );
         let sources = &mut this.sources;
-        let out = this.cursor.poll_each(&this.set, len, cx, |i, cx| {
+        let out = this.cursor.poll_each(&mut this.set, len, cx, |i, cx| {
             match Pin::new(&mut sources[i]).poll(cx) {
                 Poll::Ready(output) => ControlFlow::Break((i, output)),
                 Poll::Pending => ControlFlow::Continue(()),

@@ -13,48 +13,54 @@
 //! Header | entries [usize; cap] | summary [AtomicUsize; S] | words [AtomicUsize; W]
 //! ```
 //!
-//! Waking branch `j` sets bit `j` in `words` and, if it was clear, bit
-//! `j / BITS` in `summary`; if that was clear too, it wakes the parent task.
-//! The owner swaps summary words, then the words they name, to zero, and
-//! polls the branches whose bits it took. A setter that finds its bit (or
-//! summary bit) already set skips the rest: whoever set it wakes the parent
-//! after it, and the owner's swap that takes the earlier bit comes after
-//! that wake, so it also takes this one. With a single word
-//! (`cap <= BITS`) there is no summary: the owner looks at the word itself.
-//!
-//! A dropped set is kept for the next combinator of the same size (see
-//! [`SPARES`]): then the branches' stored wakers still match, and need no
-//! new clone.
-//!
-//! The parent waker sits in the header behind a small lock, as in
-//! `futures`' `AtomicWaker`:
+//! Bit `j` of `words` is set while branch `j` is woken and not yet taken;
+//! bit `w` of `summary` while word `w` may have bits set:
 //!
 //! ```text
-//!   IDLE --register--> REGISTERING --done--> IDLE
-//!   IDLE --wake------> WAKING      --done--> IDLE   (wake_by_ref the waker)
-//!   REGISTERING --wake--> REGISTERING|WAKING: the registering owner wakes
-//!                         the new waker itself before going back to IDLE.
-//!   WAKING --register--> (unchanged): the owner wakes its new waker at once.
-//!   WAKING --wake--> (unchanged): the wake under way covers this one.
+//!   clear --branch waker sets it--> set --owner swaps the word to 0--> clear
 //! ```
+//!
+//! A waker that sets a bit, or a summary bit, that was clear is the first
+//! since the owner last took them: it wakes the parent task. One that finds
+//! its bit already set stops there: the first setter wakes the parent after
+//! it, and the owner's swap that takes the first bit comes after that wake,
+//! so it also takes this one. With a single word (`cap <= BITS`) there is no
+//! summary: the owner looks at the word itself.
+//!
+//! The parent waker sits in the header, written only by the owner. A waker
+//! that must wake the parent announces itself in `state` while it reads it,
+//! and the owner writes it only when no such reader is in flight:
+//!
+//! ```text
+//! state = readers * READER | WRITING
+//!   reader: +READER, wake the parent unless WRITING, -READER
+//!           (under WRITING the owner is in its poll: the walk after the
+//!           write takes the reader's bit, so no wake is needed)
+//!   owner:  0 --CAS--> WRITING --store the waker, -WRITING--> 0
+//!           (readers in flight: the CAS fails; the owner keeps the old
+//!           waker this time and wakes the new one itself, so it is polled
+//!           again and retries)
+//! ```
+//!
+//! A dropped set is kept for the next combinator of the same size (see
+//! [`spares`]): then the branches' stored wakers still match, and need no
+//! new clone.
 #![allow(unsafe_code)]
 
 use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use core::cell::UnsafeCell;
 use core::mem::{size_of, ManuallyDrop};
-use core::ptr::{null_mut, NonNull};
-use core::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 /// Branches per bitset word.
 pub(crate) const BITS: usize = usize::BITS as usize;
 
-/// Parent slot: nobody holds the lock.
-const IDLE: usize = 0;
-/// Parent slot: the owner is storing a new parent waker.
-const REGISTERING: usize = 0b01;
-/// Parent slot: a branch waker is waking the parent.
-const WAKING: usize = 0b10;
+/// `state`: the owner is writing the parent waker.
+const WRITING: usize = 0b1;
+/// `state`: one waker reading the parent waker (a count in the other bits).
+const READER: usize = 0b10;
 
 /// A count this high means clones were leaked on purpose: stop counting and
 /// never free (instead of overflowing into a use-after-free).
@@ -64,39 +70,12 @@ const SATURATED: usize = usize::MAX / 2;
 /// for the next select or join of the same size.
 const SPARE_MAX: usize = 4096;
 
-/// Kept sets, each owning one count. Reusing one saves the allocation, and
-/// more: a branch that stored its waker from the last select of the same
-/// size finds the new one equal (`will_wake`) and does not clone it. A wake
-/// from such an old waker is a spurious wake of the new select, which any
-/// future must tolerate.
-///
-/// A select picks its slot from its own address, so a loop that selects at
-/// the same place finds its last set again, and threads (on different
-/// stacks) mostly use different slots instead of contending for one.
-static SPARES: [AtomicPtr<Header>; 8] = [
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-    AtomicPtr::new(null_mut()),
-];
-
-/// The spare slot for an owner living at address `place`.
-#[inline]
-fn spare_slot(place: usize) -> &'static AtomicPtr<Header> {
-    let hash = (place >> 6) ^ (place >> 14) ^ (place >> 22);
-    &SPARES[hash % SPARES.len()]
-}
-
 /// Start of the shared allocation.
 #[repr(C)]
 struct Header {
     /// Owners: the [`WakeSet`] and every cloned branch waker.
     refs: AtomicUsize,
-    /// Lock of `parent`: `IDLE`, `REGISTERING`, `WAKING`.
+    /// Readers of `parent` in flight, and `WRITING` (see the module docs).
     state: AtomicUsize,
     /// The waker of the task that polls the combinator.
     parent: UnsafeCell<Option<Waker>>,
@@ -144,6 +123,7 @@ impl Shared {
     /// `data` is the data pointer of a branch waker made by
     /// [`WakeSet::with_waker`] (or a clone of it), and a count of its
     /// allocation is held for as long as the result is used.
+    #[inline]
     unsafe fn from_entry(data: *const ()) -> (Self, usize) {
         let entry = data.cast::<usize>();
         // SAFETY: per the contract `entry` points at an initialized entry of
@@ -164,7 +144,8 @@ impl Shared {
     #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the allocation is live (type invariant) and its header is
-        // initialized; it is only ever shared (atomics and the locked cell).
+        // initialized; it is only ever shared (atomics, and the parent waker
+        // under the rule of the module docs).
         unsafe { self.0.as_ref() }
     }
 
@@ -198,6 +179,7 @@ impl Shared {
     }
 
     /// Take one more count.
+    #[inline]
     fn acquire(&self) {
         // Relaxed: a count is only taken from a live one (as `Arc::clone`).
         let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
@@ -211,6 +193,7 @@ impl Shared {
     /// # Safety
     ///
     /// The caller owns a count and does not use `self` afterwards.
+    #[inline]
     unsafe fn release(self) {
         let refs = &self.header().refs;
         if refs.load(Ordering::Relaxed) >= SATURATED || refs.fetch_sub(1, Ordering::Release) != 1 {
@@ -218,10 +201,22 @@ impl Shared {
         }
         // Every other owner's last use happens before this (as in `Arc`).
         fence(Ordering::Acquire);
+        // SAFETY: this was the last count.
+        unsafe { self.free() };
+    }
+
+    /// Drop the parent waker and free the memory.
+    ///
+    /// # Safety
+    ///
+    /// Nobody else can reach the allocation any more, and `self` is not
+    /// used afterwards.
+    #[cold]
+    unsafe fn free(self) {
         let cap = self.header().cap;
-        // SAFETY: this was the last count, so nobody else can reach the
-        // allocation: the parent waker is dropped once, then the memory is
-        // freed with the layout it was allocated with.
+        // SAFETY: nobody else can reach the allocation (contract): the
+        // parent waker is dropped once, then the memory is freed with the
+        // layout it was allocated with.
         unsafe {
             core::ptr::drop_in_place(self.header().parent.get());
             dealloc(self.0.as_ptr().cast(), layout(cap).0);
@@ -246,44 +241,25 @@ impl Shared {
         summary.fetch_or(bit, Ordering::AcqRel) & bit == 0
     }
 
-    /// Wake the parent task, unless a wake or a registration is under way
-    /// (that one wakes it).
-    fn wake_parent(&self) {
+    /// Mark branch `j` woken, and wake the parent task if this is the first
+    /// wake since the owner last took the bits.
+    #[inline]
+    fn wake(&self, j: usize) {
+        if !self.set(j) {
+            return;
+        }
         let h = self.header();
-        let mut state = IDLE;
-        loop {
-            match h.state.compare_exchange(
-                state,
-                state | WAKING,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(IDLE) => break,
-                // The owner is registering: it delivers the flagged wake.
-                Ok(_) => return,
-                // Another wake is under way, or already flagged.
-                Err(actual) if actual & WAKING != 0 => return,
-                Err(actual) => state = actual,
+        // AcqRel: if the owner is writing, its walk after the write sees
+        // our bit; otherwise its last write happens before our read.
+        if h.state.fetch_add(READER, Ordering::AcqRel) & WRITING == 0 {
+            // SAFETY: a reader is counted in `state` and WRITING was clear,
+            // so the owner does not write `parent` until we leave.
+            if let Some(parent) = unsafe { &*h.parent.get() } {
+                parent.wake_by_ref();
             }
         }
-        let _unlock = Unlock(&h.state);
-        // SAFETY: the swap from IDLE to WAKING gives this thread the lock of
-        // `parent` until `_unlock` stores IDLE again.
-        if let Some(waker) = unsafe { &*h.parent.get() } {
-            waker.wake_by_ref();
-        }
-    }
-}
-
-/// Gives the parent lock back when dropped, also if the parent's waker
-/// panics. A plain store: while WAKING is held nobody else changes the state
-/// (a registration finds it taken and wakes its own waker instead).
-struct Unlock<'a>(&'a AtomicUsize);
-
-impl Drop for Unlock<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.0.store(IDLE, Ordering::Release);
+        // Release: our read happens before the owner's next write.
+        h.state.fetch_sub(READER, Ordering::Release);
     }
 }
 
@@ -307,9 +283,10 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 /// `data` is a branch waker's entry pointer and this waker owns a count.
 unsafe fn wake(data: *const ()) {
     // SAFETY: the waker owns a count, so the allocation is live here.
-    unsafe { wake_by_ref(data) };
+    let (shared, j) = unsafe { Shared::from_entry(data) };
+    shared.wake(j);
     // SAFETY: the waker is consumed: its count is released last.
-    unsafe { drop(data) };
+    unsafe { shared.release() };
 }
 
 /// # Safety
@@ -319,9 +296,7 @@ unsafe fn wake(data: *const ()) {
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: the waker keeps the allocation alive (contract).
     let (shared, j) = unsafe { Shared::from_entry(data) };
-    if shared.set(j) {
-        shared.wake_parent();
-    }
+    shared.wake(j);
 }
 
 /// # Safety
@@ -338,36 +313,43 @@ unsafe fn drop(data: *const ()) {
 /// lends branch wakers and takes the woken bits.
 pub(crate) struct WakeSet {
     shared: Shared,
-    /// Where the set goes when dropped.
-    spare: &'static AtomicPtr<Header>,
+    /// Where the set goes when dropped (see [`spares`]).
+    place: usize,
 }
 
-// SAFETY: everything shared is atomic, or the parent waker (`Send + Sync`)
-// behind the `state` lock; entries are immutable after construction.
+// SAFETY: everything shared is atomic, or the parent waker (`Send + Sync`),
+// written only through `&mut WakeSet` while no reader is counted (module
+// docs); entries are immutable after construction.
 unsafe impl Send for WakeSet {}
-// SAFETY: as for `Send`; `&WakeSet` methods only use atomics and the lock.
+// SAFETY: as for `Send`; `&WakeSet` methods only use atomics and read the
+// parent waker.
 unsafe impl Sync for WakeSet {}
 
 impl WakeSet {
     /// Room for `cap` branches, with branches `0..marked` woken, for an
-    /// owner at address `place` (it picks the spare slot).
+    /// owner at address `place` (which picks its spare, see [`spares`]).
     #[inline]
     pub(crate) fn new(cap: usize, marked: usize, place: usize) -> Self {
-        let marked = marked.min(cap);
-        let spare = spare_slot(place);
-        match take_spare(spare, cap) {
-            Some(shared) => {
-                let set = Self { shared, spare };
-                set.reset(marked);
+        match spares::take(place) {
+            Some(shared) if shared.header().cap == cap => {
+                let set = Self { shared, place };
+                set.reset(marked.min(cap));
                 set
             }
-            None => Self::allocate(cap, marked, spare),
+            other => {
+                if let Some(shared) = other {
+                    // SAFETY: the count the spare slot owned is ours now;
+                    // `shared` is not used after giving it up.
+                    unsafe { shared.release() };
+                }
+                Self::allocate(cap, marked, place)
+            }
         }
     }
 
-    /// A fresh allocation (no spare of this size).
+    /// A fresh allocation.
     #[cold]
-    fn allocate(cap: usize, marked: usize, spare: &'static AtomicPtr<Header>) -> Self {
+    fn allocate(cap: usize, marked: usize, place: usize) -> Self {
         let (layout, summaries, words) = layout(cap);
         // SAFETY: the layout has a non-zero size (the header).
         let ptr = unsafe { alloc(layout) };
@@ -376,7 +358,7 @@ impl WakeSet {
         };
         let header = Header {
             refs: AtomicUsize::new(1),
-            state: AtomicUsize::new(IDLE),
+            state: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
             cap,
             summaries,
@@ -390,23 +372,19 @@ impl WakeSet {
             .cast::<u8>()
             .wrapping_add(ENTRIES)
             .cast::<usize>();
-        let marked_words = marked.div_ceil(BITS);
         for k in 0..cap + summaries + words {
-            let value = if k < cap {
-                k
-            } else if k < cap + summaries {
-                prefix_bits(k - cap, marked_words)
-            } else {
-                prefix_bits(k - cap - summaries, marked)
-            };
+            // Entries hold their index; the bitset levels start clear.
+            let value = if k < cap { k } else { 0 };
             // SAFETY: `k` indexes the `cap + summaries + words` words after
             // the header, all inside `layout`; nobody else sees them yet.
             unsafe { tail.wrapping_add(k).write(value) };
         }
-        Self {
+        let set = Self {
             shared: Shared(ptr),
-            spare,
-        }
+            place,
+        };
+        set.reset(marked.min(cap));
+        set
     }
 
     /// Mark branches `0..marked` woken and every other one not.
@@ -428,18 +406,20 @@ impl WakeSet {
         self.shared.header().cap
     }
 
-    /// The number of summary words: each covers `BITS` bitset words.
+    /// The number of summary words (each covers `BITS` bitset words), or 0
+    /// with a single bitset word.
     #[inline]
     pub(crate) fn summaries(&self) -> usize {
-        self.shared.header().summaries.max(1)
+        self.shared.header().summaries
     }
 
-    /// Store the parent's waker (if it differs from the stored one).
+    /// Make branch wakers wake `waker`'s task (or, if wakers are reading
+    /// the stored one right now, wake `waker` to be polled again).
     #[inline]
-    pub(crate) fn register(&self, waker: &Waker) {
+    pub(crate) fn register(&mut self, waker: &Waker) {
         let h = self.shared.header();
-        // SAFETY: only the owner writes `parent` (here, under the lock);
-        // branch wakers only read it. So the owner may read it unlocked.
+        // SAFETY: only the owner (`&mut self`) writes `parent`, so it may
+        // read it at any time.
         if let Some(stored) = unsafe { &*h.parent.get() } {
             if stored.will_wake(waker) {
                 return;
@@ -449,34 +429,30 @@ impl WakeSet {
     }
 
     #[cold]
-    fn replace_parent(&self, waker: &Waker) {
+    fn replace_parent(&mut self, waker: &Waker) {
         let h = self.shared.header();
-        match h
-            .state
-            .compare_exchange(IDLE, REGISTERING, Ordering::Acquire, Ordering::Acquire)
+        // Cloned first: user code, which must not run (or panic) while
+        // WRITING is held.
+        let new = waker.clone();
+        // Acquire: the readers that left happen before our write.
+        if h.state
+            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
         {
-            Ok(_) => {
-                // SAFETY: the swap from IDLE to REGISTERING gives the owner
-                // the lock of `parent` until it leaves REGISTERING.
-                let slot = unsafe { &mut *h.parent.get() };
-                let old = match slot {
-                    Some(stored) if stored.will_wake(waker) => None,
-                    _ => slot.replace(waker.clone()),
-                };
-                if h.state
-                    .compare_exchange(REGISTERING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
-                {
-                    // A branch woke while the lock was held: wake for it.
-                    h.state.store(IDLE, Ordering::Release);
-                    waker.wake_by_ref();
-                }
-                core::mem::drop(old);
-            }
-            // A branch is waking the old waker right now: make sure the task
-            // behind the new one is polled again too.
-            Err(_) => waker.wake_by_ref(),
+            // Readers in flight: keep the old waker for now, and come back.
+            waker.wake_by_ref();
+            return;
         }
+        // SAFETY: WRITING is set and no reader was counted: readers that
+        // come now see WRITING and skip the read, so nobody reads `parent`
+        // until WRITING is cleared; `&mut self` excludes the owner's other
+        // uses.
+        let old = unsafe { (*h.parent.get()).replace(new) };
+        // AcqRel: our write happens before the next reader's read, and the
+        // bits of readers that skipped are seen by the walk after this.
+        h.state.fetch_sub(WRITING, Ordering::AcqRel);
+        // Dropped outside the write: it may run any code.
+        core::mem::drop(old);
     }
 
     /// Mark branch `j` woken without waking the parent: for an owner that
@@ -486,15 +462,14 @@ impl WakeSet {
         self.shared.set(j);
     }
 
-    /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` has
-    /// woken branches).
+    /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` may
+    /// have woken branches). Only with `summaries() > 0`.
     #[inline]
     pub(crate) fn take_summary(&self, k: usize) -> usize {
-        match self.shared.summary().get(k) {
-            Some(word) => word.swap(0, Ordering::AcqRel),
-            // A single word: its own emptiness is the summary.
-            None => usize::from(k == 0 && self.shared.words()[0].load(Ordering::Acquire) != 0),
-        }
+        self.shared
+            .summary()
+            .get(k)
+            .map_or(0, |word| word.swap(0, Ordering::AcqRel))
     }
 
     /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
@@ -504,6 +479,17 @@ impl WakeSet {
             .words()
             .get(w)
             .map_or(0, |word| word.swap(0, Ordering::AcqRel))
+    }
+
+    /// Take the single bitset word (with `summaries() == 0`): a plain load
+    /// first, so that finding nothing costs no read-modify-write.
+    #[inline]
+    pub(crate) fn take_single(&self) -> usize {
+        let word = &self.shared.words()[0];
+        match word.load(Ordering::Acquire) {
+            0 => 0,
+            _ => word.swap(0, Ordering::AcqRel),
+        }
     }
 
     /// Take the bits of bitset word `w` outside `keep`, leaving the rest.
@@ -546,17 +532,16 @@ impl Drop for WakeSet {
     /// once more, spuriously (later wakes find their bit set and stop).
     #[inline]
     fn drop(&mut self) {
-        let mut release = self.shared;
-        if self.cap() <= SPARE_MAX {
-            // Release: our use of the set happens before the next owner's.
-            match NonNull::new(self.spare.swap(self.shared.0.as_ptr(), Ordering::AcqRel)) {
-                Some(old) => release = Shared(old),
-                None => return,
-            }
+        let release = if self.cap() <= SPARE_MAX {
+            spares::put(self.place, self.shared)
+        } else {
+            Some(self.shared)
+        };
+        if let Some(shared) = release {
+            // SAFETY: `shared` is this handle's count, or the count the
+            // spare slot owned and handed back; neither is used afterwards.
+            unsafe { shared.release() };
         }
-        // SAFETY: `release` is this handle's count, or the count the slot
-        // owned and handed to us by the swap; neither is used afterwards.
-        unsafe { release.release() };
     }
 }
 
@@ -564,20 +549,6 @@ impl core::fmt::Debug for WakeSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
     }
-}
-
-/// The set kept in `slot`, if it has room for exactly `cap` branches.
-#[inline]
-fn take_spare(slot: &AtomicPtr<Header>, cap: usize) -> Option<Shared> {
-    // Acquire: the last owner's use of the set happens before ours.
-    let spare = Shared(NonNull::new(slot.swap(null_mut(), Ordering::Acquire))?);
-    if spare.header().cap == cap {
-        return Some(spare);
-    }
-    // SAFETY: the count the slot owned is ours now; `spare` is not used
-    // after giving it up.
-    unsafe { spare.release() };
-    None
 }
 
 /// Take the bits of `word` outside `keep` with a plain load and store.
@@ -596,5 +567,111 @@ fn prefix_bits(k: usize, n: usize) -> usize {
         0 => 0,
         r if r >= BITS => usize::MAX,
         r => (1 << r) - 1,
+    }
+}
+
+/// Dropped sets kept for reuse, each slot owning one count. Reusing one
+/// saves the allocation, and more: a branch that stored its waker from the
+/// last select of the same size finds the new one equal (`will_wake`) and
+/// does not clone it. A wake from such an old waker is a spurious wake of
+/// the new select, which any future must tolerate.
+///
+/// A select picks its slot from its own address, so a loop that selects at
+/// the same place finds its last set again. With `std` the slots are per
+/// thread (no atomics); without, they are shared statics (threads on
+/// different stacks mostly use different slots).
+mod spares {
+    use super::Shared;
+
+    /// Slots per thread (`std`) or in all (`no_std`).
+    const SLOTS: usize = 8;
+
+    /// The slot for an owner living at address `place`.
+    #[inline]
+    fn slot(place: usize) -> usize {
+        ((place >> 6) ^ (place >> 14) ^ (place >> 22)) % SLOTS
+    }
+
+    #[cfg(feature = "std")]
+    mod slots {
+        use super::super::Shared;
+        use core::cell::Cell;
+
+        /// The slots of one thread; the sets left in them when the thread
+        /// ends are given up.
+        pub(super) struct Slots(pub(super) [Cell<Option<Shared>>; super::SLOTS]);
+
+        impl Drop for Slots {
+            fn drop(&mut self) {
+                for slot in &self.0 {
+                    if let Some(shared) = slot.take() {
+                        // SAFETY: the count the slot owned; the slot is
+                        // empty now, so `shared` is not used again.
+                        unsafe { shared.release() };
+                    }
+                }
+            }
+        }
+
+        #[allow(clippy::declare_interior_mutable_const)]
+        const EMPTY: Cell<Option<Shared>> = Cell::new(None);
+
+        std::thread_local! {
+            pub(super) static SLOTS: Slots = const { Slots([EMPTY; super::SLOTS]) };
+        }
+    }
+
+    /// Take the set kept for an owner at `place`, if any.
+    #[cfg(feature = "std")]
+    #[inline]
+    pub(super) fn take(place: usize) -> Option<Shared> {
+        // While the thread ends (its slots are gone): no spare.
+        slots::SLOTS
+            .try_with(|slots| slots.0[slot(place)].take())
+            .ok()
+            .flatten()
+    }
+
+    /// Keep `shared` (and its count) for an owner at `place`; gives back the
+    /// set it displaces (or `shared` itself), whose count the caller owns.
+    #[cfg(feature = "std")]
+    #[inline]
+    pub(super) fn put(place: usize, shared: Shared) -> Option<Shared> {
+        slots::SLOTS
+            .try_with(|slots| slots.0[slot(place)].replace(Some(shared)))
+            .unwrap_or(Some(shared))
+    }
+
+    #[cfg(not(feature = "std"))]
+    mod slots {
+        use super::super::Header;
+        use core::ptr::null_mut;
+        use core::sync::atomic::AtomicPtr;
+
+        #[allow(clippy::declare_interior_mutable_const)]
+        const EMPTY: AtomicPtr<Header> = AtomicPtr::new(null_mut());
+
+        pub(super) static SLOTS: [AtomicPtr<Header>; super::SLOTS] = [EMPTY; super::SLOTS];
+    }
+
+    /// Take the set kept for an owner at `place`, if any.
+    #[cfg(not(feature = "std"))]
+    #[inline]
+    pub(super) fn take(place: usize) -> Option<Shared> {
+        use core::sync::atomic::Ordering;
+        // Acquire: the last owner's use of the set happens before ours.
+        let ptr = slots::SLOTS[slot(place)].swap(core::ptr::null_mut(), Ordering::Acquire);
+        core::ptr::NonNull::new(ptr).map(Shared)
+    }
+
+    /// Keep `shared` (and its count) for an owner at `place`; gives back the
+    /// set it displaces, whose count the caller owns.
+    #[cfg(not(feature = "std"))]
+    #[inline]
+    pub(super) fn put(place: usize, shared: Shared) -> Option<Shared> {
+        use core::sync::atomic::Ordering;
+        // Release: our use of the set happens before the next owner's.
+        let old = slots::SLOTS[slot(place)].swap(shared.0.as_ptr(), Ordering::AcqRel);
+        core::ptr::NonNull::new(old).map(Shared)
     }
 }
