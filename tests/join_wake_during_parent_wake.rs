@@ -50,7 +50,6 @@ impl Wake for SlowParent {
 
 #[test]
 #[cfg_attr(miri, ignore = "sleeps")]
-#[ignore = "fails: wake_set.rs wake_parent drops a wake that finds WAKING held after the owner already polled (review finding; un-ignore with the fix)"]
 fn wake_during_slow_parent_wake_is_not_lost() {
     let gates: Vec<_> = (0..2)
         .map(|_| {
