@@ -6,7 +6,8 @@
 //! polled the device last. [`pasts::block_on`](crate::block_on) waits in
 //! that reactor's `epoll_wait` itself when it can, so a device wakes the
 //! thread that awaits it with no hop through a reactor thread; a reactor
-//! thread serves the other executors.
+//! thread serves the other executors. [`Timer`] and [`Interval`] share one
+//! timerfd, driven through the same reactor, however many there are.
 //!
 //! ```rust
 //! use pasts::linux::{Device, Watch};
