@@ -45,6 +45,11 @@
 //! - One SEARCHING thread at a time spins for [`SPIN`] before it sleeps, so
 //!   a steady stream of jobs costs no wake-up syscall. A finished job's task
 //!   is woken once its thread counts as SEARCHING again.
+//! - The awaiting side mirrors the spin: the first poll of a job that is
+//!   running, or next in line with a SEARCHING thread, yields for up to
+//!   [`SETTLE`] for its output before the task sleeps. Waking a thread that
+//!   sleeps on an idle CPU costs tens of µs on a VM; a short job finishes
+//!   sooner, so a task awaiting such jobs one by one never sleeps.
 //! - IDLE threads sit on the `idle` stack. A submitter that sees more
 //!   queued jobs than searching threads takes the lock, pops the top one,
 //!   counts it as SEARCHING and unparks it; a thread that wakes and is no
@@ -108,13 +113,21 @@ const SPIN: Duration = if cfg!(miri) {
     Duration::from_micros(50)
 };
 
+/// How long the first poll of a job that is running, or next in line with a
+/// thread looking for it, yields for its output before the task sleeps.
+/// Shorter than waking a sleeping thread on an idle CPU (tens of µs on a
+/// VM), which would otherwise be paid for every short job awaited in turn.
+const SETTLE: Duration = Duration::from_micros(10);
+
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
 
 /// Run `f` on a pool thread; the returned future resolves to its output.
 ///
 /// The job starts at once, whether or not the future is polled; any executor
-/// can await it (it only uses the [`Waker`] it is given). Dropping the
+/// can await it (it only uses the [`Waker`] it is given); its first poll
+/// may yield the thread for up to 10 µs if a pool thread runs the job or is
+/// about to, so a short job's output is there without a wake-up. Dropping the
 /// future detaches the job: it still runs, and its output is dropped on the
 /// pool thread. A panic in `f` is caught on the pool thread (which stays in
 /// the pool) and resumed, with its original payload, on the task that
@@ -192,6 +205,11 @@ impl<R> Future for Blocking<R> {
             )
         };
         let mut slot = lock(&task.slot);
+        // No waker yet: the first poll.
+        if matches!(*slot, Slot::Waiting(None)) && POOL.get().is_some_and(Pool::next_up) {
+            drop(slot);
+            slot = settle(&task.slot);
+        }
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
@@ -333,6 +351,12 @@ impl Pool {
     /// Whether a job was sent and not taken yet.
     fn has_jobs(&self) -> bool {
         self.queued.load(SeqCst) > 0
+    }
+
+    /// Whether every queued job but the latest was taken, and a searching
+    /// thread will take that one (see [`SETTLE`]).
+    fn next_up(&self) -> bool {
+        self.queued.load(SeqCst) <= 1 && !self.uncovered()
     }
 
     /// Whether more jobs are queued than searching threads will take.
@@ -554,6 +578,20 @@ impl Pool {
 fn run(job: Arc<dyn Run>) -> Option<Waker> {
     // Such a payload has nowhere to go: the job's output is stored already.
     panic::catch_unwind(AssertUnwindSafe(move || job.run())).unwrap_or(None)
+}
+
+/// Yield until the job stored its output or [`SETTLE`] has passed; returns
+/// the slot, locked. Yielding (not spinning) lets a pool thread that shares
+/// this CPU run the job.
+fn settle<R>(slot: &Mutex<Slot<R>>) -> MutexGuard<'_, Slot<R>> {
+    let start = Instant::now();
+    loop {
+        thread::yield_now();
+        let slot = lock(slot);
+        if matches!(*slot, Slot::Done(_)) || start.elapsed() >= SETTLE {
+            return slot;
+        }
+    }
 }
 
 /// Wake a finished job's task, catching a panicking waker (the executor's
