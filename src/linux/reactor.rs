@@ -188,6 +188,17 @@ pub(crate) struct Reactor {
 /// The reactor if a device was ever made (else `block_on` sleeps plainly).
 static REACTOR: OnceLock<Reactor> = OnceLock::new();
 
+std::thread_local! {
+    /// Set on the reactor thread only.
+    static ON_REACTOR_THREAD: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the caller is the reactor thread (dispatching for executors that
+/// run elsewhere) rather than a `block_on` thread that owns the role.
+pub(crate) fn on_reactor_thread() -> bool {
+    ON_REACTOR_THREAD.with(core::cell::Cell::get)
+}
+
 /// Sleep until `me` is interrupted, for `pasts::block_on`: in `epoll_wait`,
 /// dispatching device events, if the role is free; else on `me`.
 pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
@@ -276,6 +287,7 @@ impl Reactor {
 
     /// The reactor thread: own the role when nobody else does.
     fn run(&self) {
+        ON_REACTOR_THREAD.with(|on| on.set(true));
         let mut role = lock(&self.role);
         // The epoch at the previous check; none at start: take the role.
         let mut seen = None;

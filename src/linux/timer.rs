@@ -26,7 +26,8 @@
 //!   when the timerfd is readable (the `Device`'s waker is the driver's
 //!   own): it reads the timerfd, then repeatedly fires up to [`CHUNK`]
 //!   expired timers under the lock and wakes them outside it; its last
-//!   round arms the next deadline (at least [`SLACK`] ahead).
+//!   round arms the next deadline (at least [`SLACK`] ahead; on the reactor
+//!   thread, more after a pass that fired many: [`COALESCE_MAX`]).
 //!
 //! A timer's life (`gen` is its slot's generation, see [`Ticket`]):
 //!
@@ -81,6 +82,26 @@ const NEVER: u64 = u64::MAX;
 /// timer; an isolated timer is armed for its exact deadline.
 const SLACK: u64 = 25_000;
 
+/// On the reactor thread, a pass that fired `n` timers arms no sooner than
+/// `n` × [`SLACK`] after its clock reading, up to this. That thread wakes
+/// tasks that run on other threads (another executor's, or a `block_on`
+/// thread too busy to wait in `epoll_wait`): each pass there costs
+/// cross-thread wake-ups and contends with those threads for the queue, so
+/// a dense stream of deadlines (100,000 over 200 ms) is coalesced into
+/// fewer, larger passes. A pass that fired one timer keeps the [`SLACK`]
+/// floor, and a timer registered after the pass, earlier than what it
+/// armed, re-arms the timerfd as always.
+/// Measured (`timers_many`, 100,000 timers, quiet 2-core VM): creating the
+/// timers took 40 ms instead of 50–80 ms while the reactor thread ran a
+/// pass every 25 µs, and late_p99 went from 50–62 ms to 28 ms.
+const COALESCE_MAX: u64 = 250_000;
+
+/// The arming floor of a reactor-thread pass that fired `fired` timers.
+#[inline]
+fn coalesce(fired: u64) -> u64 {
+    fired.saturating_mul(SLACK).clamp(SLACK, COALESCE_MAX)
+}
+
 /// Wakers taken per lock during a pass: bounds how long an executor thread
 /// that registers or drops a timer can wait for the lock, and lets the first
 /// expired tasks run while later ones are still being collected.
@@ -91,10 +112,11 @@ const CHUNK: usize = 16;
 /// Ready no earlier than the deadline, typically some tens of microseconds
 /// after it (`CLOCK_MONOTONIC` timerfd, no rounding to a tick; among many
 /// timers due within microseconds of each other, up to 25 µs more, so they
-/// share one wake-up of the driver). All timers
-/// of the process share one timerfd, so a timer costs memory, not a file
-/// descriptor, and creating and dropping one makes no syscall unless it is
-/// the earliest pending timer.
+/// share one wake-up of the driver; up to 250 µs when such a dense stream
+/// is dispatched by the reactor thread, for tasks on other threads). All
+/// timers of the process share one timerfd, so a timer costs memory, not a
+/// file descriptor, and creating and dropping one makes no syscall unless it
+/// is the earliest pending timer.
 ///
 /// Works on any executor: the task is woken by the thread that dispatches
 /// the reactor's events (with `pasts::block_on`, often the waiting thread
@@ -628,6 +650,9 @@ impl Driver {
     /// Wake every expired timer, earliest first, [`CHUNK`] per lock, and arm
     /// the timerfd for the next deadline.
     fn pass(&self, wakers: &mut Vec<Waker>) {
+        let on_reactor_thread = super::reactor::on_reactor_thread();
+        // Timers this pass fired.
+        let mut total: u64 = 0;
         loop {
             let mut state = self.lock();
             let now = self.now();
@@ -637,12 +662,18 @@ impl Driver {
                 wakers.extend(waker);
             });
             let last = fired < CHUNK;
+            total += fired as u64;
             if last {
                 state.armed = NEVER;
                 if let Some(next) = state.queue.next_deadline() {
                     // On failure (see `poll`) `armed` stays NEVER, so the
                     // next registration arms again.
-                    let next = next.max(now.saturating_add(SLACK));
+                    let floor = if on_reactor_thread {
+                        coalesce(total)
+                    } else {
+                        SLACK
+                    };
+                    let next = next.max(now.saturating_add(floor));
                     if next != NEVER && self.arm(next).is_ok() {
                         state.armed = next;
                     }
