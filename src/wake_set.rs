@@ -33,7 +33,8 @@
 //!
 //! ```text
 //! state = readers * READER | WRITING
-//!   reader: +READER, wake the parent unless WRITING, -READER
+//!   reader: +READER, wake the parent unless WRITING, -READER (also if
+//!           the parent's wake panics)
 //!           (under WRITING the owner is in its poll: the walk after the
 //!           write takes the reader's bit, so no wake is needed)
 //!   owner:  0 --CAS--> WRITING --store the waker, -WRITING--> 0
@@ -251,15 +252,28 @@ impl Shared {
         let h = self.header();
         // AcqRel: if the owner is writing, its walk after the write sees
         // our bit; otherwise its last write happens before our read.
-        if h.state.fetch_add(READER, Ordering::AcqRel) & WRITING == 0 {
+        let state = h.state.fetch_add(READER, Ordering::AcqRel);
+        // Uncounted when dropped, also if the parent's wake panics (else the
+        // owner could never replace the parent again).
+        let _reader = Reader(&h.state);
+        if state & WRITING == 0 {
             // SAFETY: a reader is counted in `state` and WRITING was clear,
             // so the owner does not write `parent` until we leave.
             if let Some(parent) = unsafe { &*h.parent.get() } {
                 parent.wake_by_ref();
             }
         }
+    }
+}
+
+/// A reader counted in `state`, uncounted on drop.
+struct Reader<'a>(&'a AtomicUsize);
+
+impl Drop for Reader<'_> {
+    #[inline]
+    fn drop(&mut self) {
         // Release: our read happens before the owner's next write.
-        h.state.fetch_sub(READER, Ordering::Release);
+        self.0.fetch_sub(READER, Ordering::Release);
     }
 }
 

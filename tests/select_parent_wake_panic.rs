@@ -1,0 +1,45 @@
+//! A parent waker whose wake panics (inside a branch waker's wake) must not
+//! leave the select stuck: a later poll by another task takes over, and the
+//! next wake reaches that task. Runs under Miri.
+#![cfg(feature = "std")]
+
+mod select_util;
+
+use pasts::prelude::*;
+use select_util::{poll, Board, Parent};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+
+/// A parent waker whose first wake panics; it counts the later ones.
+#[derive(Default)]
+struct Panicky(AtomicUsize);
+
+impl Wake for Panicky {
+    fn wake(self: Arc<Self>) {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("the parent waker panics");
+        }
+    }
+}
+
+#[test]
+fn panicking_parent_wake_does_not_stick() {
+    let board = Board::new(2);
+    let panicky = Arc::new(Panicky::default());
+    let first = Waker::from(panicky.clone());
+    let (second, b) = Parent::new();
+    let mut fut = pin!(board.children::<2>().select());
+    assert!(poll(fut.as_mut(), &first).is_pending());
+    let kept = board.waker(1).expect("registered");
+    assert!(catch_unwind(AssertUnwindSafe(|| kept.wake_by_ref())).is_err());
+    // Another task polls: it must be the one woken from now on.
+    assert!(poll(fut.as_mut(), &b).is_pending());
+    assert!(poll(fut.as_mut(), &b).is_pending());
+    let before = second.wakes();
+    assert!(board.fire(0));
+    assert!(second.wakes() > before, "the wake must reach the new task");
+    assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((0, 0)));
+}
