@@ -405,12 +405,15 @@ impl WakeSet {
     #[inline]
     fn reset(&self, marked: usize) {
         // Plain stores: only stale wakers (of an earlier select) can race
-        // with them, and a bit they set or lose is a spurious wake.
-        for (k, word) in self.shared.words().iter().enumerate() {
-            word.store(prefix_bits(k, marked), Ordering::Relaxed);
-        }
+        // with them, and a bit they set or lose is a spurious wake. But a
+        // bit kept must keep its summary bit: the summary is stored first,
+        // and Release makes a waker that sets a bit after the word's store
+        // set its summary bit after the summary's store too.
         for (k, word) in self.shared.summary().iter().enumerate() {
             word.store(prefix_bits(k, marked.div_ceil(BITS)), Ordering::Relaxed);
+        }
+        for (k, word) in self.shared.words().iter().enumerate() {
+            word.store(prefix_bits(k, marked), Ordering::Release);
         }
     }
 
@@ -516,10 +519,17 @@ impl WakeSet {
     }
 
     /// Take the bits of summary word `k` outside `keep`, leaving the rest
-    /// (with a single word: nothing to take). As [`Self::split_word`].
+    /// (with a single word: nothing to take).
+    ///
+    /// A read-modify-write, unlike [`Self::split_word`]: a plain store could
+    /// erase the summary bit of a stale wake whose word bit stays set, and a
+    /// later wake of that branch would then find its bit set and wake nobody.
     #[inline]
     pub(crate) fn split_summary(&self, k: usize, keep: usize) -> usize {
-        split(self.shared.summary().get(k), keep)
+        self.shared
+            .summary()
+            .get(k)
+            .map_or(0, |word| word.fetch_and(keep, Ordering::AcqRel) & !keep)
     }
 
     /// Lend `f` the waker of branch `j`, without touching the count.
@@ -687,5 +697,66 @@ mod spares {
         // Release: our use of the set happens before the next owner's.
         let old = slots::SLOTS[slot(place)].swap(shared.0.as_ptr(), Ordering::AcqRel);
         core::ptr::NonNull::new(old).map(Shared)
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::{WakeSet, BITS};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Race a stale waker of branch `BITS + 1` (bitset word 1) with `owner`
+    /// on a clear set, `rounds` times; after each, word 1 must be clear, or
+    /// summary bit 1 set or taken (`owner` returns the summary bits it
+    /// took). Else a later wake of that branch would find its bit set, wake
+    /// nobody, and never be walked.
+    fn race_a_stale_wake(rounds: usize, owner: impl Fn(&WakeSet) -> usize) {
+        let set = Arc::new(WakeSet::allocate(3 * BITS, 0, 0));
+        // Round `r`: 2r + 1 when the owner starts it, 2r + 2 when the
+        // stale waker has woken.
+        let go = Arc::new(AtomicUsize::new(0));
+        let stale = {
+            let (set, go) = (set.clone(), go.clone());
+            std::thread::spawn(move || {
+                for r in 0..rounds {
+                    while go.load(Ordering::Acquire) != 2 * r + 1 {
+                        std::hint::spin_loop();
+                    }
+                    set.shared.set(BITS + 1);
+                    go.store(2 * r + 2, Ordering::Release);
+                }
+            })
+        };
+        for r in 0..rounds {
+            set.reset(0);
+            go.store(2 * r + 1, Ordering::Release);
+            let taken = owner(&set);
+            while go.load(Ordering::Acquire) != 2 * r + 2 {
+                std::hint::spin_loop();
+            }
+            let word = set.shared.words()[1].load(Ordering::Relaxed);
+            let summary = set.shared.summary()[0].load(Ordering::Relaxed) | taken;
+            assert!(
+                word == 0 || summary & 0b10 != 0,
+                "round {r}: a bit with no summary"
+            );
+        }
+        stale.join().unwrap();
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "a race found by repetition")]
+    fn reset_keeps_the_summary_of_a_stale_bit() {
+        race_a_stale_wake(20_000, |set| {
+            set.reset(0);
+            0
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "a race found by repetition")]
+    fn split_summary_keeps_the_summary_of_a_stale_bit() {
+        race_a_stale_wake(20_000, |set| set.split_summary(0, 0b1));
     }
 }
