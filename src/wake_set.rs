@@ -580,7 +580,9 @@ impl core::fmt::Debug for WakeSet {
 fn split(word: Option<&AtomicUsize>, keep: usize) -> usize {
     let Some(word) = word else { return 0 };
     let bits = word.load(Ordering::Relaxed);
-    word.store(bits & keep, Ordering::Relaxed);
+    // Release, as the store in `WakeSet::reset`: a stale waker that sets a
+    // bit after it sets its summary bit after the reset's summary store.
+    word.store(bits & keep, Ordering::Release);
     bits & !keep
 }
 
