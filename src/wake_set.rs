@@ -708,6 +708,19 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    /// Spin until `go` is `value` (the race needs both threads running),
+    /// yielding now and then should the other thread not be running.
+    fn wait_for(go: &AtomicUsize, value: usize) {
+        let mut spins = 0u32;
+        while go.load(Ordering::Acquire) != value {
+            spins = spins.wrapping_add(1);
+            if spins % 4096 == 0 {
+                std::thread::yield_now();
+            }
+            std::hint::spin_loop();
+        }
+    }
+
     /// Race a stale waker of branch `BITS + 1` (bitset word 1) with `owner`
     /// on a clear set, `rounds` times; after each, word 1 must be clear, or
     /// summary bit 1 set or taken (`owner` returns the summary bits it
@@ -722,9 +735,7 @@ mod tests {
             let (set, go) = (set.clone(), go.clone());
             std::thread::spawn(move || {
                 for r in 0..rounds {
-                    while go.load(Ordering::Acquire) != 2 * r + 1 {
-                        std::hint::spin_loop();
-                    }
+                    wait_for(&go, 2 * r + 1);
                     set.shared.set(BITS + 1);
                     go.store(2 * r + 2, Ordering::Release);
                 }
@@ -734,9 +745,7 @@ mod tests {
             set.reset(0);
             go.store(2 * r + 1, Ordering::Release);
             let taken = owner(&set);
-            while go.load(Ordering::Acquire) != 2 * r + 2 {
-                std::hint::spin_loop();
-            }
+            wait_for(&go, 2 * r + 2);
             let word = set.shared.words()[1].load(Ordering::Relaxed);
             let summary = set.shared.summary()[0].load(Ordering::Relaxed) | taken;
             assert!(
