@@ -298,9 +298,21 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 unsafe fn wake(data: *const ()) {
     // SAFETY: the waker owns a count, so the allocation is live here.
     let (shared, j) = unsafe { Shared::from_entry(data) };
-    shared.wake(j);
-    // SAFETY: the waker is consumed: its count is released last.
-    unsafe { shared.release() };
+    // The waker is consumed: its count is released last, also if the
+    // parent's wake panics.
+    let count = Count(shared);
+    count.0.wake(j);
+}
+
+/// An owned count, released on drop.
+struct Count(Shared);
+
+impl Drop for Count {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: `self` owns the count and is not used afterwards.
+        unsafe { self.0.release() };
+    }
 }
 
 /// # Safety

@@ -43,3 +43,22 @@ fn panicking_parent_wake_does_not_stick() {
     assert!(second.wakes() > before, "the wake must reach the new task");
     assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((0, 0)));
 }
+
+/// The same through a wake by value: the consumed waker's count is still
+/// given up (under Miri, a leaked set fails the run).
+#[test]
+fn panicking_parent_wake_by_value_releases_the_waker() {
+    let board = Board::new(2);
+    let panicky = Arc::new(Panicky::default());
+    let first = Waker::from(panicky.clone());
+    let (second, b) = Parent::new();
+    let mut fut = pin!(board.children::<2>().select());
+    assert!(poll(fut.as_mut(), &first).is_pending());
+    let kept = board.waker(1).expect("registered");
+    assert!(catch_unwind(AssertUnwindSafe(|| kept.wake())).is_err());
+    assert!(poll(fut.as_mut(), &b).is_pending());
+    let before = second.wakes();
+    assert!(board.fire(0));
+    assert!(second.wakes() > before, "the wake must reach the new task");
+    assert_eq!(poll(fut.as_mut(), &b), Poll::Ready((0, 0)));
+}
