@@ -99,7 +99,7 @@ impl<F: Future> Slot<F> {
                 return output;
             }
         }
-        panic!("pasts: a join was polled after it completed")
+        panic!("pasts: a join was polled after it completed; poll a future only until it returns `Ready`")
     }
 }
 
@@ -174,7 +174,7 @@ impl<S: Slots> Future for JoinFuture<S> {
             }
         }
         if mem::replace(&mut this.finished, true) {
-            panic!("pasts: a join was polled after it completed");
+            panic!("pasts: a join was polled after it completed; poll a future only until it returns `Ready`");
         }
         Poll::Ready(slots.take())
     }
