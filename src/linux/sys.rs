@@ -435,10 +435,13 @@ pub(crate) fn errno(err: &io::Error) -> Option<c_int> {
 }
 
 /// Wrap the fd a successful creating call returned.
-fn own(fd: c_int) -> OwnedFd {
-    // SAFETY: `fd` was just returned by a successful fd-creating call (only
-    // `syscall`'s `Ok` values reach here), so it is open and owned by nobody
-    // else.
+///
+/// # Safety
+///
+/// `fd` is the `Ok` value of a [`syscall`] that creates an fd: open, and
+/// owned by nobody else.
+unsafe fn own(fd: c_int) -> OwnedFd {
+    // SAFETY: the caller passes a freshly created fd that nothing else owns.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
@@ -452,7 +455,8 @@ pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
         // SAFETY: no pointers; the result is owned at once by `own`.
         unsafe { ffi::epoll_create1(EPOLL_CLOEXEC) }
     })
-    .map(own)?;
+    // SAFETY: the `Ok` value of an fd-creating call, owned by nobody yet.
+    .map(|fd| unsafe { own(fd) })?;
     set_nonblocking(epoll.as_fd())?;
     Ok(epoll)
 }
@@ -537,7 +541,8 @@ pub(crate) fn eventfd(initval: u32) -> io::Result<OwnedFd> {
         // SAFETY: no pointers; the result is owned at once by `own`.
         unsafe { ffi::eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK) }
     })
-    .map(own)
+    // SAFETY: the `Ok` value of an fd-creating call, owned by nobody yet.
+    .map(|fd| unsafe { own(fd) })
 }
 
 /// `timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)`.
@@ -546,7 +551,8 @@ pub(crate) fn timerfd_create() -> io::Result<OwnedFd> {
         // SAFETY: no pointers; the result is owned at once by `own`.
         unsafe { ffi::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK) }
     })
-    .map(own)
+    // SAFETY: the `Ok` value of an fd-creating call, owned by nobody yet.
+    .map(|fd| unsafe { own(fd) })
 }
 
 /// `timerfd_settime(fd, flags, new)`, returning the previous setting.
@@ -696,7 +702,8 @@ pub(crate) fn inotify_init() -> io::Result<OwnedFd> {
         // SAFETY: no pointers; the result is owned at once by `own`.
         unsafe { ffi::inotify_init1(IN_CLOEXEC | IN_NONBLOCK) }
     })
-    .map(own)
+    // SAFETY: the `Ok` value of an fd-creating call, owned by nobody yet.
+    .map(|fd| unsafe { own(fd) })
 }
 
 /// `inotify_add_watch(fd, path, mask)`: the watch descriptor.
