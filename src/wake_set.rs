@@ -106,6 +106,9 @@ fn layout(cap: usize) -> (Layout, usize, usize) {
     }
 }
 
+/// Like `Vec`'s capacity overflow: the size of the allocation would not fit
+/// in `isize`, which needs more branches than the futures themselves could
+/// occupy in memory, so no program can reach it with real futures.
 #[cold]
 fn capacity_overflow() -> ! {
     panic!("pasts: too many branches for one select/join (capacity overflow)")
