@@ -744,8 +744,15 @@ impl Drop for WakeSet {
     /// once more, spuriously (later wakes find their bit set and stop).
     #[inline]
     fn drop(&mut self) {
+        // Only the pools' sets (made immortal, homed, a power-of-two size):
+        // a counted set saturated by leaked clones is never freed either,
+        // and stays where it is.
         #[cfg(feature = "std")]
-        let release = if self.shared.immortal() && self.shared.header().home != 0 {
+        let release = if self.shared.immortal()
+            && self.shared.header().home != 0
+            && self.cap() <= SPARE_MAX
+            && self.cap().is_power_of_two()
+        {
             pool::put(self.shared);
             None
         } else {
