@@ -4,6 +4,15 @@
 //!
 //! The side-by-side comparison with other crates is `../shared/bench/run
 //! core:select,join selector`.
+//!
+//! `floor/*` puts `select_array/2` next to two hand-written selects of two
+//! branches, the least each way can cost: `poll_all` polls every branch with
+//! the task's own waker (as futures-concurrency's `race` does: no
+//! bookkeeping, but a wake re-polls 1.5 branches on average), and
+//! `per_branch` gives each branch its own waker from one set made once per
+//! thread, with no atomics, no pooling and no moves between threads (a wake
+//! re-polls only the woken branch). What separates `per_branch` from
+//! `poll_all` is the price of re-polling only what woke at N = 2.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use pasts::prelude::*;
@@ -173,7 +182,168 @@ fn join_relay(c: &mut Criterion, n: usize) {
     });
 }
 
+/// The hand-written two-branch selects of `floor/*`.
+#[allow(unsafe_code)]
+mod floor {
+    use std::cell::{Cell, UnsafeCell};
+    use std::future::Future;
+    use std::mem::ManuallyDrop;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+    /// Polls both branches with the task's waker, from a rotating start.
+    pub struct PollAll<F> {
+        pub branches: [F; 2],
+        pub start: usize,
+    }
+
+    impl<F: Future + Unpin> Future for PollAll<F> {
+        type Output = (usize, F::Output);
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            for k in 0..2 {
+                let i = self.start ^ k;
+                if let Poll::Ready(out) = Pin::new(&mut self.branches[i]).poll(cx) {
+                    return Poll::Ready((i, out));
+                }
+            }
+            Poll::Pending
+        }
+    }
+
+    /// One thread's wake set: woken bits, the task's waker, and an entry per
+    /// branch for the branch wakers to point at.
+    pub struct Set {
+        woken: Cell<u8>,
+        parent: UnsafeCell<Option<Waker>>,
+        entries: [u8; 2],
+    }
+
+    std::thread_local! {
+        static SET: &'static Set = Box::leak(Box::new(Set {
+            woken: Cell::new(0),
+            parent: UnsafeCell::new(None),
+            entries: [0, 1],
+        }));
+    }
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+
+    unsafe fn clone(entry: *const ()) -> RawWaker {
+        RawWaker::new(entry, &VTABLE)
+    }
+
+    unsafe fn drop(_: *const ()) {}
+
+    /// # Safety
+    ///
+    /// `entry` points at `entries[j]` of a leaked `Set`, woken on the thread
+    /// that owns it (the bench's only thread).
+    unsafe fn wake(entry: *const ()) {
+        let entry = entry.cast::<u8>();
+        // SAFETY: `entry` is `entries[j]` of a live (leaked) set.
+        let j = unsafe { entry.read() };
+        // SAFETY: back from `entries[j]` to the start of its `Set`.
+        let set = unsafe {
+            &*entry
+                .sub(usize::from(j) + std::mem::offset_of!(Set, entries))
+                .cast::<Set>()
+        };
+        let old = set.woken.replace(set.woken.get() | 1 << j);
+        if old == 0 {
+            // SAFETY: one thread: nobody writes `parent` during this read.
+            if let Some(parent) = unsafe { &*set.parent.get() } {
+                parent.wake_by_ref();
+            }
+        }
+    }
+
+    /// Each branch with its own waker; a wake re-polls only the woken.
+    pub struct PerBranch<F> {
+        pub branches: [F; 2],
+        pub set: Option<&'static Set>,
+    }
+
+    impl<F: Future + Unpin> Future for PerBranch<F> {
+        type Output = (usize, F::Output);
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let (set, woken) = match self.set {
+                Some(set) => (set, set.woken.replace(0)),
+                None => {
+                    let set = SET.with(|set| *set);
+                    set.woken.set(0);
+                    self.set = Some(set);
+                    (set, 0b11)
+                }
+            };
+            // SAFETY: one thread, and no waker runs during this write.
+            let parent = unsafe { &mut *set.parent.get() };
+            if !parent.as_ref().is_some_and(|p| p.will_wake(cx.waker())) {
+                *parent = Some(cx.waker().clone());
+            }
+            for i in (0..2).filter(|i| woken & 1 << i != 0) {
+                let entry: *const u8 = &set.entries[i];
+                let raw = RawWaker::new(entry.cast(), &VTABLE);
+                // SAFETY: the vtable keeps the RawWaker contract for a
+                // leaked set used on one thread.
+                let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+                let mut cx = Context::from_waker(&waker);
+                if let Poll::Ready(out) = Pin::new(&mut self.branches[i]).poll(&mut cx) {
+                    return Poll::Ready((i, out));
+                }
+            }
+            Poll::Pending
+        }
+    }
+}
+
+fn floor(c: &mut Criterion) {
+    let sh = Shared::new(2);
+    let waker = Waker::from(Arc::new(Noop));
+    let children = || std::array::from_fn(|id| Child { id, sh: sh.clone() });
+    // Which branch is woken, and (for `poll_all`) where a poll starts:
+    // pseudo-random bits, so neither is always the one polled first.
+    let mut state = 0x9E37_79B9_u32;
+    let mut bits = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state as usize & 1, (state >> 16) as usize & 1)
+    };
+    let mut group = c.benchmark_group("floor");
+    group.bench_function("pasts_select", |b| {
+        b.iter(|| {
+            let (i, _) = bits();
+            let branches: [Child; 2] = children();
+            black_box(drive(branches.select(), &sh, i, &waker))
+        })
+    });
+    group.bench_function("poll_all", |b| {
+        b.iter(|| {
+            let (i, start) = bits();
+            let fut = floor::PollAll {
+                branches: children(),
+                start,
+            };
+            black_box(drive(fut, &sh, i, &waker))
+        })
+    });
+    group.bench_function("per_branch", |b| {
+        b.iter(|| {
+            let (i, _) = bits();
+            let fut = floor::PerBranch {
+                branches: children(),
+                set: None,
+            };
+            black_box(drive(fut, &sh, i, &waker))
+        })
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    floor(c);
     select_array::<2>(c);
     select_array::<64>(c);
     select_array::<1024>(c);
