@@ -84,7 +84,7 @@ mod woken {
         /// A cursor whose walk starts at branch `start`: the woken bits
         /// are taken now, except (with more than one word) those below
         /// `start`, which are left in the set and come last.
-        #[inline]
+        #[inline(always)]
         pub(crate) fn begin(set: &WakeSet, start: usize) -> Self {
             if set.summaries() == 0 {
                 let rot = (start % BITS) as u32;
@@ -163,7 +163,7 @@ mod woken {
         }
 
         /// Take the next woken bits into `word_bits`; `false` if none.
-        #[inline]
+        #[inline(always)]
         fn refill(&mut self, set: &WakeSet) -> bool {
             let summaries = set.summaries();
             if summaries == 0 {
