@@ -31,8 +31,9 @@
 //! also takes this one. With a single word (`cap <= BITS`) there is no
 //! summary: the owner looks at the word itself.
 //!
-//! Two bitsets: a set has a *home*, the thread that made it (an id that is
-//! never reused, see [`here`]). Wakes on the home thread go to the *local*
+//! Two bitsets: a set has a *home*, the thread that made it (by an id no
+//! other running thread has: an id passes on only when its thread ends, see
+//! [`pool`]). Wakes on the home thread go to the *local*
 //! bitset with plain loads and stores, and read the parent waker directly:
 //! one thread, so no read-modify-write at all (the common case: a branch
 //! woken by the thread that polls, as a device or timer woken by the
@@ -350,8 +351,8 @@ impl Shared {
                 // SAFETY: the owner writes `parent` only on the home thread
                 // (`WakeSet::register` trades away a set polled elsewhere),
                 // and runs no other code while it writes, so on this thread
-                // nobody writes it during our read; the caller's count keeps
-                // it from being freed.
+                // nobody writes it during our read; the set is not freed
+                // while a waker of it runs (the waker's count, or never).
                 if let Some(parent) = unsafe { &*self.header().parent.get() } {
                     parent.wake_by_ref();
                 }
