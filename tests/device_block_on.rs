@@ -3,9 +3,11 @@
 //! not stall other threads when its own future blocks.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{park_block_on, within};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -13,6 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, next_count, pipe};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

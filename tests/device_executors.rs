@@ -2,12 +2,15 @@
 //! executor that knows nothing of pasts.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{park_block_on, within};
 use pasts::linux::{Device, Watch};
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, next_count};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -28,7 +31,7 @@ fn same_device_on_two_executors() {
             if total % 2 == 0 {
                 total += pasts::block_on(next_count(&mut device, &reader));
             } else {
-                let (n, wakes) = park_block_on(next_count(&mut device, &reader));
+                let (n, _, wakes) = park_block_on(next_count(&mut device, &reader));
                 total += n;
                 foreign_wakes += wakes;
             }

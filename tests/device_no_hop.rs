@@ -3,9 +3,11 @@
 //! thread (one thread hop less).
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{within, Recording};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, try_read};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]

@@ -3,10 +3,12 @@
 //! wake, clone and drop. Runs under Miri.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::pin::pin;
 use std::task::Poll;
 
@@ -14,7 +16,7 @@ use std::task::Poll;
 fn waker_outlives_the_spare_cache_of_its_thread() {
     let (kept, parent) = std::thread::spawn(|| {
         let board = Board::new(2);
-        let (parent, waker) = Parent::new();
+        let (parent, waker) = Counter::new();
         {
             let mut fut = pin!(board.children::<2>().select());
             assert!(poll(fut.as_mut(), &waker).is_pending());
