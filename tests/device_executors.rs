@@ -8,9 +8,8 @@ mod sys;
 
 use common::{park_block_on, within};
 use pasts::linux::{Device, Watch};
-use std::thread;
 use std::time::Duration;
-use sys::{bump, file, new_eventfd, next_count};
+use sys::{bump_every, file, new_eventfd, next_count};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -19,12 +18,7 @@ fn same_device_on_two_executors() {
         let fd = new_eventfd();
         let (reader, writer) = (file(&fd), file(&fd));
         let mut device = Device::new(fd, Watch::INPUT).unwrap();
-        let bumper = thread::spawn(move || {
-            for _ in 0..20 {
-                thread::sleep(Duration::from_millis(2));
-                bump(&writer);
-            }
-        });
+        let bumper = bump_every(writer, 20, Duration::from_millis(2));
         let mut total = 0;
         let mut foreign_wakes = 0;
         while total < 20 {

@@ -12,6 +12,8 @@ use std::io::{self, Read, Write};
 use std::mem::size_of;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::raw::{c_int, c_short, c_ulong};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 // Event types.
 pub const EV_SYN: u16 = 0x00;
@@ -364,6 +366,17 @@ pub fn file(fd: impl AsFd) -> File {
 /// Adds 1 to an eventfd's counter.
 pub fn bump(mut f: &File) {
     f.write_all(&1u64.to_ne_bytes()).unwrap();
+}
+
+/// Bumps the eventfd behind `writer` `n` times from a new thread, one bump
+/// every `gap`.
+pub fn bump_every(writer: File, n: usize, gap: Duration) -> JoinHandle<()> {
+    thread::spawn(move || {
+        for _ in 0..n {
+            thread::sleep(gap);
+            bump(&writer);
+        }
+    })
 }
 
 /// A non-blocking read; `None` on `WouldBlock`.
