@@ -323,24 +323,18 @@ pub fn pipe() -> (OwnedFd, OwnedFd) {
 
 /// A non-blocking, close-on-exec eventfd with counter 0.
 pub fn new_eventfd() -> OwnedFd {
-    // SAFETY: no pointers.
+    // SAFETY: `eventfd` takes no pointers.
     let fd = check(unsafe { eventfd(0, O_NONBLOCK | O_CLOEXEC) }, "eventfd").unwrap();
     owned(fd)
 }
 
-/// `fcntl(fd, F_GETFD)` and `fcntl(fd, F_GETFL)`.
+/// `fcntl(fd, F_GETFD)` and `fcntl(fd, F_GETFL)`: (fd flags, status flags).
 pub fn fd_flags(fd: c_int) -> (c_int, c_int) {
-    // SAFETY: `F_GETFD` takes no argument.
-    let fd_flags = check(
-        unsafe { fcntl(fd, F_GETFD) },
-        &format!("fcntl({fd}, F_GETFD)"),
-    );
-    // SAFETY: `F_GETFL` takes no argument.
-    let status = check(
-        unsafe { fcntl(fd, F_GETFL) },
-        &format!("fcntl({fd}, F_GETFL)"),
-    );
-    (fd_flags.unwrap(), status.unwrap())
+    let get = |cmd, name| {
+        // SAFETY: `F_GETFD` and `F_GETFL` take no argument.
+        check(unsafe { fcntl(fd, cmd) }, &format!("fcntl({fd}, {name})")).unwrap()
+    };
+    (get(F_GETFD, "F_GETFD"), get(F_GETFL, "F_GETFL"))
 }
 
 /// Raises this process's open-file limit to at least `n` (up to the hard
