@@ -10,26 +10,40 @@
 //! [`WakeSet`] owns one count too. The last count frees it.
 //!
 //! ```text
-//! Header | entries [usize; cap] | summary [AtomicUsize; S] | words [AtomicUsize; W]
+//! Header | entries [usize; cap] | shared: summary [S], words [W] | local: summary [S], words [W]
 //! ```
 //!
-//! Bit `j` of `words` is set while branch `j` is woken and not yet taken;
-//! bit `w` of `summary` while word `w` may have bits set:
+//! Bit `j` of a bitset's `words` is set while branch `j` is woken and not
+//! yet taken; bit `w` of its `summary` while word `w` may have bits set:
 //!
 //! ```text
-//!   clear --branch waker sets it--> set --owner swaps the word to 0--> clear
+//!   clear --branch waker sets it--> set --owner takes the word--> clear
 //! ```
 //!
 //! A waker that sets a bit, or a summary bit, that was clear is the first
 //! since the owner last took them: it wakes the parent task. One that finds
 //! its bit already set stops there: the first setter wakes the parent after
-//! it, and the owner's swap that takes the first bit comes after that wake,
-//! so it also takes this one. With a single word (`cap <= BITS`) there is no
+//! it, and the owner's take of the first bit comes after that wake, so it
+//! also takes this one. With a single word (`cap <= BITS`) there is no
 //! summary: the owner looks at the word itself.
 //!
-//! The parent waker sits in the header, written only by the owner. A waker
-//! that must wake the parent announces itself in `state` while it reads it,
-//! and the owner writes it only when no such reader is in flight:
+//! Two bitsets: a set has a *home*, the thread that made it (an id that is
+//! never reused, see [`here`]). Wakes on the home thread go to the *local*
+//! bitset with plain loads and stores, and read the parent waker directly:
+//! one thread, so no read-modify-write at all (the common case: a branch
+//! woken by the thread that polls, as a device or timer woken by the
+//! `block_on` thread that waits in epoll). Wakes on any other thread go to
+//! the *shared* bitset with read-modify-writes. The owner takes from both,
+//! on the home thread only: an owner polled on another thread (its future
+//! was moved) first trades its set for one homed there, with every branch
+//! woken ([`WakeSet::register`]), and never touches the old local bitset
+//! again. Without `std` nothing has a home: every wake is shared.
+//!
+//! The parent waker sits in the header, written only by the owner, on the
+//! home thread. Local wakes read it between the owner's writes (one
+//! thread). A shared wake that must wake the parent announces itself in
+//! `state` while it reads it, and the owner writes it only when no such
+//! reader is in flight:
 //!
 //! ```text
 //! state = readers * READER | WRITING
@@ -86,6 +100,8 @@ struct Header {
     summaries: usize,
     /// Number of bitset words.
     words: usize,
+    /// The thread whose wakes use the local bitset (see [`here`]); 0: none.
+    home: usize,
 }
 
 /// Byte offset of entry 0 (a multiple of `usize`'s alignment, since the
@@ -97,7 +113,7 @@ fn layout(cap: usize) -> (Layout, usize, usize) {
     let words = cap.div_ceil(BITS).max(1);
     let summaries = if words == 1 { 0 } else { words.div_ceil(BITS) };
     let tail = cap
-        .checked_add(summaries + words)
+        .checked_add(2 * (summaries + words))
         .and_then(|n| n.checked_mul(size_of::<usize>()))
         .and_then(|n| n.checked_add(ENTRIES));
     match tail.map(|size| Layout::from_size_align(size, core::mem::align_of::<Header>())) {
@@ -163,16 +179,31 @@ impl Shared {
         unsafe { core::slice::from_raw_parts(start, len) }
     }
 
+    /// The shared bitset (`Bitset::Shared`) or the home thread's one.
     #[inline]
-    fn summary(&self) -> &[AtomicUsize] {
+    fn bitset(&self, which: Bitset) -> (&[AtomicUsize], &[AtomicUsize]) {
         let h = self.header();
-        self.tail_words(h.cap, h.summaries)
+        let from = h.cap + which as usize * (h.summaries + h.words);
+        (
+            self.tail_words(from, h.summaries),
+            self.tail_words(from + h.summaries, h.words),
+        )
     }
 
+    /// `true` on the set's home thread: its wakes and takes use the local
+    /// bitset, with plain loads and stores.
     #[inline]
-    fn words(&self) -> &[AtomicUsize] {
-        let h = self.header();
-        self.tail_words(h.cap + h.summaries, h.words)
+    fn at_home(&self) -> bool {
+        let home = self.header().home;
+        home != 0 && home == here()
+    }
+
+    /// `true` if the set has a home and this thread is not it: the owner
+    /// must not touch the local bitset here.
+    #[inline]
+    fn away(&self) -> bool {
+        let home = self.header().home;
+        home != 0 && home != here()
     }
 
     /// A pointer to entry `j` (`j < cap`), with the allocation's provenance.
@@ -227,29 +258,52 @@ impl Shared {
         }
     }
 
-    /// Set bit `j`; `true` if the parent must be woken (see the module docs).
-    ///
-    /// Each test is of the one bit set (`lock bts` on x86, not a
-    /// compare-exchange loop).
+    /// Set bit `j` in `which` bitset; `true` if the parent must be woken
+    /// (see the module docs).
     #[inline]
-    fn set(&self, j: usize) -> bool {
+    fn set_in(&self, which: Bitset, j: usize) -> bool {
+        let (summary, words) = self.bitset(which);
         let bit = 1 << (j % BITS);
         let w = j / BITS;
-        if self.words()[w].fetch_or(bit, Ordering::AcqRel) & bit != 0 {
+        if which.or(&words[w], bit) & bit != 0 {
             return false;
         }
-        let Some(summary) = self.summary().get(w / BITS) else {
+        let Some(summary) = summary.get(w / BITS) else {
             return true;
         };
         let bit = 1 << (w % BITS);
-        summary.fetch_or(bit, Ordering::AcqRel) & bit == 0
+        which.or(summary, bit) & bit == 0
+    }
+
+    /// Mark branch `j` woken without waking the parent.
+    #[inline]
+    fn mark(&self, j: usize) {
+        let which = if self.at_home() {
+            Bitset::Local
+        } else {
+            Bitset::Shared
+        };
+        self.set_in(which, j);
     }
 
     /// Mark branch `j` woken, and wake the parent task if this is the first
     /// wake since the owner last took the bits.
     #[inline]
     fn wake(&self, j: usize) {
-        if !self.set(j) {
+        if self.at_home() {
+            if self.set_in(Bitset::Local, j) {
+                // SAFETY: the owner writes `parent` only on the home thread
+                // (`WakeSet::register` trades away a set polled elsewhere),
+                // and runs no other code while it writes, so on this thread
+                // nobody writes it during our read; the caller's count keeps
+                // it from being freed.
+                if let Some(parent) = unsafe { &*self.header().parent.get() } {
+                    parent.wake_by_ref();
+                }
+            }
+            return;
+        }
+        if !self.set_in(Bitset::Shared, j) {
             return;
         }
         let h = self.header();
@@ -267,6 +321,81 @@ impl Shared {
             }
         }
     }
+}
+
+/// Which of a set's two bitsets (see the module docs).
+#[derive(Clone, Copy)]
+enum Bitset {
+    /// Set by wakes on other threads than the home thread:
+    /// read-modify-writes.
+    Shared = 0,
+    /// Set by wakes on the home thread and taken by the owner there: one
+    /// thread, so plain loads and stores.
+    Local = 1,
+}
+
+impl Bitset {
+    /// `word |= bits`; the old value.
+    #[inline]
+    fn or(self, word: &AtomicUsize, bits: usize) -> usize {
+        match self {
+            Self::Shared => word.fetch_or(bits, Ordering::AcqRel),
+            Self::Local => {
+                let old = word.load(Ordering::Relaxed);
+                word.store(old | bits, Ordering::Relaxed);
+                old
+            }
+        }
+    }
+
+    /// `word & !keep`, leaving `word & keep` (the owner's take).
+    #[inline]
+    fn take(self, word: &AtomicUsize, keep: usize) -> usize {
+        match self {
+            Self::Shared => word.fetch_and(keep, Ordering::AcqRel) & !keep,
+            Self::Local => {
+                let old = word.load(Ordering::Relaxed);
+                word.store(old & keep, Ordering::Relaxed);
+                old & !keep
+            }
+        }
+    }
+}
+
+/// This thread's id, never reused (0 without `std`, or if ids ran out: no
+/// home, every wake is shared).
+#[cfg(feature = "std")]
+#[inline]
+fn here() -> usize {
+    use core::cell::Cell;
+
+    /// The next id to hand out.
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    /// Not given out: the thread has no id yet.
+    const UNSET: usize = usize::MAX;
+
+    std::thread_local! {
+        static ID: Cell<usize> = const { Cell::new(UNSET) };
+    }
+    ID.with(|id| match id.get() {
+        UNSET => {
+            // Ids run from 1 to UNSET - 1, then 0 (no home) for good.
+            let new = NEXT
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < UNSET - 1).then_some(n + 1)
+                })
+                .unwrap_or(0);
+            id.set(new);
+            new
+        }
+        known => known,
+    })
+}
+
+#[cfg(not(feature = "std"))]
+#[inline]
+fn here() -> usize {
+    0
 }
 
 /// A reader counted in `state`, uncounted on drop.
@@ -392,6 +521,7 @@ impl WakeSet {
             cap,
             summaries,
             words,
+            home: here(),
         };
         // SAFETY: `ptr` is a fresh allocation of `layout`, aligned for
         // `Header` and big enough for it.
@@ -401,10 +531,10 @@ impl WakeSet {
             .cast::<u8>()
             .wrapping_add(ENTRIES)
             .cast::<usize>();
-        for k in 0..cap + summaries + words {
+        for k in 0..cap + 2 * (summaries + words) {
             // Entries hold their index; the bitset levels start clear.
             let value = if k < cap { k } else { 0 };
-            // SAFETY: `k` indexes the `cap + summaries + words` words after
+            // SAFETY: `k` indexes the `cap + 2 * (summaries + words)` words after
             // the header, all inside `layout`; nobody else sees them yet.
             unsafe { tail.wrapping_add(k).write(value) };
         }
@@ -416,19 +546,30 @@ impl WakeSet {
         set
     }
 
-    /// Mark branches `0..marked` woken and every other one not.
+    /// Mark branches `0..marked` woken (in the owner's bitset: the local
+    /// one if the set has a home) and every other one not.
     #[inline]
     fn reset(&self, marked: usize) {
-        // Plain stores: only stale wakers (of an earlier select) can race
-        // with them, and a bit they set or lose is a spurious wake. But a
-        // bit kept must keep its summary bit: the summary is stored first,
-        // and Release makes a waker that sets a bit after the word's store
-        // set its summary bit after the summary's store too.
-        for (k, word) in self.shared.summary().iter().enumerate() {
-            word.store(prefix_bits(k, marked.div_ceil(BITS)), Ordering::Relaxed);
-        }
-        for (k, word) in self.shared.words().iter().enumerate() {
-            word.store(prefix_bits(k, marked), Ordering::Release);
+        let home = self.shared.header().home != 0;
+        for which in [Bitset::Shared, Bitset::Local] {
+            let marked = if home == matches!(which, Bitset::Local) {
+                marked
+            } else {
+                0
+            };
+            let (summary, words) = self.shared.bitset(which);
+            // Plain stores: only stale wakers (of an earlier select) can
+            // race with them, and a bit they set or lose is a spurious
+            // wake. But a bit kept must keep its summary bit: the summary is
+            // stored first, and Release makes a waker that sets a bit after
+            // the word's store set its summary bit after the summary's store
+            // too.
+            for (k, word) in summary.iter().enumerate() {
+                word.store(prefix_bits(k, marked.div_ceil(BITS)), Ordering::Relaxed);
+            }
+            for (k, word) in words.iter().enumerate() {
+                word.store(prefix_bits(k, marked), Ordering::Release);
+            }
         }
     }
 
@@ -447,8 +588,16 @@ impl WakeSet {
 
     /// Make branch wakers wake `waker`'s task (or, if wakers are reading
     /// the stored one right now, wake `waker` to be polled again).
+    ///
+    /// On a thread other than the set's home, the set is first traded for
+    /// a new one homed here, with every branch woken: the old home's wakes
+    /// would go to a bitset this thread must not read. The caller's walk
+    /// then visits every branch once more.
     #[inline]
     pub(crate) fn register(&mut self, waker: &Waker) {
+        if self.shared.away() {
+            self.rehome();
+        }
         let h = self.shared.header();
         // SAFETY: only the owner (`&mut self`) writes `parent`, so it may
         // read it at any time.
@@ -458,6 +607,12 @@ impl WakeSet {
             }
         }
         self.replace_parent(waker);
+    }
+
+    #[cold]
+    fn rehome(&mut self) {
+        let cap = self.cap();
+        *self = Self::new(cap, cap, self.place);
     }
 
     #[cold]
@@ -491,60 +646,61 @@ impl WakeSet {
     /// will be polled anyway (a winner to re-poll, a new source).
     #[inline]
     pub(crate) fn mark(&self, j: usize) {
-        self.shared.set(j);
+        self.shared.mark(j);
+    }
+
+    /// Take the bits outside `keep` of word `k` of both bitsets' `level`
+    /// (0: summary, 1: words). The owner calls it on the home thread (after
+    /// [`Self::register`], or on a set it just made there): the local
+    /// bitset is its own. A plain load first: finding nothing costs no
+    /// read-modify-write.
+    #[inline]
+    fn take(&self, level: usize, k: usize, keep: usize) -> usize {
+        let mut bits = 0;
+        for which in [Bitset::Local, Bitset::Shared] {
+            let (summary, words) = self.shared.bitset(which);
+            let word = [summary, words][level].get(k);
+            if let Some(word) = word.filter(|w| w.load(Ordering::Acquire) & !keep != 0) {
+                bits |= which.take(word, keep);
+            }
+        }
+        bits
     }
 
     /// Take summary word `k` (bit `b` set: bitset word `k * BITS + b` may
     /// have woken branches). Only with `summaries() > 0`.
     #[inline]
     pub(crate) fn take_summary(&self, k: usize) -> usize {
-        self.shared
-            .summary()
-            .get(k)
-            .map_or(0, |word| word.swap(0, Ordering::AcqRel))
+        self.take(0, k, 0)
     }
 
     /// Take bitset word `w` (bit `b` set: branch `w * BITS + b` was woken).
     #[inline]
     pub(crate) fn take_word(&self, w: usize) -> usize {
-        self.shared
-            .words()
-            .get(w)
-            .map_or(0, |word| word.swap(0, Ordering::AcqRel))
+        self.take(1, w, 0)
     }
 
-    /// Take the single bitset word (with `summaries() == 0`): a plain load
-    /// first, so that finding nothing costs no read-modify-write.
+    /// Take the single bitset word (with `summaries() == 0`).
     #[inline]
     pub(crate) fn take_single(&self) -> usize {
-        let word = &self.shared.words()[0];
-        match word.load(Ordering::Acquire) {
-            0 => 0,
-            _ => word.swap(0, Ordering::AcqRel),
-        }
+        self.take(1, 0, 0)
     }
 
     /// Take the bits of bitset word `w` outside `keep`, leaving the rest.
-    ///
-    /// Before the first branch waker is lent, so only stale wakes (of an
-    /// earlier use of the set) can race: a plain load and store will do.
     #[inline]
     pub(crate) fn split_word(&self, w: usize, keep: usize) -> usize {
-        split(self.shared.words().get(w), keep)
+        self.take(1, w, keep)
     }
 
     /// Take the bits of summary word `k` outside `keep`, leaving the rest
     /// (with a single word: nothing to take).
     ///
-    /// A read-modify-write, unlike [`Self::split_word`]: a plain store could
-    /// erase the summary bit of a stale wake whose word bit stays set, and a
-    /// later wake of that branch would then find its bit set and wake nobody.
+    /// A read-modify-write on the shared bitset: a plain store could erase
+    /// the summary bit of a stale wake whose word bit stays set, and a later
+    /// wake of that branch would then find its bit set and wake nobody.
     #[inline]
     pub(crate) fn split_summary(&self, k: usize, keep: usize) -> usize {
-        self.shared
-            .summary()
-            .get(k)
-            .map_or(0, |word| word.fetch_and(keep, Ordering::AcqRel) & !keep)
+        self.take(0, k, keep)
     }
 
     /// Lend `f` the waker of branch `j`, without touching the count.
@@ -571,7 +727,7 @@ impl Drop for WakeSet {
     /// once more, spuriously (later wakes find their bit set and stop).
     #[inline]
     fn drop(&mut self) {
-        let release = if self.cap() <= SPARE_MAX {
+        let release = if self.cap() <= SPARE_MAX && !self.shared.away() {
             spares::put(self.place, self.shared)
         } else {
             Some(self.shared)
@@ -588,17 +744,6 @@ impl core::fmt::Debug for WakeSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
     }
-}
-
-/// Take the bits of `word` outside `keep` with a plain load and store.
-#[inline]
-fn split(word: Option<&AtomicUsize>, keep: usize) -> usize {
-    let Some(word) = word else { return 0 };
-    let bits = word.load(Ordering::Relaxed);
-    // Release, as the store in `WakeSet::reset`: a stale waker that sets a
-    // bit after it sets its summary bit after the reset's summary store.
-    word.store(bits & keep, Ordering::Release);
-    bits & !keep
 }
 
 /// Word `k` of a bitset whose first `n` bits are set.
@@ -719,7 +864,7 @@ mod spares {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use super::{WakeSet, BITS};
+    use super::{Bitset, WakeSet, BITS};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -751,7 +896,7 @@ mod tests {
             std::thread::spawn(move || {
                 for r in 0..rounds {
                     wait_for(&go, 2 * r + 1);
-                    set.shared.set(BITS + 1);
+                    set.shared.set_in(Bitset::Shared, BITS + 1);
                     go.store(2 * r + 2, Ordering::Release);
                 }
             })
@@ -761,8 +906,9 @@ mod tests {
             go.store(2 * r + 1, Ordering::Release);
             let taken = owner(&set);
             wait_for(&go, 2 * r + 2);
-            let word = set.shared.words()[1].load(Ordering::Relaxed);
-            let summary = set.shared.summary()[0].load(Ordering::Relaxed) | taken;
+            let (summary, words) = set.shared.bitset(Bitset::Shared);
+            let word = words[1].load(Ordering::Relaxed);
+            let summary = summary[0].load(Ordering::Relaxed) | taken;
             assert!(
                 word == 0 || summary & 0b10 != 0,
                 "round {r}: a bit with no summary"
