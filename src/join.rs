@@ -28,10 +28,10 @@ use crate::schedule::Schedule;
 /// - `Vec<F>` (feature `alloc`), giving `Vec<F::Output>`.
 ///
 /// Each future is dropped as soon as it finishes. With the `alloc` feature
-/// each future gets its own waker (all from one allocation per join), so a
-/// wake re-polls only the futures that were woken: a join of N futures
-/// polls each about twice, not N times. Without `alloc`, every poll polls
-/// every unfinished future.
+/// each future gets its own waker (all from one allocation per join, kept
+/// for reuse as for [`Select`](crate::Select)), so a wake re-polls only the
+/// futures that were woken: a join of N futures polls each about twice, not
+/// N times. Without `alloc`, every poll polls every unfinished future.
 ///
 /// ```rust
 /// use pasts::prelude::*;

@@ -4,10 +4,14 @@
 //! *entries* and a two-level bitset of woken branches. The waker of branch
 //! `j` is a pointer to entry `j`, which holds `j`; from it the header is
 //! found by pointer arithmetic on the allocation's own pointer (so
-//! provenance covers the whole allocation). Every waker clone owns a count
-//! of the allocation, so a waker that outlives the combinator (stored in
-//! another thread, in a static, leaked) stays sound; the combinator's
-//! [`WakeSet`] owns one count too. The last count frees it.
+//! provenance covers the whole allocation). A waker may outlive the
+//! combinator (stored in another thread, in a static, leaked) and must stay
+//! sound, so the allocation lives at least as long as its wakers:
+//! - with `std`, a set of at most `SPARE_MAX` branches is never freed: it
+//!   goes back to a pool for the next combinator (see [`pool`]), and its
+//!   wakers are not counted;
+//! - any other set is counted: every waker clone owns a count, the
+//!   combinator's [`WakeSet`] owns one too, and the last count frees it.
 //!
 //! ```text
 //! Header | entries [usize; cap] | shared: summary [S], words [W] | local: summary [S], words [W]
@@ -57,8 +61,8 @@
 //!           again and retries)
 //! ```
 //!
-//! A dropped set is kept for the next combinator of the same size (see
-//! [`spares`]): then the branches' stored wakers still match, and need no
+//! A dropped set is kept for the next combinator (see [`pool`], or `spares`
+//! without `std`): then the branches' stored wakers still match, and need no
 //! new clone.
 #![allow(unsafe_code)]
 
@@ -77,12 +81,13 @@ const WRITING: usize = 0b1;
 /// `state`: one waker reading the parent waker (a count in the other bits).
 const READER: usize = 0b10;
 
-/// A count this high means clones were leaked on purpose: stop counting and
-/// never free (instead of overflowing into a use-after-free).
+/// A count this high means the set is never freed: made so (a pooled set,
+/// see [`pool`]) or clones were leaked on purpose (the count stops instead
+/// of overflowing into a use-after-free). Such a set is not counted.
 const SATURATED: usize = usize::MAX / 2;
 
 /// A dropped [`WakeSet`] with room for at most this many branches is kept
-/// for the next select or join of the same size.
+/// for the next select or join.
 const SPARE_MAX: usize = 4096;
 
 /// Start of the shared allocation.
@@ -102,6 +107,9 @@ struct Header {
     words: usize,
     /// The thread whose wakes use the local bitset (see [`here`]); 0: none.
     home: usize,
+    /// The next set in a pool's list (the pool's holder only).
+    #[cfg(feature = "std")]
+    next: core::sync::atomic::AtomicPtr<Header>,
 }
 
 /// Byte offset of entry 0 (a multiple of `usize`'s alignment, since the
@@ -213,9 +221,18 @@ impl Shared {
         entries.cast::<usize>().wrapping_add(j)
     }
 
+    /// `true` if the set is never freed, so not counted.
+    #[inline]
+    fn immortal(&self) -> bool {
+        self.header().refs.load(Ordering::Relaxed) >= SATURATED
+    }
+
     /// Take one more count.
     #[inline]
     fn acquire(&self) {
+        if self.immortal() {
+            return;
+        }
         // Relaxed: a count is only taken from a live one (as `Arc::clone`).
         let old = self.header().refs.fetch_add(1, Ordering::Relaxed);
         if old >= SATURATED {
@@ -230,14 +247,52 @@ impl Shared {
     /// The caller owns a count and does not use `self` afterwards.
     #[inline]
     unsafe fn release(self) {
-        let refs = &self.header().refs;
-        if refs.load(Ordering::Relaxed) >= SATURATED || refs.fetch_sub(1, Ordering::Release) != 1 {
+        if self.immortal() || self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
         // Every other owner's last use happens before this (as in `Arc`).
         fence(Ordering::Acquire);
         // SAFETY: this was the last count.
         unsafe { self.free() };
+    }
+
+    /// A fresh allocation with room for `cap` branches, homed on thread
+    /// `home` (0: none), never freed if `immortal`, else owning one count.
+    #[cold]
+    fn allocate(cap: usize, home: usize, immortal: bool) -> Self {
+        let (layout, summaries, words) = layout(cap);
+        // SAFETY: the layout has a non-zero size (the header).
+        let ptr = unsafe { alloc(layout) };
+        let Some(ptr) = NonNull::new(ptr.cast::<Header>()) else {
+            handle_alloc_error(layout)
+        };
+        let header = Header {
+            refs: AtomicUsize::new(if immortal { SATURATED } else { 1 }),
+            state: AtomicUsize::new(0),
+            parent: UnsafeCell::new(None),
+            cap,
+            summaries,
+            words,
+            home,
+            #[cfg(feature = "std")]
+            next: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+        };
+        // SAFETY: `ptr` is a fresh allocation of `layout`, aligned for
+        // `Header` and big enough for it.
+        unsafe { ptr.as_ptr().write(header) };
+        let tail = ptr
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(ENTRIES)
+            .cast::<usize>();
+        for k in 0..cap + 2 * (summaries + words) {
+            // Entries hold their index; the bitset levels start clear.
+            let value = if k < cap { k } else { 0 };
+            // SAFETY: `k` indexes the `cap + 2 * (summaries + words)` words after
+            // the header, all inside `layout`; nobody else sees them yet.
+            unsafe { tail.wrapping_add(k).write(value) };
+        }
+        Self(ptr)
     }
 
     /// Drop the parent waker and free the memory.
@@ -362,36 +417,15 @@ impl Bitset {
     }
 }
 
-/// This thread's id, never reused (0 without `std`, or if ids ran out: no
-/// home, every wake is shared).
 #[cfg(feature = "std")]
-#[inline]
-fn here() -> usize {
-    use core::cell::Cell;
+mod pool;
+#[cfg(feature = "std")]
+use pool::here;
 
-    /// The next id to hand out.
-    static NEXT: AtomicUsize = AtomicUsize::new(1);
-    /// Not given out: the thread has no id yet.
-    const UNSET: usize = usize::MAX;
+#[cfg(not(feature = "std"))]
+mod spares;
 
-    std::thread_local! {
-        static ID: Cell<usize> = const { Cell::new(UNSET) };
-    }
-    ID.with(|id| match id.get() {
-        UNSET => {
-            // Ids run from 1 to UNSET - 1, then 0 (no home) for good.
-            let new = NEXT
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    (n < UNSET - 1).then_some(n + 1)
-                })
-                .unwrap_or(0);
-            id.set(new);
-            new
-        }
-        known => known,
-    })
-}
-
+/// Without `std` no thread has a home: every wake is shared.
 #[cfg(not(feature = "std"))]
 #[inline]
 fn here() -> usize {
@@ -471,7 +505,7 @@ unsafe fn drop(data: *const ()) {
 /// lends branch wakers and takes the woken bits.
 pub(crate) struct WakeSet {
     shared: Shared,
-    /// Where the set goes when dropped (see [`spares`]).
+    /// The owner's address: picks its spare slot without `std` (see `spares`).
     place: usize,
 }
 
@@ -484,66 +518,49 @@ unsafe impl Send for WakeSet {}
 unsafe impl Sync for WakeSet {}
 
 impl WakeSet {
-    /// Room for `cap` branches, with branches `0..marked` woken, for an
-    /// owner at address `place` (which picks its spare, see [`spares`]).
+    /// Room for at least `cap` branches, with branches `0..marked` woken,
+    /// for an owner at address `place` (which picks its spare without
+    /// `std`, see `spares`).
     #[inline]
     pub(crate) fn new(cap: usize, marked: usize, place: usize) -> Self {
+        let set = Self {
+            shared: Self::obtain(cap, place),
+            place,
+        };
+        set.reset(marked.min(set.cap()));
+        set
+    }
+
+    /// A pooled set homed on this thread, with room for `cap` rounded up to
+    /// a power of two; a counted one if `cap` is too big for the pools or
+    /// the thread is ending.
+    #[cfg(feature = "std")]
+    #[inline]
+    fn obtain(cap: usize, _place: usize) -> Shared {
+        let home = pool::id();
+        if cap <= SPARE_MAX && home != 0 {
+            let cap = cap.next_power_of_two();
+            return pool::take(cap).unwrap_or_else(|| Shared::allocate(cap, home, true));
+        }
+        Shared::allocate(cap, home, false)
+    }
+
+    /// The spare kept for `place` if it has room for exactly `cap`, or a
+    /// new counted set.
+    #[cfg(not(feature = "std"))]
+    #[inline]
+    fn obtain(cap: usize, place: usize) -> Shared {
         match spares::take(place) {
-            Some(shared) if shared.header().cap == cap => {
-                let set = Self { shared, place };
-                set.reset(marked.min(cap));
-                set
-            }
+            Some(shared) if shared.header().cap == cap => shared,
             other => {
                 if let Some(shared) = other {
                     // SAFETY: the count the spare slot owned is ours now;
                     // `shared` is not used after giving it up.
                     unsafe { shared.release() };
                 }
-                Self::allocate(cap, marked, place)
+                Shared::allocate(cap, 0, false)
             }
         }
-    }
-
-    /// A fresh allocation.
-    #[cold]
-    fn allocate(cap: usize, marked: usize, place: usize) -> Self {
-        let (layout, summaries, words) = layout(cap);
-        // SAFETY: the layout has a non-zero size (the header).
-        let ptr = unsafe { alloc(layout) };
-        let Some(ptr) = NonNull::new(ptr.cast::<Header>()) else {
-            handle_alloc_error(layout)
-        };
-        let header = Header {
-            refs: AtomicUsize::new(1),
-            state: AtomicUsize::new(0),
-            parent: UnsafeCell::new(None),
-            cap,
-            summaries,
-            words,
-            home: here(),
-        };
-        // SAFETY: `ptr` is a fresh allocation of `layout`, aligned for
-        // `Header` and big enough for it.
-        unsafe { ptr.as_ptr().write(header) };
-        let tail = ptr
-            .as_ptr()
-            .cast::<u8>()
-            .wrapping_add(ENTRIES)
-            .cast::<usize>();
-        for k in 0..cap + 2 * (summaries + words) {
-            // Entries hold their index; the bitset levels start clear.
-            let value = if k < cap { k } else { 0 };
-            // SAFETY: `k` indexes the `cap + 2 * (summaries + words)` words after
-            // the header, all inside `layout`; nobody else sees them yet.
-            unsafe { tail.wrapping_add(k).write(value) };
-        }
-        let set = Self {
-            shared: Shared(ptr),
-            place,
-        };
-        set.reset(marked.min(cap));
-        set
     }
 
     /// Mark branches `0..marked` woken (in the owner's bitset: the local
@@ -720,14 +737,29 @@ impl WakeSet {
 }
 
 impl Drop for WakeSet {
-    /// Keep a small set for the next select or join, or give up the count.
+    /// Keep the set for the next select or join, or give up the count.
     ///
     /// The parent waker stays stored until it is replaced or the set is
     /// freed: a branch waker that outlives the combinator may wake that task
     /// once more, spuriously (later wakes find their bit set and stop).
     #[inline]
     fn drop(&mut self) {
-        let release = if self.cap() <= SPARE_MAX && !self.shared.away() {
+        // Only the pools' sets (made immortal, homed, a power-of-two size):
+        // a counted set saturated by leaked clones is never freed either,
+        // and stays where it is.
+        #[cfg(feature = "std")]
+        let release = if self.shared.immortal()
+            && self.shared.header().home != 0
+            && self.cap() <= SPARE_MAX
+            && self.cap().is_power_of_two()
+        {
+            pool::put(self.shared);
+            None
+        } else {
+            Some(self.shared)
+        };
+        #[cfg(not(feature = "std"))]
+        let release = if self.cap() <= SPARE_MAX {
             spares::put(self.place, self.shared)
         } else {
             Some(self.shared)
@@ -756,112 +788,6 @@ fn prefix_bits(k: usize, n: usize) -> usize {
     }
 }
 
-/// Dropped sets kept for reuse, each slot owning one count. Reusing one
-/// saves the allocation, and more: a branch that stored its waker from the
-/// last select of the same size finds the new one equal (`will_wake`) and
-/// does not clone it. A wake from such an old waker is a spurious wake of
-/// the new select, which any future must tolerate.
-///
-/// A select picks its slot from its own address, so a loop that selects at
-/// the same place finds its last set again. With `std` the slots are per
-/// thread (no atomics); without, they are shared statics (threads on
-/// different stacks mostly use different slots).
-mod spares {
-    use super::Shared;
-
-    /// Slots per thread (`std`) or in all (`no_std`).
-    const SLOTS: usize = 8;
-
-    /// The slot for an owner living at address `place`.
-    #[inline]
-    fn slot(place: usize) -> usize {
-        ((place >> 6) ^ (place >> 14) ^ (place >> 22)) % SLOTS
-    }
-
-    #[cfg(feature = "std")]
-    mod slots {
-        use super::super::Shared;
-        use core::cell::Cell;
-
-        /// The slots of one thread; the sets left in them when the thread
-        /// ends are given up.
-        pub(super) struct Slots(pub(super) [Cell<Option<Shared>>; super::SLOTS]);
-
-        impl Drop for Slots {
-            fn drop(&mut self) {
-                for slot in &self.0 {
-                    if let Some(shared) = slot.take() {
-                        // SAFETY: the count the slot owned; the slot is
-                        // empty now, so `shared` is not used again.
-                        unsafe { shared.release() };
-                    }
-                }
-            }
-        }
-
-        #[allow(clippy::declare_interior_mutable_const)]
-        const EMPTY: Cell<Option<Shared>> = Cell::new(None);
-
-        std::thread_local! {
-            pub(super) static SLOTS: Slots = const { Slots([EMPTY; super::SLOTS]) };
-        }
-    }
-
-    /// Take the set kept for an owner at `place`, if any.
-    #[cfg(feature = "std")]
-    #[inline]
-    pub(super) fn take(place: usize) -> Option<Shared> {
-        // While the thread ends (its slots are gone): no spare.
-        slots::SLOTS
-            .try_with(|slots| slots.0[slot(place)].take())
-            .ok()
-            .flatten()
-    }
-
-    /// Keep `shared` (and its count) for an owner at `place`; gives back the
-    /// set it displaces (or `shared` itself), whose count the caller owns.
-    #[cfg(feature = "std")]
-    #[inline]
-    pub(super) fn put(place: usize, shared: Shared) -> Option<Shared> {
-        slots::SLOTS
-            .try_with(|slots| slots.0[slot(place)].replace(Some(shared)))
-            .unwrap_or(Some(shared))
-    }
-
-    #[cfg(not(feature = "std"))]
-    mod slots {
-        use super::super::Header;
-        use core::ptr::null_mut;
-        use core::sync::atomic::AtomicPtr;
-
-        #[allow(clippy::declare_interior_mutable_const)]
-        const EMPTY: AtomicPtr<Header> = AtomicPtr::new(null_mut());
-
-        pub(super) static SLOTS: [AtomicPtr<Header>; super::SLOTS] = [EMPTY; super::SLOTS];
-    }
-
-    /// Take the set kept for an owner at `place`, if any.
-    #[cfg(not(feature = "std"))]
-    #[inline]
-    pub(super) fn take(place: usize) -> Option<Shared> {
-        use core::sync::atomic::Ordering;
-        // Acquire: the last owner's use of the set happens before ours.
-        let ptr = slots::SLOTS[slot(place)].swap(core::ptr::null_mut(), Ordering::Acquire);
-        core::ptr::NonNull::new(ptr).map(Shared)
-    }
-
-    /// Keep `shared` (and its count) for an owner at `place`; gives back the
-    /// set it displaces, whose count the caller owns.
-    #[cfg(not(feature = "std"))]
-    #[inline]
-    pub(super) fn put(place: usize, shared: Shared) -> Option<Shared> {
-        use core::sync::atomic::Ordering;
-        // Release: our use of the set happens before the next owner's.
-        let old = slots::SLOTS[slot(place)].swap(shared.0.as_ptr(), Ordering::AcqRel);
-        core::ptr::NonNull::new(old).map(Shared)
-    }
-}
-
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::{Bitset, WakeSet, BITS};
@@ -887,7 +813,7 @@ mod tests {
     /// took). Else a later wake of that branch would find its bit set, wake
     /// nobody, and never be walked.
     fn race_a_stale_wake(rounds: usize, owner: impl Fn(&WakeSet) -> usize) {
-        let set = Arc::new(WakeSet::allocate(3 * BITS, 0, 0));
+        let set = Arc::new(WakeSet::new(3 * BITS, 0, 0));
         // Round `r`: 2r + 1 when the owner starts it, 2r + 2 when the
         // stale waker has woken.
         let go = Arc::new(AtomicUsize::new(0));

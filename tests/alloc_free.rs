@@ -1,5 +1,6 @@
-//! After the first call on a thread, `block_on` allocates nothing: counted by
-//! a global allocator that tallies allocations made on the test's thread.
+//! After the first call on a thread, `block_on` allocates nothing, and
+//! neither do selects and joins after the first of their size: counted by a
+//! global allocator that tallies allocations made on the test's thread.
 
 #![cfg(feature = "std")]
 
@@ -82,6 +83,34 @@ fn block_on_allocates_nothing_after_warm_up() {
         assert_eq!(pasts::block_on(SelfWake { left: 10 }), 7);
     }
     assert_eq!(allocs() - before, 0, "block_on allocated after warm-up");
+}
+
+#[test]
+fn selects_and_joins_allocate_nothing_after_warm_up() {
+    use pasts::prelude::*;
+    use std::future::ready;
+
+    let round = || {
+        pasts::block_on(async {
+            let (i, v) = [SelfWake { left: 2 }, SelfWake { left: 3 }].select().await;
+            assert_eq!((i, v), (0, 7));
+            let (a, b) = (SelfWake { left: 1 }, ready(7)).join().await;
+            assert_eq!((a, b), (7, 7));
+            let all: [u8; 100] = std::array::from_fn(|_| ready(1)).join().await;
+            assert_eq!(all, [1; 100]);
+        })
+    };
+    // Warm-up: the thread's interrupt and the sets are made the first time.
+    round();
+    let before = allocs();
+    for _ in 0..1_000 {
+        round();
+    }
+    assert_eq!(
+        allocs() - before,
+        0,
+        "selects or joins allocated after warm-up"
+    );
 }
 
 #[test]
