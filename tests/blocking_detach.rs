@@ -1,15 +1,15 @@
 //! Dropping the future detaches the job: it still runs, its output is
 //! dropped once, and the dropped task is not woken.
 
-mod util;
+mod common;
 
+use common::Counter;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::task::Context;
-use util::CountingWaker;
 
 /// Counts its drops.
 struct Output(Arc<AtomicUsize>);
@@ -31,14 +31,14 @@ fn dropped_future_detaches_the_job() {
         ran_tx.send(()).unwrap();
         out
     });
-    let (counter, waker) = CountingWaker::new();
+    let (counter, waker) = Counter::new();
     assert!(Pin::new(&mut job)
         .poll(&mut Context::from_waker(&waker))
         .is_pending());
     drop(job);
     go_tx.send(()).unwrap();
     ran_rx.recv().unwrap();
-    util::eventually(30, "the detached output's drop", || {
+    common::eventually(30, "the detached output's drop", || {
         drops.load(Ordering::SeqCst) == 1
     });
     // The pool is still usable, and nobody woke the dropped task.
@@ -52,11 +52,11 @@ fn dropped_after_completion_drops_the_output_once() {
     let drops = Arc::new(AtomicUsize::new(0));
     let out = Output(Arc::clone(&drops));
     let job = pasts::spawn_blocking(move || out);
-    let (counter, waker) = CountingWaker::new();
+    let (counter, waker) = Counter::new();
     let mut job = Box::pin(job);
     let mut cx = Context::from_waker(&waker);
     while job.as_mut().poll(&mut cx).map(drop).is_pending() {
-        util::eventually(30, "the job's wake-up", || counter.wakes() > 0);
+        common::eventually(30, "the job's wake-up", || counter.wakes() > 0);
     }
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     let never_polled = pasts::spawn_blocking({
@@ -64,7 +64,7 @@ fn dropped_after_completion_drops_the_output_once() {
         move || out
     });
     drop(never_polled);
-    util::eventually(30, "the unpolled output's drop", || {
+    common::eventually(30, "the unpolled output's drop", || {
         drops.load(Ordering::SeqCst) == 2
     });
 }
@@ -74,6 +74,6 @@ fn dropped_after_completion_drops_the_output_once() {
 fn polling_after_ready_panics() {
     let mut job = pasts::spawn_blocking(|| ());
     pasts::block_on(&mut job);
-    let (_counter, waker) = CountingWaker::new();
+    let (_counter, waker) = Counter::new();
     let _ = Pin::new(&mut job).poll(&mut Context::from_waker(&waker));
 }

@@ -2,7 +2,9 @@
 //! idle for the keep-alive time (shortened here through
 //! `PASTS_BLOCKING_KEEP_ALIVE_MS`) exit.
 
-mod util;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
 use std::sync::{Arc, Barrier};
 
@@ -12,7 +14,7 @@ fn idle_threads_exit() {
     // Before the first job: the only test in this file, so no job ran yet.
     std::env::set_var("PASTS_BLOCKING_KEEP_ALIVE_MS", "100");
     assert_eq!(
-        util::pool_threads(),
+        sys::pool_threads(),
         0,
         "a thread started before the first job"
     );
@@ -28,9 +30,9 @@ fn idle_threads_exit() {
         })
         .collect();
     jobs.into_iter().for_each(pasts::block_on);
-    assert!(util::pool_threads() >= 8);
+    assert!(sys::pool_threads() >= 8);
 
-    util::eventually(30, "idle threads to exit", || util::pool_threads() == 0);
+    common::eventually(30, "idle threads to exit", || sys::pool_threads() == 0);
 
     // The pool starts again after it emptied.
     assert_eq!(pasts::block_on(pasts::spawn_blocking(|| 3)), 3);

@@ -1,6 +1,7 @@
 //! Sequential jobs reuse the pool's threads instead of starting one each.
 
-mod util;
+#[path = "support/sys.rs"]
+mod sys;
 
 #[test]
 #[cfg_attr(miri, ignore = "counts threads through /proc")]
@@ -13,7 +14,7 @@ fn sequential_jobs_stay_on_few_threads() {
         }));
         assert_eq!(out, i * 2);
         ids.insert(id);
-        peak = peak.max(util::pool_threads());
+        peak = peak.max(sys::pool_threads());
     }
     assert!(peak >= 1, "no pool thread seen");
     assert!(peak <= 4, "200 sequential jobs used {peak} threads at once");

@@ -1,12 +1,12 @@
 //! `spawn_blocking` returns the job's output, to `pasts::block_on` and to a
 //! hand-written executor that only uses the waker it passes.
 
-mod util;
+mod common;
 
+use common::Counter;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll};
-use util::CountingWaker;
 
 #[test]
 fn returns_value_to_block_on() {
@@ -28,7 +28,7 @@ fn runs_on_a_named_pool_thread() {
 #[test]
 fn wakes_a_foreign_executor() {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let (counter, waker) = CountingWaker::new();
+    let (counter, waker) = Counter::new();
     let mut cx = Context::from_waker(&waker);
     let mut job = pin!(pasts::spawn_blocking(move || {
         rx.recv().unwrap();
@@ -38,7 +38,7 @@ fn wakes_a_foreign_executor() {
     assert_eq!(job.as_mut().poll(&mut cx), Poll::Pending);
     assert_eq!(counter.wakes(), 0);
     tx.send(()).unwrap();
-    util::eventually(30, "the job's wake-up", || counter.wakes() == 1);
+    common::eventually(30, "the job's wake-up", || counter.wakes() == 1);
     assert_eq!(job.as_mut().poll(&mut cx), Poll::Ready(7));
 }
 

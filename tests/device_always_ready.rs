@@ -2,27 +2,22 @@
 //! devices that are always ready, not errors.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
 
-use device_sys::poll_once;
+use common::{poll, Counter};
 use pasts::linux::{Device, Watch};
 use std::fs::{File, OpenOptions};
-use std::task::{Poll, Waker};
+use std::pin::Pin;
+use std::task::Poll;
 
 fn always_ready(file: File) {
     let mut device = Device::new(file.into(), Watch::INPUT | Watch::OUTPUT).unwrap();
-    let waker = Waker::from(std::sync::Arc::new(Nop));
+    let (_, waker) = Counter::new();
     for _ in 0..3 {
-        assert_eq!(poll_once(&mut device, &waker), Poll::Ready(()));
+        assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Ready(()));
     }
     pasts::block_on(&mut device);
     assert!(format!("{device:?}").contains("always_ready: true"));
-}
-
-struct Nop;
-
-impl std::task::Wake for Nop {
-    fn wake(self: std::sync::Arc<Self>) {}
 }
 
 #[test]

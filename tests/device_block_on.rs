@@ -3,9 +3,11 @@
 //! not stall other threads when its own future blocks.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{park_block_on, within};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -13,6 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
 use std::time::Duration;
+use sys::{bump, bump_every, file, new_eventfd, next_count, pipe};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -62,12 +65,7 @@ fn foreign_executor_served_while_block_on_waits() {
         let fd = new_eventfd();
         let (reader, writer) = (file(&fd), file(&fd));
         let mut device = Device::new(fd, Watch::INPUT).unwrap();
-        let bumper = thread::spawn(move || {
-            for _ in 0..100 {
-                thread::sleep(Duration::from_micros(200));
-                bump(&writer);
-            }
-        });
+        let bumper = bump_every(writer, 100, Duration::from_micros(200));
         let mut total = 0;
         while total < 100 {
             // More than 1 if bumps came faster than reads.

@@ -2,10 +2,11 @@
 //! `O_CLOEXEC | O_NONBLOCK`, checked with `fcntl`.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
 use pasts::linux::{Device, Watch};
+use sys::{fd_flags, new_eventfd, FD_CLOEXEC, O_NONBLOCK};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]

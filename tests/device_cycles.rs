@@ -2,14 +2,18 @@
 //! allocation more than before (counted by this test's global allocator).
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{poll, Counter};
 use pasts::linux::{Device, Watch};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::Waker;
 use std::time::Duration;
+use sys::{new_eventfd, open_fds};
 
 /// Counts live allocations and bytes.
 struct Counting;
@@ -42,7 +46,7 @@ static ALLOC: Counting = Counting;
 fn cycle(round: usize, waker: &Waker) {
     let mut device = Device::new(new_eventfd(), Watch::INPUT).unwrap();
     if round % 2 == 0 {
-        let _ = poll_once(&mut device, waker);
+        let _ = poll(Pin::new(&mut device), waker);
     }
 }
 
@@ -50,10 +54,7 @@ fn cycle(round: usize, waker: &Waker) {
 #[cfg_attr(miri, ignore = "FFI")]
 fn create_drop_cycles_keep_nothing() {
     // Runs on this thread (not `within`): the counts must see only this.
-    let waker = Waker::from(std::sync::Arc::new(Unpark {
-        thread: std::thread::current(),
-        wakes: Default::default(),
-    }));
+    let (_, waker) = Counter::unparking();
     // Warm up: the reactor, its thread and its slab exist after this.
     for round in 0..1_000 {
         cycle(round, &waker);

@@ -2,15 +2,18 @@
 //! tight loop) deregisters it safely: no crash, no hang, no leaked fd.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{poll, within, Counter};
 use pasts::linux::{Device, Watch};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::Waker;
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, open_fds};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -30,15 +33,11 @@ fn drop_while_written() {
                 })
             };
             let mut device = Device::new(fd, Watch::INPUT).unwrap();
-            let unpark = Arc::new(Unpark {
-                thread: thread::current(),
-                wakes: Default::default(),
-            });
-            let waker = Waker::from(unpark);
+            let (_, waker) = Counter::unparking();
             // Leave it armed (or ready) with a waker, on odd rounds not even
             // polled, then drop it with events in flight.
             if round % 2 == 0 {
-                let _ = poll_once(&mut device, &waker);
+                let _ = poll(Pin::new(&mut device), &waker);
             }
             if round % 3 == 0 {
                 thread::yield_now();

@@ -2,12 +2,14 @@
 //! executor that knows nothing of pasts.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{park_block_on, within};
 use pasts::linux::{Device, Watch};
-use std::thread;
 use std::time::Duration;
+use sys::{bump_every, file, new_eventfd, next_count};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -16,19 +18,14 @@ fn same_device_on_two_executors() {
         let fd = new_eventfd();
         let (reader, writer) = (file(&fd), file(&fd));
         let mut device = Device::new(fd, Watch::INPUT).unwrap();
-        let bumper = thread::spawn(move || {
-            for _ in 0..20 {
-                thread::sleep(Duration::from_millis(2));
-                bump(&writer);
-            }
-        });
+        let bumper = bump_every(writer, 20, Duration::from_millis(2));
         let mut total = 0;
         let mut foreign_wakes = 0;
         while total < 20 {
             if total % 2 == 0 {
                 total += pasts::block_on(next_count(&mut device, &reader));
             } else {
-                let (n, wakes) = park_block_on(next_count(&mut device, &reader));
+                let (n, _, wakes) = park_block_on(next_count(&mut device, &reader));
                 total += n;
                 foreign_wakes += wakes;
             }

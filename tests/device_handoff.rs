@@ -4,9 +4,11 @@
 //! own thread — not left for the reactor thread's next periodic check.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{within, Recording};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -15,6 +17,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd};
 
 /// One round; true if B's device event was dispatched on B's own thread.
 fn round() -> bool {

@@ -2,13 +2,17 @@
 //! written, and the others stay pending.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{poll, within, Counter};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, raise_fd_limit, try_read};
 
 const N: usize = 1_000;
 
@@ -38,7 +42,7 @@ fn thousand_devices() {
         let mut done = vec![false; N];
         pasts::block_on(poll_fn(|cx| {
             for (i, device) in devices.iter_mut().enumerate().step_by(2) {
-                if !done[i] && std::pin::Pin::new(device).poll(cx).is_ready() {
+                if !done[i] && Pin::new(device).poll(cx).is_ready() {
                     done[i] = true;
                 }
             }
@@ -55,12 +59,9 @@ fn thousand_devices() {
             assert_eq!(read.is_some(), i % 2 == 0, "device {i}");
         }
         // The odd ones were never written: polling them is still pending.
-        let waker = std::task::Waker::from(std::sync::Arc::new(Unpark {
-            thread: std::thread::current(),
-            wakes: Default::default(),
-        }));
+        let (_, waker) = Counter::unparking();
         for device in devices.iter_mut().skip(1).step_by(2) {
-            assert!(poll_once(device, &waker).is_pending());
+            assert!(poll(Pin::new(device), &waker).is_pending());
         }
     });
 }

@@ -3,9 +3,11 @@
 //! thread (one thread hop less).
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{within, Recording};
 use pasts::linux::{Device, Watch};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
+use sys::{bump_every, file, new_eventfd, try_read};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -22,12 +25,7 @@ fn device_events_dispatched_on_the_awaiting_thread() {
         let (reader, writer) = (file(&fd), file(&fd));
         let mut device = Device::new(fd, Watch::INPUT).unwrap();
         let threads = Arc::new(Mutex::new(Vec::new()));
-        let bumper = thread::spawn(move || {
-            for _ in 0..100 {
-                thread::sleep(Duration::from_micros(500));
-                bump(&writer);
-            }
-        });
+        let bumper = bump_every(writer, 100, Duration::from_micros(500));
         let mut total = 0;
         while total < 100 {
             pasts::block_on(poll_fn(|cx| {

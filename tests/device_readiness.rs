@@ -2,9 +2,11 @@
 //! socket pairs, for input and for output, written from another thread.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::within;
 use pasts::linux::{Device, Watch};
 use std::fs::File;
 use std::io::Write;
@@ -12,6 +14,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::Duration;
+use sys::{bump, file, new_eventfd, pipe, try_read};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

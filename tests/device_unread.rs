@@ -2,16 +2,19 @@
 //! at once, every time; once the data is read, the device waits again.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{poll, within, Counter};
 use pasts::linux::{Device, Watch};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::pin::Pin;
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
+use sys::{file, try_read};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -46,21 +49,17 @@ fn drained_device_waits() {
         let (mut tx, rx) = UnixStream::pair().unwrap();
         rx.set_nonblocking(true).unwrap();
         let mut device = Device::new(rx.into(), Watch::INPUT).unwrap();
-        let unpark = Arc::new(Unpark {
-            thread: thread::current(),
-            wakes: Default::default(),
-        });
-        let waker = Waker::from(Arc::clone(&unpark));
-        assert_eq!(poll_once(&mut device, &waker), Poll::Pending);
+        let (counter, waker) = Counter::unparking();
+        assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Pending);
         // Nothing to read: no wake, still pending.
         thread::sleep(Duration::from_millis(50));
-        assert_eq!(poll_once(&mut device, &waker), Poll::Pending);
-        assert_eq!(unpark.wakes.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Pending);
+        assert_eq!(counter.wakes(), 0);
         // A write wakes the waker stored by the last poll.
         tx.write_all(b"x").unwrap();
-        while unpark.wakes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        while counter.wakes() == 0 {
             thread::park();
         }
-        assert_eq!(poll_once(&mut device, &waker), Poll::Ready(()));
+        assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Ready(()));
     });
 }

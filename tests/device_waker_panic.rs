@@ -2,22 +2,18 @@
 //! does not break the reactor: other devices keep working.
 #![cfg(feature = "linux")]
 
-mod device_sys;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
-use device_sys::*;
+use common::{poll, within, Panics};
 use pasts::linux::{Device, Watch};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::Waker;
 use std::thread;
 use std::time::Duration;
-
-struct Panics;
-
-impl Wake for Panics {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics (on purpose)");
-    }
-}
+use sys::{bump, file, new_eventfd, next_count};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -32,7 +28,7 @@ fn panicking_waker_is_contained() {
                 .into_iter()
                 .map(|fd| Device::new(fd, Watch::INPUT).unwrap())
                 .collect();
-            assert!(poll_once(&mut devices[0], &waker).is_pending());
+            assert!(poll(Pin::new(&mut devices[0]), &waker).is_pending());
             let others: Vec<_> = devices.split_off(1);
             let workers: Vec<_> = others
                 .into_iter()

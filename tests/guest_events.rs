@@ -3,6 +3,7 @@
 //! Needs the device guest (scripts/vm-test); skipped elsewhere.
 #![cfg(feature = "linux")]
 
+mod common;
 mod support;
 
 use pasts::linux::{Device, Watch};
@@ -43,7 +44,7 @@ fn device_wakes_for_written_events() {
         pad.frame(&[(sys::EV_KEY, sys::BTN_SOUTH, 0)]).unwrap();
         pad // unplugged only once the reader is done
     });
-    let (got, wakes) = support::within(LIMIT, move || {
+    let (got, wakes) = common::within(LIMIT, move || {
         pasts::block_on(async {
             let (mut got, mut wakes) = (Vec::new(), 0);
             while got.len() < 6 {

@@ -2,10 +2,12 @@
 //! drops each future as soon as it finishes.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::future::ready;
 use std::pin::pin;
 use std::task::Poll;
@@ -35,7 +37,7 @@ fn array_and_vec_joins_keep_order() {
 #[test]
 fn finished_futures_are_dropped_at_once() {
     let board = Board::new(3);
-    let (parent, waker) = Parent::new();
+    let (parent, waker) = Counter::new();
     let mut fut = pin!(board.children::<3>().join());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     board.fire(1);
@@ -56,7 +58,7 @@ fn finished_futures_are_dropped_at_once() {
 #[test]
 fn tuple_join_re_polls_only_the_woken_future() {
     let board = Board::new(2);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut fut = pin!((board.child(0), board.child(1)).join());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     board.fire(0);

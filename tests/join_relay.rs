@@ -3,8 +3,10 @@
 //! woken future, never a sweep over all of them.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::Counter;
 use pasts::prelude::*;
 use select_util::size;
 use std::cell::{Cell, RefCell};
@@ -53,7 +55,7 @@ fn relay<J: Future>(n: usize, join: impl FnOnce(Vec<Relay>) -> J) -> (J::Output,
         })
         .collect();
     let mut fut = pin!(join(futures));
-    let waker = Waker::from(std::sync::Arc::new(Noop));
+    let (_, waker) = Counter::new();
     let mut cx = Context::from_waker(&waker);
     assert!(fut.as_mut().poll(&mut cx).is_pending());
     turn.set(n - 1);
@@ -65,12 +67,6 @@ fn relay<J: Future>(n: usize, join: impl FnOnce(Vec<Relay>) -> J) -> (J::Output,
         }
     }
     panic!("relay did not finish");
-}
-
-struct Noop;
-
-impl std::task::Wake for Noop {
-    fn wake(self: std::sync::Arc<Self>) {}
 }
 
 #[test]

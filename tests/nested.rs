@@ -3,6 +3,8 @@
 
 #![cfg(feature = "std")]
 
+mod common;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -100,21 +102,18 @@ fn outer_wake_during_inner_block_on() {
 #[test]
 fn static_interrupt_outer_wake_during_inner_block_on() {
     use pasts::prelude::*;
-    use std::sync::mpsc;
     use std::time::Duration;
 
     static INTERRUPT: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
 
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    // A timeout: a lost wake-up, the outer block_on never woke.
+    let limit = Duration::from_secs(if cfg!(miri) { 600 } else { 20 });
+    common::within(limit, || {
         for _ in 0..100 {
             INTERRUPT.block_on(Outer {
                 step: 0,
                 block_on: |f| INTERRUPT.block_on(std::future::poll_fn(f)),
             });
         }
-        let _ = tx.send(());
     });
-    rx.recv_timeout(Duration::from_secs(if cfg!(miri) { 600 } else { 20 }))
-        .expect("lost wake-up: the outer block_on never woke");
 }

@@ -2,17 +2,19 @@
 //! select form.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::pin::pin;
 use std::task::Poll;
 
 #[test]
 fn array_reports_the_woken_branch() {
     let board = Board::new(4);
-    let (parent, waker) = Parent::new();
+    let (parent, waker) = Counter::new();
     let mut fut = pin!(board.children::<4>().select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     assert!(board.fire(2));
@@ -23,7 +25,7 @@ fn array_reports_the_woken_branch() {
 #[test]
 fn tuple_of_different_types_reports_the_woken_branch() {
     let board = Board::new(3);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let boxed = async { 99 };
     let mut fut = pin!((board.child(0), boxed, board.child(2)).select());
     // The async block is ready at once: it wins with its own index.
@@ -38,7 +40,7 @@ fn tuple_of_different_types_reports_the_woken_branch() {
 #[test]
 fn slice_reports_the_woken_branch() {
     let board = Board::new(5);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut children = board.children::<5>();
     let mut fut = pin!(children.as_mut_slice().select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
@@ -50,7 +52,7 @@ fn slice_reports_the_woken_branch() {
 fn an_already_ready_branch_wins_on_the_first_poll() {
     let board = Board::new(3);
     board.fire(1);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut fut = pin!(board.children::<3>().select());
     assert_eq!(poll(fut.as_mut(), &waker), Poll::Ready((1, 1)));
 }

@@ -2,17 +2,19 @@
 //! the select future itself is dropped.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::pin::pin;
 use std::task::Poll;
 
 #[test]
 fn array_drops_losers_on_completion() {
     let board = Board::new(3);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut fut = pin!(board.children::<3>().select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     board.fire(1);
@@ -23,7 +25,7 @@ fn array_drops_losers_on_completion() {
 #[test]
 fn tuple_drops_losers_on_completion() {
     let board = Board::new(2);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut fut = pin!((board.child(0), board.child(1)).select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     board.fire(0);
@@ -34,7 +36,7 @@ fn tuple_drops_losers_on_completion() {
 #[test]
 fn dropping_an_unfinished_select_drops_every_future() {
     let board = Board::new(3);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     {
         let mut fut = Box::pin(board.children::<3>().select());
         assert!(poll(fut.as_mut(), &waker).is_pending());

@@ -5,11 +5,13 @@
 //! Miri.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
 use pasts::Selector;
-use select_util::{poll, size, Board, Parent};
+use select_util::{size, Board};
 use std::sync::mpsc;
 use std::task::Poll;
 use std::time::Duration;
@@ -17,7 +19,7 @@ use std::time::Duration;
 #[test]
 fn a_moved_select_polls_every_branch_once_then_only_the_woken() {
     let board = Board::new(3);
-    let (parent, waker) = Parent::new();
+    let (parent, waker) = Counter::new();
     let mut fut = Box::pin(board.children::<3>().select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     let stale = board.waker(2).expect("branch 2 registered");

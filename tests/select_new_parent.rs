@@ -4,10 +4,12 @@
 //! earlier polls. Runs under Miri.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::task::{Poll, Waker};
@@ -26,8 +28,8 @@ fn select_wakes_the_new_task<F>(board: &Board, n: usize, mut fut: Pin<&mut F>, i
 where
     F: Future<Output = (usize, usize)> + ?Sized,
 {
-    let (_first, a) = Parent::new();
-    let (second, b) = Parent::new();
+    let (_first, a) = Counter::new();
+    let (second, b) = Counter::new();
     assert!(poll(fut.as_mut(), &a).is_pending());
     let _old = kept(board, n);
     assert!(poll(fut.as_mut(), &b).is_pending());
@@ -54,8 +56,8 @@ fn slice_select_wakes_the_new_task() {
 #[test]
 fn join_wakes_the_new_task() {
     let board = Board::new(2);
-    let (_first, a) = Parent::new();
-    let (second, b) = Parent::new();
+    let (_first, a) = Counter::new();
+    let (second, b) = Counter::new();
     let mut fut = pin!(board.children::<2>().join());
     assert!(poll(fut.as_mut(), &a).is_pending());
     let _old = kept(&board, 2);
@@ -72,8 +74,8 @@ fn join_wakes_the_new_task() {
 #[test]
 fn selector_wakes_the_new_task() {
     let board = Board::new(70);
-    let (_first, a) = Parent::new();
-    let (second, b) = Parent::new();
+    let (_first, a) = Counter::new();
+    let (second, b) = Counter::new();
     // More than one bitset word: the two-level walk is rebuilt too.
     let mut selector = pasts::Selector::new((0..70).map(|i| board.child(i)));
     assert!(poll(Pin::new(&mut selector), &a).is_pending());

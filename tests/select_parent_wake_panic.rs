@@ -3,10 +3,12 @@
 //! next wake reaches that task. Runs under Miri.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +33,7 @@ impl Wake for Panicky {
 fn another_task_takes_over(wake: impl FnOnce(Waker)) {
     let board = Board::new(2);
     let first = Waker::from(Arc::new(Panicky::default()));
-    let (second, b) = Parent::new();
+    let (second, b) = Counter::new();
     let mut fut = pin!(board.children::<2>().select());
     assert!(poll(fut.as_mut(), &first).is_pending());
     let kept = board.waker(1).expect("registered");

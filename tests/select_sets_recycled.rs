@@ -4,10 +4,12 @@
 //! live bytes is global.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, size, Board, Parent};
+use select_util::{size, Board};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::ready;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -57,7 +59,7 @@ fn churn() {
             }
         });
         let board = Board::new(2);
-        let (_parent, waker) = Parent::new();
+        let (_parent, waker) = Counter::new();
         let mut fut = Box::pin(board.children::<2>().select());
         assert!(poll(fut.as_mut(), &waker).is_pending());
         std::thread::spawn(move || drop(fut)).join().unwrap();

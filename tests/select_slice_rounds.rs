@@ -2,10 +2,12 @@
 //! and after the first poll of each round re-polls only the woken branch.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{next_below, poll, size, Board, Parent};
+use select_util::{next_below, size, Board};
 use std::pin::pin;
 use std::task::Poll;
 
@@ -14,7 +16,7 @@ fn slice_select_is_reusable_for_many_rounds() {
     const N: usize = 8;
     let rounds = size(1000);
     let board = Board::new(N);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut children = board.children::<N>();
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     for _ in 0..rounds {

@@ -6,10 +6,12 @@
 //! Miri, to check the hand-over for data races).
 #![cfg(all(feature = "alloc", not(feature = "std")))]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::pin::pin;
 use std::sync::mpsc;
 use std::task::{Poll, Waker};
@@ -30,7 +32,7 @@ fn static_spares_survive_stale_wakers_across_threads() {
             std::thread::spawn(move || {
                 for _ in 0..rounds {
                     let board = Board::new(3);
-                    let (parent, waker) = Parent::new();
+                    let (parent, waker) = Counter::new();
                     let mut fut = pin!(board.children::<3>().select());
                     assert!(poll(fut.as_mut(), &waker).is_pending());
                     send.send(board.waker(2).expect("registered")).unwrap();

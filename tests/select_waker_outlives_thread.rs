@@ -4,10 +4,12 @@
 //! use after free).
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, size, Board, Parent};
+use select_util::{size, Board};
 use std::pin::pin;
 use std::task::Poll;
 
@@ -15,7 +17,7 @@ use std::task::Poll;
 fn waker_outlives_the_pool_of_its_thread() {
     let (kept, parent) = std::thread::spawn(|| {
         let board = Board::new(2);
-        let (parent, waker) = Parent::new();
+        let (parent, waker) = Counter::new();
         {
             let mut fut = pin!(board.children::<2>().select());
             assert!(poll(fut.as_mut(), &waker).is_pending());
@@ -42,7 +44,7 @@ fn a_waker_of_an_ended_thread_stays_sound_while_its_set_is_reused() {
     for _ in 0..size(50) {
         let waker = std::thread::spawn(|| {
             let board = Board::new(2);
-            let (_parent, waker) = Parent::new();
+            let (_parent, waker) = Counter::new();
             let mut fut = Box::pin(board.children::<2>().select());
             assert!(poll(fut.as_mut(), &waker).is_pending());
             assert!(board.fire(1));

@@ -3,10 +3,12 @@
 //! thread, or held across a `Selector`'s reallocation. Meant for Miri.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::mpsc;
@@ -16,7 +18,7 @@ use std::thread;
 #[test]
 fn wakers_outlive_the_select() {
     let board = Board::new(3);
-    let (parent, waker) = Parent::new();
+    let (parent, waker) = Counter::new();
     let kept: Vec<Waker>;
     {
         let mut fut = Box::pin(board.children::<3>().select());
@@ -48,7 +50,7 @@ fn wakers_outlive_the_select() {
 #[test]
 fn clones_drop_in_any_order() {
     let board = Board::new(2);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut fut = pin!(board.children::<2>().select());
     assert!(poll(fut.as_mut(), &waker).is_pending());
     let a = board.waker(0).expect("registered");
@@ -100,7 +102,7 @@ fn branch_woken_from_another_thread() {
 #[test]
 fn wakers_woken_on_other_threads_after_the_select_is_gone() {
     let board = Board::new(2);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let wakers: Vec<Waker> = {
         let mut fut = Box::pin((board.child(0), board.child(1)).join());
         assert!(poll(fut.as_mut(), &waker).is_pending());
@@ -125,7 +127,7 @@ fn wakers_woken_on_other_threads_after_the_select_is_gone() {
 #[test]
 fn old_wakers_survive_a_selector_reallocation() {
     let board = Board::new(12);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut selector = pasts::Selector::new([board.child(0)]);
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     let old = board.waker(0).expect("registered");
@@ -143,7 +145,7 @@ fn old_wakers_survive_a_selector_reallocation() {
 #[test]
 fn sets_are_reused_soundly() {
     let board = Board::new(3);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     for round in 0..3 {
         let mut fut = pin!(board.children::<3>().select());
         assert!(poll(fut.as_mut(), &waker).is_pending());
@@ -159,7 +161,7 @@ fn two_level_sets_woken_from_other_threads() {
     const N: usize = 300;
     let board = Board::new(N);
     let mut selector = pasts::Selector::new((0..N).map(|i| board.child(i)));
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     let picks = [5, 64, 65, 200, 299];
     let threads: Vec<_> = picks

@@ -2,10 +2,12 @@
 //! sources; a new or moved source is polled on the next round.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
+use common::{poll, Counter};
 use pasts::prelude::*;
-use select_util::{poll, Board, Parent};
+use select_util::Board;
 use std::future::{pending, ready};
 use std::pin::Pin;
 use std::task::Poll;
@@ -13,7 +15,7 @@ use std::task::Poll;
 #[test]
 fn pushed_source_is_polled_next_round() {
     let board = Board::new(64);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut selector = pasts::Selector::new([board.child(0)]);
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     // Past the first allocation's room: the set is reallocated.
@@ -32,7 +34,7 @@ fn pushed_source_is_polled_next_round() {
 #[test]
 fn replaced_source_is_polled_next_round() {
     let mut selector = pasts::Selector::new([pending().fut(), pending().fut()]);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     let _old = selector.replace(1, ready(7).fut());
     assert_eq!(poll(Pin::new(&mut selector), &waker), Poll::Ready((1, 7)));
@@ -41,7 +43,7 @@ fn replaced_source_is_polled_next_round() {
 #[test]
 fn remove_shifts_later_sources_down() {
     let board = Board::new(4);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut selector = pasts::Selector::new(board.children::<4>());
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     let gone = selector.remove(1);
@@ -58,7 +60,7 @@ fn remove_shifts_later_sources_down() {
 #[test]
 fn swap_remove_moves_the_last_source() {
     let board = Board::new(4);
-    let (_parent, waker) = Parent::new();
+    let (_parent, waker) = Counter::new();
     let mut selector = pasts::Selector::new(board.children::<4>());
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());
     assert_eq!(selector.swap_remove(0).i, 0);

@@ -2,9 +2,11 @@
 //! the woken one and the previous winner, not all of them.
 #![cfg(feature = "std")]
 
+mod common;
 mod select_util;
 
-use select_util::{next_below, poll, size, Board, Parent};
+use common::{poll, Counter};
+use select_util::{next_below, size, Board};
 use std::pin::Pin;
 use std::task::Poll;
 
@@ -13,7 +15,7 @@ fn selector_polls_per_wake_stay_constant() {
     let n = size(1024);
     let rounds = size(1000);
     let board = Board::new(n);
-    let (parent, waker) = Parent::new();
+    let (parent, waker) = Counter::new();
     let mut selector = pasts::Selector::new((0..n).map(|i| board.child(i)));
     // The first poll visits every source: nothing was registered before.
     assert!(poll(Pin::new(&mut selector), &waker).is_pending());

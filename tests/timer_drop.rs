@@ -2,21 +2,20 @@
 //! the other timers are unaffected.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
+use common::{park_block_on, Counter};
 use pasts::linux::{Interval, Timer};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::Context;
 use std::time::Duration;
-use timer_common::{park_block_on, Counter};
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn dropped_timer_is_never_woken() {
-    let counter = Counter::new();
-    let waker = Waker::from(Arc::clone(&counter));
+    let (counter, waker) = Counter::unparking();
     let mut cx = Context::from_waker(&waker);
     {
         // The earliest timer of the process, so the timerfd is armed for it

@@ -3,11 +3,11 @@
 //! futures are `Send`, `Sync`, `Unpin` and `Debug`.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
+use common::park_block_on;
 use pasts::linux::{Interval, Timer};
 use std::time::{Duration, Instant};
-use timer_common::park_block_on;
 
 async fn work() -> Duration {
     let start = Instant::now();
@@ -28,7 +28,7 @@ fn pasts_block_on() {
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
 fn hand_written_executor() {
-    let (elapsed, polls) = park_block_on(work());
+    let (elapsed, polls, _) = park_block_on(work());
     assert!(elapsed >= Duration::from_millis(9));
     // Registered and woken, not spun: a handful of polls per await.
     assert!(polls < 40, "{polls} polls");

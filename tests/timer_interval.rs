@@ -3,7 +3,7 @@
 //! keeping the phase.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
 use pasts::linux::Interval;
 use std::time::{Duration, Instant};
@@ -65,11 +65,10 @@ fn zero_period_is_an_error() {
 fn one_tick_per_due_deadline_when_polled_late() {
     use std::future::Future;
     use std::pin::Pin;
-    use std::task::{Context, Waker};
+    use std::task::Context;
 
     let period = Duration::from_millis(200);
-    let counter = timer_common::Counter::new();
-    let waker = Waker::from(std::sync::Arc::clone(&counter));
+    let (counter, waker) = common::Counter::unparking();
     let mut cx = Context::from_waker(&waker);
     let mut interval = Interval::new(period).unwrap();
     let start = Instant::now();

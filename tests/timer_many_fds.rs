@@ -1,15 +1,17 @@
 //! 10,000 concurrent timers all complete, with a handful of fds open.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
+#[path = "support/sys.rs"]
+mod sys;
 
+use common::Counter;
 use pasts::linux::Timer;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::Context;
 use std::time::{Duration, Instant};
-use timer_common::{open_fds, Counter};
+use sys::open_fds;
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -19,8 +21,7 @@ fn ten_thousand_timers_few_fds() {
     drop(Timer::new(Duration::ZERO).unwrap());
     let fds_before = open_fds();
     let start = Instant::now();
-    let counter = Counter::new();
-    let waker = Waker::from(Arc::clone(&counter));
+    let (counter, waker) = Counter::unparking();
     let mut cx = Context::from_waker(&waker);
     let mut timers: Vec<Pin<Box<Timer>>> = (0..N)
         .map(|i| {

@@ -2,12 +2,12 @@
 //! many runs and several durations, through `new` and `at`.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
 use pasts::linux::Timer;
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Waker};
+use std::task::Context;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -36,11 +36,11 @@ fn never_early_over_50_runs() {
 #[cfg_attr(miri, ignore = "FFI")]
 fn zero_and_huge_durations() {
     // Zero: ready at the first poll, no registration needed.
-    let (_, polls) = timer_common::park_block_on(Timer::new(Duration::ZERO).unwrap());
+    let (_, polls, _) = common::park_block_on(Timer::new(Duration::ZERO).unwrap());
     assert_eq!(polls, 1);
     // `Duration::MAX` saturates to "never" instead of overflowing.
     let never = Timer::new(Duration::MAX).unwrap();
-    let waker = Waker::from(timer_common::Counter::new());
+    let (_, waker) = common::Counter::unparking();
     let mut cx = Context::from_waker(&waker);
     let mut never = pin!(never);
     assert!(never.as_mut().poll(&mut cx).is_pending());

@@ -2,7 +2,7 @@
 //! order they were created and registered in.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
 use pasts::linux::Timer;
 use std::future::Future;
@@ -61,7 +61,7 @@ fn woken_in_deadline_order() {
     let expected: Vec<usize> = (0..N).collect();
     assert_eq!(ranks, expected, "wake order (by deadline rank)");
     // Every woken timer is now ready.
-    let noop = Waker::from(timer_common::Counter::new());
+    let (_, noop) = common::Counter::new();
     for (_, timer) in &mut timers {
         assert!(timer
             .as_mut()

@@ -3,15 +3,14 @@
 //! never woken.
 #![cfg(feature = "linux")]
 
-mod timer_common;
+mod common;
 
+use common::Counter;
 use pasts::linux::Timer;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::Context;
 use std::time::{Duration, Instant};
-use timer_common::Counter;
 
 #[test]
 #[cfg_attr(miri, ignore = "FFI")]
@@ -39,8 +38,7 @@ fn racing_threads() {
                     let d = Duration::from_micros(200 + rng() % 300);
                     let deadline = Instant::now() + d;
                     let mut dropped = Timer::new(d).unwrap();
-                    let counter = Counter::new();
-                    let waker = Waker::from(Arc::clone(&counter));
+                    let (counter, waker) = Counter::unparking();
                     let _ = Pin::new(&mut dropped).poll(&mut Context::from_waker(&waker));
                     std::thread::sleep(Duration::from_micros(rng() % 150));
                     drop(dropped);

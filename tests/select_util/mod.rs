@@ -1,13 +1,13 @@
 //! Instrumented futures for the select/join/selector tests: children that
-//! count their polls and drops and are made ready (and woken) on demand,
-//! and a parent waker that counts its wakes.
+//! count their polls and drops and are made ready (and woken) on demand.
+//! Their parent waker is `common::Counter`.
 #![allow(dead_code)]
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 /// Shared state of `n` children.
 pub struct Board {
@@ -104,32 +104,6 @@ impl Drop for Child {
     fn drop(&mut self) {
         self.board.drops.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-/// A parent waker that counts its wakes.
-#[derive(Default)]
-pub struct Parent(AtomicUsize);
-
-impl Wake for Parent {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Parent {
-    pub fn new() -> (Arc<Parent>, Waker) {
-        let parent = Arc::new(Parent::default());
-        (parent.clone(), Waker::from(parent))
-    }
-
-    pub fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Poll `fut` once with `waker`.
-pub fn poll<F: Future + ?Sized>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(waker))
 }
 
 /// Sizes: full in native runs, small under Miri (it is slow).

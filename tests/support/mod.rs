@@ -1,6 +1,8 @@
-//! Test support shared by the files in `tests/` (include with `mod support;`).
+//! Device support of the `guest_*` tests (include with `mod support;`);
+//! generic helpers are in `common/`.
 //!
-//! - [`sys`]: the raw Linux ABI the helpers need (ioctl numbers, structs).
+//! - [`sys`]: the raw Linux ABI the tests need (fds, ioctl numbers, structs);
+//!   other tests include it alone (`#[path = "support/sys.rs"] mod sys;`).
 //! - [`uinput`]: virtual input devices (a gamepad with rumble, a keyboard).
 //! - [`evdev`]: queries on an event node (`EVIOCG*`), as a reader sees it.
 //! - [`sound`]: the snd-dummy and snd-aloop cards and their PCM names.
@@ -15,9 +17,7 @@ pub mod sys;
 pub mod uinput;
 
 use std::io::Write;
-use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 /// Set (to `1`) by the guest's init in `scripts/vm-test`.
 pub const GUEST_ENV: &str = "PASTS_GUEST";
@@ -39,19 +39,4 @@ pub fn in_guest() -> bool {
         "skipped {test}: needs real devices; run scripts/vm-test ({GUEST_ENV} unset)"
     );
     false
-}
-
-/// Runs `f` on a thread and returns its result, failing the test if it
-/// takes longer than `limit` (a hang would otherwise stall the whole guest
-/// until its timeout). A panic in `f` is re-raised.
-pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || tx.send(f()));
-    match rx.recv_timeout(limit) {
-        Ok(out) => out,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("no result after {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().unwrap_err())
-        }
-    }
 }

@@ -1,11 +1,19 @@
-//! The raw Linux (x86_64 and other LP64) ABI the test support needs, from
-//! `<linux/input.h>` and `<linux/uinput.h>`: codes, ioctl numbers, the
-//! `#[repr(C)]` structs (sizes asserted), and checked `ioctl`/`poll` calls.
+//! The raw Linux (x86_64 and other LP64) ABI the tests need, every call
+//! checked through one door ([`check`]): non-blocking fds (pipes, eventfds,
+//! `fcntl`, the open-file limit) and `/proc` probes for the `device_*`,
+//! `timer_*` and `blocking_*` tests; and, from `<linux/input.h>` and
+//! `<linux/uinput.h>`, the codes, ioctl numbers and `#[repr(C)]` structs
+//! (sizes asserted) of the guest's device support. Included alone with
+//! `#[path = "support/sys.rs"] mod sys;`, or as `support::sys`.
+#![allow(dead_code)] // each test file uses a part
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::mem::size_of;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::raw::{c_int, c_short, c_ulong};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 // Event types.
 pub const EV_SYN: u16 = 0x00;
@@ -49,7 +57,12 @@ pub const LED_CAPSL: u16 = 1;
 pub const LED_SCROLLL: u16 = 2;
 
 pub const FF_RUMBLE: u16 = 0x50;
-pub const O_NONBLOCK: i32 = 0o4000;
+pub const O_NONBLOCK: c_int = 0o4000;
+pub const O_CLOEXEC: c_int = 0o2000000;
+pub const F_GETFD: c_int = 1;
+pub const F_GETFL: c_int = 3;
+pub const FD_CLOEXEC: c_int = 1;
+const RLIMIT_NOFILE: c_int = 7;
 pub const BUS_USB: u16 = 0x03;
 pub const BUS_VIRTUAL: u16 = 0x06;
 /// Bytes of the largest `EVIOCGBIT` answer (`KEY_MAX / 8 + 1`).
@@ -214,6 +227,13 @@ struct PollFd {
     revents: c_short,
 }
 
+/// `struct rlimit` (`rlim_t` is `unsigned long`).
+#[repr(C)]
+struct Rlimit {
+    cur: c_ulong,
+    max: c_ulong,
+}
+
 const _: () = assert!(size_of::<InputId>() == 8);
 const _: () = assert!(size_of::<AbsInfo>() == 24);
 const _: () = assert!(size_of::<UinputSetup>() == 92);
@@ -222,10 +242,16 @@ const _: () = assert!(size_of::<FfEffect>() == 48);
 const _: () = assert!(size_of::<UinputFfUpload>() == 104);
 const _: () = assert!(size_of::<UinputFfErase>() == 12);
 const _: () = assert!(size_of::<PollFd>() == 8);
+const _: () = assert!(size_of::<Rlimit>() == 16);
 
 extern "C" {
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+    fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
+    fn eventfd(initval: u32, flags: c_int) -> c_int;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn getrlimit(resource: c_int, rlim: *mut Rlimit) -> c_int;
+    fn setrlimit(resource: c_int, rlim: *const Rlimit) -> c_int;
 }
 
 /// An OS error with what failed; [`errno`] finds the code again.
@@ -274,6 +300,113 @@ fn check(ret: c_int, what: &str) -> io::Result<c_int> {
         return Err(context(io::Error::last_os_error(), what));
     }
     Ok(ret)
+}
+
+/// Owns `fd`, a fresh fd from a successful call.
+fn owned(fd: c_int) -> OwnedFd {
+    // SAFETY: `fd` was just returned open by the kernel, and nobody else
+    // owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A non-blocking, close-on-exec pipe: (read end, write end).
+pub fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` has room for the two fds the call writes.
+    check(
+        unsafe { pipe2(fds.as_mut_ptr(), O_NONBLOCK | O_CLOEXEC) },
+        "pipe2",
+    )
+    .unwrap();
+    (owned(fds[0]), owned(fds[1]))
+}
+
+/// A non-blocking, close-on-exec eventfd with counter 0.
+pub fn new_eventfd() -> OwnedFd {
+    // SAFETY: `eventfd` takes no pointers.
+    let fd = check(unsafe { eventfd(0, O_NONBLOCK | O_CLOEXEC) }, "eventfd").unwrap();
+    owned(fd)
+}
+
+/// `fcntl(fd, F_GETFD)` and `fcntl(fd, F_GETFL)`: (fd flags, status flags).
+pub fn fd_flags(fd: c_int) -> (c_int, c_int) {
+    let get = |cmd, name| {
+        // SAFETY: `F_GETFD` and `F_GETFL` take no argument.
+        check(unsafe { fcntl(fd, cmd) }, &format!("fcntl({fd}, {name})")).unwrap()
+    };
+    (get(F_GETFD, "F_GETFD"), get(F_GETFL, "F_GETFL"))
+}
+
+/// Raises this process's open-file limit to at least `n` (up to the hard
+/// limit), for tests that hold thousands of fds on machines whose default
+/// soft limit is 1024.
+pub fn raise_fd_limit(n: u64) {
+    let mut lim = Rlimit { cur: 0, max: 0 };
+    // SAFETY: `lim` is a valid, writable `struct rlimit`.
+    check(unsafe { getrlimit(RLIMIT_NOFILE, &mut lim) }, "getrlimit").unwrap();
+    let want = c_ulong::try_from(n).unwrap_or(c_ulong::MAX);
+    if lim.cur < want {
+        lim.cur = want.min(lim.max);
+        // SAFETY: `lim` is a valid `struct rlimit`.
+        check(unsafe { setrlimit(RLIMIT_NOFILE, &lim) }, "setrlimit").unwrap();
+    }
+}
+
+/// A `File` on a duplicate of `fd`, to read and write through.
+pub fn file(fd: impl AsFd) -> File {
+    File::from(fd.as_fd().try_clone_to_owned().unwrap())
+}
+
+/// Adds 1 to an eventfd's counter.
+pub fn bump(mut f: &File) {
+    f.write_all(&1u64.to_ne_bytes()).unwrap();
+}
+
+/// Bumps the eventfd behind `writer` `n` times from a new thread, one bump
+/// every `gap`.
+pub fn bump_every(writer: File, n: usize, gap: Duration) -> JoinHandle<()> {
+    thread::spawn(move || {
+        for _ in 0..n {
+            thread::sleep(gap);
+            bump(&writer);
+        }
+    })
+}
+
+/// A non-blocking read; `None` on `WouldBlock`.
+pub fn try_read(mut f: &File, buf: &mut [u8]) -> Option<usize> {
+    match f.read(buf) {
+        Ok(n) => Some(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        Err(e) => panic!("read: {e}"),
+    }
+}
+
+/// Awaits `device` until a read of its eventfd's 8-byte counter through
+/// `reader` succeeds; returns the counter.
+#[cfg(feature = "linux")]
+pub async fn next_count(device: &mut pasts::linux::Device, reader: &File) -> u64 {
+    let mut buf = [0; 8];
+    loop {
+        (&mut *device).await;
+        if try_read(reader, &mut buf).is_some() {
+            return u64::from_ne_bytes(buf);
+        }
+    }
+}
+
+/// The number of open fds of this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The number of live threads named `pasts-blocking`.
+pub fn pool_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == "pasts-blocking")
+        .count()
 }
 
 /// An ioctl whose argument is a plain integer.
