@@ -1,5 +1,6 @@
 //! A burst of many short jobs is drained by a few threads: the pool does not
 //! start a thread per queued job.
+#![cfg(feature = "std")]
 
 #[path = "support/sys.rs"]
 mod sys;

@@ -1,5 +1,6 @@
 //! Many jobs queued at once all complete, including jobs that can only
 //! finish together (the pool must grow for them).
+#![cfg(feature = "std")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

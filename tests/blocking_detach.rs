@@ -1,5 +1,6 @@
 //! Dropping the future detaches the job: it still runs, its output is
 //! dropped once, and the dropped task is not woken.
+#![cfg(feature = "std")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The pool starts no thread before the first job, and threads that stay
 //! idle for the keep-alive time (shortened here through
 //! `PASTS_BLOCKING_KEEP_ALIVE_MS`) exit.
+#![cfg(feature = "std")]
 
 mod common;
 #[path = "support/sys.rs"]

@@ -1,5 +1,6 @@
 //! A panic in a job resumes on the awaiting task with its original payload,
 //! and the pool thread that ran it keeps serving jobs.
+#![cfg(feature = "std")]
 
 use std::panic::{catch_unwind, panic_any};
 

@@ -1,4 +1,5 @@
 //! Sequential jobs reuse the pool's threads instead of starting one each.
+#![cfg(feature = "std")]
 
 #[path = "support/sys.rs"]
 mod sys;

@@ -1,5 +1,6 @@
 //! `spawn_blocking` returns the job's output, to `pasts::block_on` and to a
 //! hand-written executor that only uses the waker it passes.
+#![cfg(feature = "std")]
 
 mod common;
 
