@@ -621,6 +621,54 @@ impl Driver {
         sys::timerfd_settime(self.timerfd.as_fd(), sys::TFD_TIMER_ABSTIME, &new).map(drop)
     }
 
+    /// End a pass (under the lock, which serialises every `timerfd_settime`
+    /// and this `read`): make the timerfd wake the dispatcher for `next`,
+    /// the earliest queued deadline, after a pass that read the clock at
+    /// `now` and fired `fired` timers. Returns the new `armed`.
+    ///
+    /// The expiry that started the pass is still unread, so the fd is
+    /// readable: left so, the device re-arms with an event already pending
+    /// and the next pass runs at once, with no timer interrupt. Off the
+    /// reactor thread that is how a deadline at most [`SLACK`] ahead is
+    /// waited for: arming the timerfd for it costs a hardware timer
+    /// interrupt and a context switch (and a VM exit each for the
+    /// `timerfd_settime` and the interrupt on a VM: about 25 µs to wake up
+    /// 10 µs ahead on the 2-core VM of the benchmarks), more than the gap;
+    /// the dispatching thread instead runs a pass (no syscall but the
+    /// device's `epoll_ctl` and `epoll_wait`) after each turn of its
+    /// executor, until the deadline passes. Only a `block_on` thread waits
+    /// so; see [`COALESCE_MAX`] for the reactor thread.
+    ///
+    /// Otherwise `timerfd_settime` clears the expiry and arms the next one;
+    /// with nothing queued a `read` only clears it, so an idle program has
+    /// no timer wake-ups. Should arming fail (see `poll`), the fd stays
+    /// readable and the next pass tries again.
+    ///
+    /// A registration racing with this (another thread, under the lock
+    /// before or after the pass) cannot empty the fd while a pass relies
+    /// on it: it arms only for a deadline more than [`SLACK`] before
+    /// `armed`, which is then in the past (an expired fd) or this `next`,
+    /// so the deadline has passed and the registration is ready instead.
+    fn rearm(&self, next: u64, now: u64, fired: u64, on_reactor_thread: bool) -> u64 {
+        if next == NEVER {
+            // `WouldBlock` (nothing to read) is fine, and a timerfd has no
+            // other read error.
+            let _expirations = sys::read_u64(self.timerfd.as_fd());
+            return NEVER;
+        }
+        let at = if on_reactor_thread {
+            next.max(now.saturating_add(coalesce(fired)))
+        } else if next <= now.saturating_add(SLACK) {
+            return next; // left readable: the next pass runs at once
+        } else {
+            next
+        };
+        match self.arm(at) {
+            Ok(()) => at,
+            Err(_) => NEVER,
+        }
+    }
+
     /// The timerfd is readable (or this is the first call, from `start`):
     /// run passes until the `Device` is pending again, which re-registers
     /// the driver's waker with the reactor.
@@ -638,11 +686,6 @@ impl Driver {
             if Pin::new(&mut reactor.device).poll(&mut cx).is_pending() {
                 return;
             }
-            // Consume the expiry first, so one that comes during the pass
-            // makes the fd readable again. `WouldBlock` (nothing to read:
-            // the expiry was consumed already) is fine, and a timerfd has
-            // no other read error.
-            let _expirations = sys::read_u64(self.timerfd.as_fd());
             self.pass(&mut reactor.expired);
         }
     }
@@ -664,20 +707,8 @@ impl Driver {
             let last = fired < CHUNK;
             total += fired as u64;
             if last {
-                state.armed = NEVER;
-                if let Some(next) = state.queue.next_deadline() {
-                    // On failure (see `poll`) `armed` stays NEVER, so the
-                    // next registration arms again.
-                    let floor = if on_reactor_thread {
-                        coalesce(total)
-                    } else {
-                        SLACK
-                    };
-                    let next = next.max(now.saturating_add(floor));
-                    if next != NEVER && self.arm(next).is_ok() {
-                        state.armed = next;
-                    }
-                }
+                let next = state.queue.next_deadline().unwrap_or(NEVER);
+                state.armed = self.rearm(next, now, total, on_reactor_thread);
             }
             drop(state);
             for waker in wakers.drain(..) {
