@@ -657,9 +657,12 @@ impl Driver {
     /// then passes repeat anyway), and only this `read` and a
     /// `timerfd_settime`, which arms an expiry to come, clear that. A
     /// registration arms only for a deadline more than [`SLACK`] before
-    /// `armed`; while the fd is readable `armed` has passed or is this
-    /// `next`, so such a deadline has passed too: the registration is
-    /// ready at once instead.
+    /// `armed`. While the fd is readable, `armed` has passed or is this
+    /// `next`, so such a deadline has passed too and the registration is
+    /// ready at once instead; or it is [`NEVER`] (nothing was queued, and
+    /// the expiry was armed for a timer since dropped): the registration's
+    /// expiry, at most `SLACK` after any deadline queued since, then stands
+    /// in for the one it cleared.
     fn rearm(&self, next: u64, now: u64, fired: u64, on_reactor_thread: bool) -> u64 {
         if next == NEVER {
             // `WouldBlock` (nothing to read) is fine, and a timerfd has no
