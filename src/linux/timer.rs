@@ -15,8 +15,8 @@
 //!
 //! One process-wide driver: a [`Queue`] of deadlines and wakers behind the
 //! `state` mutex, and one timerfd (a [`Device`] on the reactor) armed, in
-//! absolute time, at the earliest deadline. `armed` records the deadline the
-//! timerfd was last set to:
+//! absolute time, at the earliest deadline. `armed` records the deadline by
+//! which the timerfd is readable:
 //!
 //! - registering a timer re-arms only when its deadline is earlier than
 //!   `armed` by more than [`SLACK`] (no syscall in the common case);
@@ -26,12 +26,14 @@
 //!   when the timerfd is readable (the `Device`'s waker is the driver's
 //!   own): it repeatedly fires up to [`CHUNK`] expired timers under the
 //!   lock and wakes them outside it; its last round arms the timerfd for
-//!   the next deadline, except that a `block_on` thread waits for one at
-//!   most [`SLACK`] ahead by leaving the expiry unread, so the next pass
-//!   runs at once (polling the clock, see [`Driver::rearm`]), and the
-//!   reactor thread arms at least [`SLACK`] ahead, more after a pass that
-//!   fired many ([`COALESCE_MAX`]); with nothing queued it only reads the
-//!   expiry, so an idle program has no timer wake-ups.
+//!   the next deadline ([`Driver::rearm`]), on the reactor thread at least
+//!   [`SLACK`] ahead, more after a pass that fired many ([`COALESCE_MAX`]),
+//!   and with nothing queued only reads the expiry, so an idle program has
+//!   no timer wake-ups;
+//! - a `block_on` thread waits for a deadline at most [`SLACK`] ahead
+//!   without arming: the pass leaves the expiry unread, so the next pass
+//!   runs at once, polling the clock (busy) instead of sleeping until a
+//!   timer interrupt.
 //!
 //! A timer's life (`gen` is its slot's generation, see [`Ticket`]):
 //!
