@@ -1,12 +1,14 @@
 //! Criterion benches of `pasts::linux::Timer`: arming and cancelling a timer
 //! (create, poll once, drop) with an empty queue and with 100,000 other
-//! timers pending, and firing a batch of timers.
+//! timers pending, and firing a batch of timers (sparse, on a hand-made
+//! executor; dense, in `pasts::block_on`).
 //!
 //! The side-by-side comparison with tokio and async-io is
 //! `../shared/bench/run linux:timers`.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use pasts::linux::Timer;
+use pasts::prelude::*;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -78,6 +80,22 @@ fn timers(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // Deadlines 1 µs apart: the `block_on` thread waits for each by running
+    // passes back to back, not by arming the timerfd.
+    c.bench_function(
+        "timer fire 1000 (1 ms, 1 µs apart) in pasts::block_on",
+        |b| {
+            b.iter_batched(
+                || {
+                    (0..1000u64)
+                        .map(|i| Timer::new(Duration::from_micros(1000 + i)).unwrap())
+                        .collect::<Vec<_>>()
+                },
+                |timers| pasts::block_on(timers.join()),
+                BatchSize::PerIteration,
+            )
+        },
+    );
 }
 
 criterion_group!(benches, timers);

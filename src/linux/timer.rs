@@ -15,8 +15,8 @@
 //!
 //! One process-wide driver: a [`Queue`] of deadlines and wakers behind the
 //! `state` mutex, and one timerfd (a [`Device`] on the reactor) armed, in
-//! absolute time, at the earliest deadline. `armed` records the deadline the
-//! timerfd was last set to:
+//! absolute time, at the earliest deadline. `armed` records the deadline by
+//! which the timerfd is readable:
 //!
 //! - registering a timer re-arms only when its deadline is earlier than
 //!   `armed` by more than [`SLACK`] (no syscall in the common case);
@@ -24,10 +24,16 @@
 //!   the pass it triggers only re-arms;
 //! - a pass runs inline on the thread that dispatches the reactor's events
 //!   when the timerfd is readable (the `Device`'s waker is the driver's
-//!   own): it reads the timerfd, then repeatedly fires up to [`CHUNK`]
-//!   expired timers under the lock and wakes them outside it; its last
-//!   round arms the next deadline (at least [`SLACK`] ahead; on the reactor
-//!   thread, more after a pass that fired many: [`COALESCE_MAX`]).
+//!   own): it repeatedly fires up to [`CHUNK`] expired timers under the
+//!   lock and wakes them outside it; its last round arms the timerfd for
+//!   the next deadline ([`Driver::rearm`]), on the reactor thread at least
+//!   [`SLACK`] ahead, more after a pass that fired many ([`COALESCE_MAX`]),
+//!   and with nothing queued only reads the expiry, so an idle program has
+//!   no timer wake-ups;
+//! - a `block_on` thread waits for a deadline at most [`SLACK`] ahead
+//!   without arming: the pass leaves the expiry unread, so the next pass
+//!   runs at once, polling the clock (busy) instead of sleeping until a
+//!   timer interrupt.
 //!
 //! A timer's life (`gen` is its slot's generation, see [`Ticket`]):
 //!
@@ -73,13 +79,13 @@ use queue::{next_tick, Key, Queue};
 /// A deadline that never comes (`Duration::MAX` from now, say).
 const NEVER: u64 = u64::MAX;
 
-/// Timer slack, in nanoseconds: deadlines this close share one expiry of
-/// the timerfd. A registration re-arms only for a deadline more than
-/// `SLACK` before `armed`, and a pass arms no sooner than `SLACK` after its
-/// clock reading. So a timer among dense ones (100,000 over 200 ms: one
-/// every 2 µs) may be up to 25 µs later than it would be alone, and the
-/// dispatching thread runs one pass per batch instead of four syscalls per
-/// timer; an isolated timer is armed for its exact deadline.
+/// Timer slack, in nanoseconds: how close a deadline must be for the
+/// timerfd not to be armed for it. A registration re-arms only for a
+/// deadline more than `SLACK` before `armed` (the pass that `armed`
+/// triggers fires it, up to `SLACK` late); a pass on a `block_on` thread
+/// waits for a deadline at most `SLACK` ahead by running passes back to
+/// back ([`Driver::rearm`]), and one on the reactor thread arms no sooner
+/// than `SLACK` ahead. An isolated timer is armed for its exact deadline.
 const SLACK: u64 = 25_000;
 
 /// On the reactor thread, a pass that fired `n` timers arms no sooner than
@@ -110,10 +116,11 @@ const CHUNK: usize = 16;
 /// A one-shot timer: a future that is ready once its deadline has passed.
 ///
 /// Ready no earlier than the deadline, typically some tens of microseconds
-/// after it (`CLOCK_MONOTONIC` timerfd, no rounding to a tick; among many
-/// timers due within microseconds of each other, up to 25 µs more, so they
-/// share one wake-up of the driver; up to 250 µs when such a dense stream
-/// is dispatched by the reactor thread, for tasks on other threads). All
+/// after it (`CLOCK_MONOTONIC` timerfd, no rounding to a tick), a few when
+/// another deadline was due less than 25 µs before it: a `block_on` thread
+/// then waits by polling the clock (busy for those microseconds) rather
+/// than sleeping. Up to 250 µs late when a dense stream of deadlines is
+/// dispatched by the reactor thread, for tasks on other threads. All
 /// timers of the process share one timerfd, so a timer costs memory, not a
 /// file descriptor, and creating and dropping one makes no syscall unless it
 /// is the earliest pending timer.
@@ -348,8 +355,9 @@ impl fmt::Debug for Interval {
 struct State {
     queue: Queue,
     /// The deadline the timerfd was last armed to, [`NEVER`] if none: the
-    /// fd becomes readable at or before it, so registering a later deadline
-    /// needs no syscall (the pass then will arm the next one).
+    /// fd becomes readable at or before it (or is readable already: a pass
+    /// left its expiry unread), so registering a later deadline needs no
+    /// syscall (the pass then will arm the next one).
     armed: u64,
     /// The generation of each slot, [`PAGE`] slots a page.
     gens: Vec<&'static [AtomicU64]>,
@@ -621,6 +629,62 @@ impl Driver {
         sys::timerfd_settime(self.timerfd.as_fd(), sys::TFD_TIMER_ABSTIME, &new).map(drop)
     }
 
+    /// End a pass (under the lock, which serialises every `timerfd_settime`
+    /// and this `read`): make the timerfd wake the dispatcher for `next`,
+    /// the earliest queued deadline, after a pass that read the clock at
+    /// `now` and fired `fired` timers. Returns the new `armed`.
+    ///
+    /// The expiry that started the pass is still unread, so the fd is
+    /// readable: left so, the device re-arms with an event already pending
+    /// and the next pass runs at once, with no timer interrupt. That is how
+    /// a `block_on` thread waits for a deadline at most [`SLACK`] ahead:
+    /// arming the timerfd for it costs a hardware timer interrupt and a
+    /// context switch, and on a VM an exit each for the `timerfd_settime`
+    /// and the interrupt (about 25 µs to wake up 10 µs ahead on the 2-core
+    /// VM of the benchmarks), more than the wait; instead the thread runs a
+    /// pass (its only syscalls the device's `epoll_ctl` and `epoll_wait`)
+    /// after each turn of its executor until the deadline passes, busy for
+    /// at most `SLACK`. Measured (`timers_many`, 100,000 deadlines within
+    /// 200 ms): late_p50 3 µs instead of 45 µs with the timerfd armed at
+    /// least `SLACK` ahead; async-io, which polls likewise, 12 µs. The
+    /// reactor thread does not (see [`COALESCE_MAX`]).
+    ///
+    /// Otherwise `timerfd_settime` clears the expiry and arms the next one;
+    /// with nothing queued a `read` only clears it, so an idle program has
+    /// no timer wake-ups. Should arming fail (see `poll`), the fd stays
+    /// readable and the next pass tries again.
+    ///
+    /// Why the fd is readable when this leaves it so: a pass starts when
+    /// the reactor saw it readable (or the device could not re-arm, and
+    /// then passes repeat anyway), and only this `read` and a
+    /// `timerfd_settime`, which arms an expiry to come, clear that. A
+    /// registration arms only for a deadline more than [`SLACK`] before
+    /// `armed`. While the fd is readable, `armed` has passed or is this
+    /// `next`, so such a deadline has passed too and the registration is
+    /// ready at once instead; or it is [`NEVER`] (nothing was queued, and
+    /// the expiry was armed for a timer since dropped): the registration's
+    /// expiry, at most `SLACK` after any deadline queued since, then stands
+    /// in for the one it cleared.
+    fn rearm(&self, next: u64, now: u64, fired: u64, on_reactor_thread: bool) -> u64 {
+        if next == NEVER {
+            // `WouldBlock` (nothing to read) is fine, and a timerfd has no
+            // other read error.
+            let _expirations = sys::read_u64(self.timerfd.as_fd());
+            return NEVER;
+        }
+        let at = if on_reactor_thread {
+            next.max(now.saturating_add(coalesce(fired)))
+        } else if next <= now.saturating_add(SLACK) {
+            return next; // left readable: the next pass runs at once
+        } else {
+            next
+        };
+        match self.arm(at) {
+            Ok(()) => at,
+            Err(_) => next, // still readable: the next pass tries again
+        }
+    }
+
     /// The timerfd is readable (or this is the first call, from `start`):
     /// run passes until the `Device` is pending again, which re-registers
     /// the driver's waker with the reactor.
@@ -638,11 +702,6 @@ impl Driver {
             if Pin::new(&mut reactor.device).poll(&mut cx).is_pending() {
                 return;
             }
-            // Consume the expiry first, so one that comes during the pass
-            // makes the fd readable again. `WouldBlock` (nothing to read:
-            // the expiry was consumed already) is fine, and a timerfd has
-            // no other read error.
-            let _expirations = sys::read_u64(self.timerfd.as_fd());
             self.pass(&mut reactor.expired);
         }
     }
@@ -664,20 +723,8 @@ impl Driver {
             let last = fired < CHUNK;
             total += fired as u64;
             if last {
-                state.armed = NEVER;
-                if let Some(next) = state.queue.next_deadline() {
-                    // On failure (see `poll`) `armed` stays NEVER, so the
-                    // next registration arms again.
-                    let floor = if on_reactor_thread {
-                        coalesce(total)
-                    } else {
-                        SLACK
-                    };
-                    let next = next.max(now.saturating_add(floor));
-                    if next != NEVER && self.arm(next).is_ok() {
-                        state.armed = next;
-                    }
-                }
+                let next = state.queue.next_deadline().unwrap_or(NEVER);
+                state.armed = self.rearm(next, now, total, on_reactor_thread);
             }
             drop(state);
             for waker in wakers.drain(..) {
