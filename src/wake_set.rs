@@ -31,8 +31,8 @@
 //! also takes this one. With a single word (`cap <= BITS`) there is no
 //! summary: the owner looks at the word itself.
 //!
-//! Two bitsets: a set has a *home*, the thread that made it (an id that is
-//! never reused, see [`here`]). Wakes on the home thread go to the *local*
+//! Two bitsets: a set has a *home*, the thread that made it (by an id that
+//! no two running threads share, see [`here`]). Wakes on the home thread go to the *local*
 //! bitset with plain loads and stores, and read the parent waker directly:
 //! one thread, so no read-modify-write at all (the common case: a branch
 //! woken by the thread that polls, as a device or timer woken by the
@@ -44,8 +44,11 @@
 //! again. Without `std` nothing has a home: every wake is shared.
 //!
 //! The parent waker sits in the header, written only by the owner, on the
-//! home thread. Local wakes read it between the owner's writes (one
-//! thread). A shared wake that must wake the parent announces itself in
+//! home thread. Local wakes read it on that thread too, so between the
+//! owner's writes, unless the parent's wake polls the owner inline (an
+//! executor may): a local reader is counted in `local_readers`, with plain
+//! loads and stores, and the owner does not write while one is (as for a
+//! shared reader below). A shared wake that must wake the parent announces itself in
 //! `state` while it reads it, and the owner writes it only when no such
 //! reader is in flight:
 //!
@@ -56,9 +59,9 @@
 //!           (under WRITING the owner is in its poll: the walk after the
 //!           write takes the reader's bit, so no wake is needed)
 //!   owner:  0 --CAS--> WRITING --store the waker, -WRITING--> 0
-//!           (readers in flight: the CAS fails; the owner keeps the old
-//!           waker this time and wakes the new one itself, so it is polled
-//!           again and retries)
+//!           (readers in flight, shared or local: no CAS, or it fails; the
+//!           owner keeps the old waker this time and wakes the new one
+//!           itself, so it is polled again and retries)
 //! ```
 //!
 //! A dropped set is kept for the next combinator (see [`pool`], or `spares`
@@ -97,6 +100,9 @@ struct Header {
     refs: AtomicUsize,
     /// Readers of `parent` in flight, and `WRITING` (see the module docs).
     state: AtomicUsize,
+    /// Local wakes reading `parent` (home thread only: plain loads and
+    /// stores).
+    local_readers: AtomicUsize,
     /// The waker of the task that polls the combinator.
     parent: UnsafeCell<Option<Waker>>,
     /// Number of entries (branches this allocation can hold).
@@ -269,6 +275,7 @@ impl Shared {
         let header = Header {
             refs: AtomicUsize::new(if immortal { SATURATED } else { 1 }),
             state: AtomicUsize::new(0),
+            local_readers: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
             cap,
             summaries,
@@ -347,12 +354,15 @@ impl Shared {
     fn wake(&self, j: usize) {
         if self.at_home() {
             if self.set_in(Bitset::Local, j) {
+                let h = self.header();
+                let _reader = LocalReader::new(&h.local_readers);
                 // SAFETY: the owner writes `parent` only on the home thread
                 // (`WakeSet::register` trades away a set polled elsewhere),
-                // and runs no other code while it writes, so on this thread
-                // nobody writes it during our read; the caller's count keeps
-                // it from being freed.
-                if let Some(parent) = unsafe { &*self.header().parent.get() } {
+                // runs no other code while it writes, and does not write
+                // while a local reader is counted (should the parent's wake
+                // poll it), so nobody writes it during our read; the
+                // caller's count keeps it from being freed.
+                if let Some(parent) = unsafe { &*h.parent.get() } {
                     parent.wake_by_ref();
                 }
             }
@@ -440,6 +450,26 @@ impl Drop for Reader<'_> {
     fn drop(&mut self) {
         // Release: our read happens before the owner's next write.
         self.0.fetch_sub(READER, Ordering::Release);
+    }
+}
+
+/// A local wake reading the parent waker: counted in `local_readers` (on
+/// the home thread: plain loads and stores), uncounted on drop.
+struct LocalReader<'a>(&'a AtomicUsize);
+
+impl<'a> LocalReader<'a> {
+    #[inline]
+    fn new(readers: &'a AtomicUsize) -> Self {
+        readers.store(readers.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        Self(readers)
+    }
+}
+
+impl Drop for LocalReader<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let readers = self.0.load(Ordering::Relaxed);
+        self.0.store(readers - 1, Ordering::Relaxed);
     }
 }
 
@@ -638,19 +668,23 @@ impl WakeSet {
         // Cloned first: user code, which must not run (or panic) while
         // WRITING is held.
         let new = waker.clone();
-        // Acquire: the readers that left happen before our write.
-        if h.state
-            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
+        // On the home thread (or with no home: no local reader), a local
+        // reader in flight is a wake that polled us inline. Acquire: the
+        // shared readers that left happen before our write.
+        if h.local_readers.load(Ordering::Relaxed) != 0
+            || h.state
+                .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
         {
             // Readers in flight: keep the old waker for now, and come back.
             waker.wake_by_ref();
             return;
         }
-        // SAFETY: WRITING is set and no reader was counted: readers that
-        // come now see WRITING and skip the read, so nobody reads `parent`
-        // until WRITING is cleared; `&mut self` excludes the owner's other
-        // uses.
+        // SAFETY: WRITING is set and no reader was counted, shared or local:
+        // shared readers that come now see WRITING and skip the read, local
+        // ones are on this thread, which runs no other code until the write
+        // is done, so nobody reads `parent` during it; `&mut self` excludes
+        // the owner's other uses.
         let old = unsafe { (*h.parent.get()).replace(new) };
         // AcqRel: our write happens before the next reader's read, and the
         // bits of readers that skipped are seen by the walk after this.
