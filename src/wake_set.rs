@@ -7,9 +7,9 @@
 //! provenance covers the whole allocation). A waker may outlive the
 //! combinator (stored in another thread, in a static, leaked) and must stay
 //! sound, so the allocation lives at least as long as its wakers:
-//! - with `std`, a set of at most `SPARE_MAX` branches is never freed: it
-//!   goes back to a pool for the next combinator (see [`pool`]), and its
-//!   wakers are not counted;
+//! - with `std`, a set of at most `SPARE_MAX` branches made on a thread
+//!   that is not ending is never freed: it goes back to a pool for the
+//!   next combinator (see [`pool`]), and its wakers are not counted;
 //! - any other set is counted: every waker clone owns a count, the
 //!   combinator's [`WakeSet`] owns one too, and the last count frees it.
 //!
@@ -32,9 +32,9 @@
 //! summary: the owner looks at the word itself.
 //!
 //! Two bitsets: a set has a *home*, the thread that made it (by an id that
-//! no two running threads share, see [`here`]). Wakes on the home thread go to the *local*
-//! bitset with plain loads and stores, and read the parent waker directly:
-//! one thread, so no read-modify-write at all (the common case: a branch
+//! no two running threads share, see [`here`]). Wakes on the home thread
+//! go to the *local* bitset with plain loads and stores, and read the
+//! parent waker directly: one thread, so no read-modify-write at all (the common case: a branch
 //! woken by the thread that polls, as a device or timer woken by the
 //! `block_on` thread that waits in epoll). Wakes on any other thread go to
 //! the *shared* bitset with read-modify-writes. The owner takes from both,
@@ -48,9 +48,9 @@
 //! owner's writes, unless the parent's wake polls the owner inline (an
 //! executor may): a local reader is counted in `local_readers`, with plain
 //! loads and stores, and the owner does not write while one is (as for a
-//! shared reader below). A shared wake that must wake the parent announces itself in
-//! `state` while it reads it, and the owner writes it only when no such
-//! reader is in flight:
+//! shared reader below). A shared wake that must wake the parent announces
+//! itself in `state` while it reads it, and the owner writes it only when
+//! no such reader is in flight:
 //!
 //! ```text
 //! state = readers * READER | WRITING
