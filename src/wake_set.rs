@@ -34,10 +34,10 @@
 //! Two bitsets: a set has a *home*, the thread that made it (by an id that
 //! no two running threads share, see [`here`]). Wakes on the home thread
 //! go to the *local* bitset with plain loads and stores, and read the
-//! parent waker directly: one thread, so no read-modify-write at all (the common case: a branch
-//! woken by the thread that polls, as a device or timer woken by the
-//! `block_on` thread that waits in epoll). Wakes on any other thread go to
-//! the *shared* bitset with read-modify-writes. The owner takes from both,
+//! parent waker directly: one thread, so no read-modify-write at all (the
+//! common case: a branch woken by the thread that polls, as a device or
+//! timer woken by the `block_on` thread that waits in epoll). Wakes on any
+//! other thread go to the *shared* bitset with read-modify-writes. The owner takes from both,
 //! on the home thread only: an owner polled on another thread (its future
 //! was moved) first trades its set for one homed there, with every branch
 //! woken ([`WakeSet::register`]), and never touches the old local bitset
