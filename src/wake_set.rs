@@ -7,9 +7,9 @@
 //! provenance covers the whole allocation). A waker may outlive the
 //! combinator (stored in another thread, in a static, leaked) and must stay
 //! sound, so the allocation lives at least as long as its wakers:
-//! - with `std`, a set of at most `SPARE_MAX` branches is never freed: it
-//!   goes back to a pool for the next combinator (see [`pool`]), and its
-//!   wakers are not counted;
+//! - with `std`, a set of at most `SPARE_MAX` branches made on a thread
+//!   that is not ending is never freed: it goes back to a pool for the
+//!   next combinator (see [`pool`]), and its wakers are not counted;
 //! - any other set is counted: every waker clone owns a count, the
 //!   combinator's [`WakeSet`] owns one too, and the last count frees it.
 //!
@@ -32,23 +32,26 @@
 //! summary: the owner looks at the word itself.
 //!
 //! Two bitsets: a set has a *home*, the thread that made it (by an id no
-//! other running thread has: an id passes on only when its thread ends, see
-//! [`pool`]). Wakes on the home thread go to the *local*
-//! bitset with plain loads and stores, and read the parent waker directly:
-//! one thread, so no read-modify-write at all (the common case: a branch
-//! woken by the thread that polls, as a device or timer woken by the
-//! `block_on` thread that waits in epoll). Wakes on any other thread go to
-//! the *shared* bitset with read-modify-writes. The owner takes from both,
+//! two running threads share: an id passes on only when its thread ends,
+//! see [`pool`]). Wakes on the home thread go to the *local* bitset with
+//! plain loads and stores, and read the parent waker directly: one thread,
+//! so no read-modify-write at all (the common case: a branch woken by the
+//! thread that polls, as a device or timer woken by the `block_on` thread
+//! that waits in epoll). Wakes on any other thread go to the *shared*
+//! bitset with read-modify-writes. The owner takes from both,
 //! on the home thread only: an owner polled on another thread (its future
 //! was moved) first trades its set for one homed there, with every branch
 //! woken ([`WakeSet::register`]), and never touches the old local bitset
 //! again. Without `std` nothing has a home: every wake is shared.
 //!
 //! The parent waker sits in the header, written only by the owner, on the
-//! home thread. Local wakes read it between the owner's writes (one
-//! thread). A shared wake that must wake the parent announces itself in
-//! `state` while it reads it, and the owner writes it only when no such
-//! reader is in flight:
+//! home thread. Local wakes read it on that thread too, so between the
+//! owner's writes, unless the parent's wake polls the owner inline (an
+//! executor may): a local reader is counted in `local_readers`, with plain
+//! loads and stores, and the owner does not write while one is (as for a
+//! shared reader below). A shared wake that must wake the parent announces
+//! itself in `state` while it reads it, and the owner writes it only when
+//! no such reader is in flight:
 //!
 //! ```text
 //! state = readers * READER | WRITING
@@ -57,9 +60,9 @@
 //!           (under WRITING the owner is in its poll: the walk after the
 //!           write takes the reader's bit, so no wake is needed)
 //!   owner:  0 --CAS--> WRITING --store the waker, -WRITING--> 0
-//!           (readers in flight: the CAS fails; the owner keeps the old
-//!           waker this time and wakes the new one itself, so it is polled
-//!           again and retries)
+//!           (readers in flight, shared or local: no CAS, or it fails; the
+//!           owner keeps the old waker this time and wakes the new one
+//!           itself, so it is polled again and retries)
 //! ```
 //!
 //! A dropped set is kept for the next combinator (see [`pool`], or `spares`
@@ -98,6 +101,9 @@ struct Header {
     refs: AtomicUsize,
     /// Readers of `parent` in flight, and `WRITING` (see the module docs).
     state: AtomicUsize,
+    /// Local wakes reading `parent` (home thread only: plain loads and
+    /// stores).
+    local_readers: AtomicUsize,
     /// The waker of the task that polls the combinator.
     parent: UnsafeCell<Option<Waker>>,
     /// Number of entries (branches this allocation can hold).
@@ -270,6 +276,7 @@ impl Shared {
         let header = Header {
             refs: AtomicUsize::new(if immortal { SATURATED } else { 1 }),
             state: AtomicUsize::new(0),
+            local_readers: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
             cap,
             summaries,
@@ -348,12 +355,16 @@ impl Shared {
     fn wake(&self, j: usize) {
         if self.at_home() {
             if self.set_in(Bitset::Local, j) {
+                let h = self.header();
+                let _reader = LocalReader::new(&h.local_readers);
                 // SAFETY: the owner writes `parent` only on the home thread
                 // (`WakeSet::register` trades away a set polled elsewhere),
-                // and runs no other code while it writes, so on this thread
-                // nobody writes it during our read; the set is not freed
-                // while a waker of it runs (the waker's count, or never).
-                if let Some(parent) = unsafe { &*self.header().parent.get() } {
+                // runs no other code while it writes, and does not write
+                // while a local reader is counted (should the parent's wake
+                // poll it), so nobody writes it during our read; the set is
+                // not freed while a waker of it runs (the waker's count, or
+                // never).
+                if let Some(parent) = unsafe { &*h.parent.get() } {
                     parent.wake_by_ref();
                 }
             }
@@ -441,6 +452,26 @@ impl Drop for Reader<'_> {
     fn drop(&mut self) {
         // Release: our read happens before the owner's next write.
         self.0.fetch_sub(READER, Ordering::Release);
+    }
+}
+
+/// A local wake reading the parent waker: counted in `local_readers` (on
+/// the home thread: plain loads and stores), uncounted on drop.
+struct LocalReader<'a>(&'a AtomicUsize);
+
+impl<'a> LocalReader<'a> {
+    #[inline]
+    fn new(readers: &'a AtomicUsize) -> Self {
+        readers.store(readers.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        Self(readers)
+    }
+}
+
+impl Drop for LocalReader<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let readers = self.0.load(Ordering::Relaxed);
+        self.0.store(readers - 1, Ordering::Relaxed);
     }
 }
 
@@ -639,19 +670,23 @@ impl WakeSet {
         // Cloned first: user code, which must not run (or panic) while
         // WRITING is held.
         let new = waker.clone();
-        // Acquire: the readers that left happen before our write.
-        if h.state
-            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
+        // On the home thread (or with no home: no local reader), a local
+        // reader in flight is a wake that polled us inline. Acquire: the
+        // shared readers that left happen before our write.
+        if h.local_readers.load(Ordering::Relaxed) != 0
+            || h.state
+                .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
         {
             // Readers in flight: keep the old waker for now, and come back.
             waker.wake_by_ref();
             return;
         }
-        // SAFETY: WRITING is set and no reader was counted: readers that
-        // come now see WRITING and skip the read, so nobody reads `parent`
-        // until WRITING is cleared; `&mut self` excludes the owner's other
-        // uses.
+        // SAFETY: WRITING is set and no reader was counted, shared or local:
+        // shared readers that come now see WRITING and skip the read, local
+        // ones are on this thread, which runs no other code until the write
+        // is done, so nobody reads `parent` during it; `&mut self` excludes
+        // the owner's other uses.
         let old = unsafe { (*h.parent.get()).replace(new) };
         // AcqRel: our write happens before the next reader's read, and the
         // bits of readers that skipped are seen by the walk after this.
