@@ -32,7 +32,9 @@ use crate::schedule::Schedule;
 /// With the `alloc` feature each branch gets its own waker (all from one
 /// allocation per select), so after the first poll a wake re-polls only the
 /// branches that were woken, and a wake on the thread that polls the select
-/// takes no atomic read-modify-write. A select moved to another thread polls
+/// takes no atomic read-modify-write (so, with `std`, do not wake a branch
+/// from a signal handler on that thread: the wake could be lost; wakers in
+/// general are not async-signal-safe). A select moved to another thread polls
 /// every branch once there. With `std` the allocation of a select or join
 /// of up to 4,096 branches is kept for the thread's next one instead of
 /// freed: a thread keeps as many as it had in use at once, and hands them
