@@ -10,7 +10,10 @@
 //! home: the home thread's own lists (one per power-of-two size, no
 //! atomics), or, when dropped on another thread, the home's *mail* (under a
 //! lock), which the home takes back into its lists when it runs short. So
-//! the sets kept are at most as many as were ever in use at once.
+//! the sets kept are at most as many as were ever in use at once. A kept
+//! set still holds the last task waker registered with it until it is
+//! reused (then the next select in a loop needs no clone of it): at most
+//! one task kept alive per kept set.
 //!
 //! Ids are reused: a thread that ends gives its id back with all its sets
 //! (its lists go to its mail), and the next thread to start takes both.
