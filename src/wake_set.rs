@@ -325,6 +325,12 @@ impl Shared {
     /// (see the module docs).
     #[inline]
     fn set_in(&self, which: Bitset, j: usize) -> bool {
+        let h = self.header();
+        if h.summaries == 0 {
+            // A single word each, after the entries: shared, then local.
+            let bit = 1 << (j % BITS);
+            return which.or(&self.tail_words(h.cap + which as usize, 1)[0], bit) & bit == 0;
+        }
         let (summary, words) = self.bitset(which);
         let bit = 1 << (j % BITS);
         let w = j / BITS;
@@ -599,7 +605,17 @@ impl WakeSet {
     /// one if the set has a home) and every other one not.
     #[inline]
     fn reset(&self, marked: usize) {
-        let home = self.shared.header().home != 0;
+        let h = self.shared.header();
+        let home = h.home != 0;
+        if h.summaries == 0 {
+            // A single word each (the words follow the entries: shared, then
+            // local).
+            let words = self.shared.tail_words(h.cap, 2);
+            let (own, other) = if home { (1, 0) } else { (0, 1) };
+            words[other].store(0, Ordering::Release);
+            words[own].store(prefix_bits(0, marked), Ordering::Release);
+            return;
+        }
         for which in [Bitset::Shared, Bitset::Local] {
             let marked = if home == matches!(which, Bitset::Local) {
                 marked
