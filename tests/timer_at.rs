@@ -42,3 +42,53 @@ fn at_and_new_agree() {
     park_block_on(b);
     assert!(start.elapsed() >= d);
 }
+
+/// Pending once, waking itself: lets the other half of a join run.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "FFI")]
+fn past_instant_is_ready_at_once_while_passes_run_late() {
+    use common::{poll, Counter};
+    use pasts::prelude::*;
+
+    // Deadlines 5 µs apart come due for 10 ms while this thread stays busy
+    // (its passes run late, `armed` is in the past or left due); meanwhile a
+    // timer for an instant just passed is made and polled once, again and
+    // again: it must be ready on that first poll.
+    let base = Instant::now() + Duration::from_millis(20);
+    let dense = (0..2000u64)
+        .map(|i| Timer::at(base + Duration::from_micros(5 * i)).unwrap())
+        .collect::<Vec<_>>()
+        .join();
+    let (_, waker) = Counter::new();
+    let probe = async {
+        let mut pending = 0;
+        while Instant::now() < base + Duration::from_millis(10) {
+            let mut timer = Timer::at(Instant::now()).unwrap();
+            if poll(std::pin::Pin::new(&mut timer), &waker).is_pending() {
+                pending += 1;
+            }
+            // Let the dense timers' passes run between probes.
+            YieldOnce(false).await;
+        }
+        pending
+    };
+    let (_, pending) = pasts::block_on((dense, probe).join());
+    assert_eq!(pending, 0, "a past instant was not ready at its first poll");
+}

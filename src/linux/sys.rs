@@ -82,6 +82,9 @@ pub(crate) const EFD_CLOEXEC: c_int = O_CLOEXEC;
 /// timerfd and clocks.
 pub(crate) const CLOCK_REALTIME: c_int = 0;
 pub(crate) const CLOCK_MONOTONIC: c_int = 1;
+/// `CLOCK_MONOTONIC` as of the last tick: cheaper to read, behind by at
+/// most a tick.
+pub(crate) const CLOCK_MONOTONIC_COARSE: c_int = 6;
 pub(crate) const CLOCK_BOOTTIME: c_int = 7;
 pub(crate) const TFD_NONBLOCK: c_int = O_NONBLOCK;
 pub(crate) const TFD_CLOEXEC: c_int = O_CLOEXEC;

@@ -88,6 +88,10 @@ const NEVER: u64 = u64::MAX;
 /// than `SLACK` ahead. An isolated timer is armed for its exact deadline.
 const SLACK: u64 = 25_000;
 
+/// How far `CLOCK_MONOTONIC_COARSE` may be behind `CLOCK_MONOTONIC`, in
+/// nanoseconds: a tick (10 ms at the lowest `HZ`, 100), twice over.
+const COARSE_LAG: u64 = 20_000_000;
+
 /// On the reactor thread, a pass that fired `n` timers arms no sooner than
 /// `n` × [`SLACK`] after its clock reading, up to this. That thread wakes
 /// tasks that run on other threads (another executor's, or a `block_on`
@@ -526,6 +530,18 @@ impl Driver {
         self.since_epoch(Instant::now())
     }
 
+    /// `true` if `deadline` is surely still ahead by the coarse clock (a
+    /// few nanoseconds to read where the precise one takes tens in a VM),
+    /// which is behind by at most a tick: [`COARSE_LAG`] bounds it. Were it
+    /// ever further behind, a deadline just passed would wait for the next
+    /// pass instead of being ready at once: later, never early.
+    fn surely_ahead(&self, deadline: u64) -> bool {
+        sys::clock_gettime(sys::CLOCK_MONOTONIC_COARSE).is_ok_and(|now| {
+            nanos(now.to_duration()).saturating_add(COARSE_LAG)
+                < self.epoch_mono.saturating_add(deadline)
+        })
+    }
+
     /// `t` in nanoseconds since the epoch (0 if before it).
     #[inline]
     fn since_epoch(&self, t: Instant) -> u64 {
@@ -537,14 +553,17 @@ impl Driver {
     /// `moved`: the ticket's slot was queued for an older deadline (an
     /// interval's previous tick), so its firing does not make this one due.
     ///
-    /// The clock is read only when the timerfd must be armed earlier (a
-    /// syscall anyway): a deadline no more than [`SLACK`] before `armed`
-    /// will be looked at by the pass that `armed` triggers, and a queued one
-    /// is ready once that pass fired it, which the ticket tells without the
-    /// lock. So creating,
-    /// polling and dropping a timer that is not the earliest costs one clock
-    /// read (in the constructor) and two short critical sections; polling
-    /// and dropping a fired one costs none.
+    /// The clock is read on the first call (unless the coarse clock shows
+    /// the deadline is surely ahead), so a deadline that has passed is
+    /// ready at once (even while the pass that would fire it is late: a
+    /// busy thread, or `armed` left due, see [`Driver::rearm`]), and when
+    /// the timerfd must be armed earlier (a syscall anyway). Otherwise a
+    /// deadline no more than [`SLACK`] before `armed` will be looked at by
+    /// the pass that `armed` triggers, and a queued one is ready once a pass
+    /// fired it, which the ticket tells without the lock. So creating,
+    /// polling and dropping a timer that is not the earliest costs a clock
+    /// read or two and two short critical sections; polling and dropping a
+    /// fired one costs none.
     fn poll(
         &self,
         ticket: &mut Option<Ticket>,
@@ -561,10 +580,12 @@ impl Driver {
         if take_fired(ticket) && !moved {
             return Poll::Ready(());
         }
-        if deadline.saturating_add(SLACK) < state.armed {
-            if self.now() >= deadline {
-                return Poll::Ready(());
-            }
+        let earlier = deadline.saturating_add(SLACK) < state.armed;
+        let first = ticket.is_none() && !self.surely_ahead(deadline);
+        if (first || earlier) && self.now() >= deadline {
+            return Poll::Ready(());
+        }
+        if earlier {
             if self.arm(deadline).is_err() {
                 // Arming a valid timerfd for a valid time does not fail;
                 // should it anyway, poll again soon (and retry) rather than
