@@ -205,6 +205,14 @@ impl Shared {
         )
     }
 
+    /// The one word of `which` bitset, when each has a single word and no
+    /// summary (`summaries == 0`): a shortcut past [`Self::bitset`].
+    #[inline]
+    fn single_word(&self, which: Bitset) -> &AtomicUsize {
+        let h = self.header();
+        &self.tail_words(h.cap + which as usize * h.words, 1)[0]
+    }
+
     /// `true` on the set's home thread: its wakes and takes use the local
     /// bitset, with plain loads and stores.
     #[inline]
@@ -325,11 +333,9 @@ impl Shared {
     /// (see the module docs).
     #[inline]
     fn set_in(&self, which: Bitset, j: usize) -> bool {
-        let h = self.header();
-        if h.summaries == 0 {
-            // A single word each, after the entries: shared, then local.
+        if self.header().summaries == 0 {
             let bit = 1 << (j % BITS);
-            return which.or(&self.tail_words(h.cap + which as usize, 1)[0], bit) & bit == 0;
+            return which.or(self.single_word(which), bit) & bit == 0;
         }
         let (summary, words) = self.bitset(which);
         let bit = 1 << (j % BITS);
@@ -605,15 +611,16 @@ impl WakeSet {
     /// one if the set has a home) and every other one not.
     #[inline]
     fn reset(&self, marked: usize) {
-        let h = self.shared.header();
-        let home = h.home != 0;
-        if h.summaries == 0 {
-            // A single word each (the words follow the entries: shared, then
-            // local).
-            let words = self.shared.tail_words(h.cap, 2);
-            let (own, other) = if home { (1, 0) } else { (0, 1) };
-            words[other].store(0, Ordering::Release);
-            words[own].store(prefix_bits(0, marked), Ordering::Release);
+        let home = self.shared.header().home != 0;
+        if self.summaries() == 0 {
+            let (own, other) = if home {
+                (Bitset::Local, Bitset::Shared)
+            } else {
+                (Bitset::Shared, Bitset::Local)
+            };
+            self.shared.single_word(other).store(0, Ordering::Release);
+            let own = self.shared.single_word(own);
+            own.store(prefix_bits(0, marked), Ordering::Release);
             return;
         }
         for which in [Bitset::Shared, Bitset::Local] {
