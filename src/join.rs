@@ -99,7 +99,9 @@ impl<F: Future> Slot<F> {
                 return output;
             }
         }
-        panic!("pasts: a join was polled after it completed; poll a future only until it returns `Ready`")
+        // Not reached: `JoinFuture` takes the outputs once, when every slot
+        // is `Done`, and a second poll stops at its `finished` check first.
+        crate::schedule::polled_after_completion("join")
     }
 }
 
@@ -174,7 +176,7 @@ impl<S: Slots> Future for JoinFuture<S> {
             }
         }
         if mem::replace(&mut this.finished, true) {
-            panic!("pasts: a join was polled after it completed; poll a future only until it returns `Ready`");
+            crate::schedule::polled_after_completion("join");
         }
         Poll::Ready(slots.take())
     }

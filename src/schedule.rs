@@ -41,6 +41,15 @@ fn next_start(len: usize) -> usize {
     x % len.max(1)
 }
 
+/// A select or join (`what`) polled again after it returned `Ready`: a bug
+/// in the caller (the `Future` contract allows a panic), reported with the
+/// fix.
+#[cold]
+#[track_caller]
+pub(crate) fn polled_after_completion(what: &str) -> ! {
+    panic!("pasts: a {what} was polled after it completed; poll a future only until it returns `Ready`")
+}
+
 /// Invoke `$m!(len; Type index, ...)` for tuples of 1 to 12 futures.
 macro_rules! for_tuples {
     ($m:ident) => {

@@ -128,7 +128,7 @@ impl<B: Branches> Future for SelectFuture<B> {
         // dropped in place by `Pin::set` below.
         let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
         let Some(mut branches) = slot.as_mut().as_pin_mut() else {
-            panic!("pasts: a select was polled after it completed; poll a future only until it returns `Ready`");
+            crate::schedule::polled_after_completion("select");
         };
         let len = branches.len();
         let out = this.schedule.poll_each(len, cx, |i, cx| {
