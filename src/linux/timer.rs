@@ -575,14 +575,17 @@ impl Driver {
         if deadline == 0 || (take_fired(ticket) && !moved) {
             return Poll::Ready(());
         }
+        // The first poll: a deadline that has passed needs no lock.
+        if ticket.is_none() && !self.surely_ahead(deadline) && self.now() >= deadline {
+            return Poll::Ready(());
+        }
         let mut state = self.lock();
         // Again under the lock: a pass may have fired it meanwhile.
         if take_fired(ticket) && !moved {
             return Poll::Ready(());
         }
         let earlier = deadline.saturating_add(SLACK) < state.armed;
-        let first = ticket.is_none() && !self.surely_ahead(deadline);
-        if (first || earlier) && self.now() >= deadline {
+        if earlier && self.now() >= deadline {
             return Poll::Ready(());
         }
         if earlier {
