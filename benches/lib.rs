@@ -1,0 +1,1 @@
+//! Nothing here: the benches are the `[[bench]]` targets of this package.
