@@ -31,6 +31,8 @@ mod schedule;
 mod select;
 #[cfg(feature = "alloc")]
 mod selector;
+#[cfg(feature = "alloc")]
+mod tasks;
 #[cfg(feature = "std")]
 mod thread;
 #[cfg(feature = "alloc")]
@@ -45,5 +47,7 @@ pub use join::Join;
 pub use select::Select;
 #[cfg(feature = "alloc")]
 pub use selector::Selector;
+#[cfg(feature = "alloc")]
+pub use tasks::Tasks;
 #[cfg(feature = "std")]
 pub use thread::{block_on, ThreadInterrupt};
