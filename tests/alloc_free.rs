@@ -135,6 +135,12 @@ fn counter_sees_allocations() {
     assert!(allocs() > before);
 }
 
+struct Noop;
+
+impl std::task::Wake for Noop {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
 type Job = Pin<Box<dyn Future<Output = (usize, u32)> + Send>>;
 
 /// A tracked thread: selects of a few sizes, one select polled here and
@@ -156,8 +162,11 @@ fn churn(worker: &std::sync::mpsc::Sender<Job>) {
             }
         });
         let mut fut = Box::pin([SelfWake { left: 3 }, SelfWake { left: 5 }].select());
-        let waker = std::task::Waker::noop();
-        assert!(fut.as_mut().poll(&mut Context::from_waker(waker)).is_pending());
+        let waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+        assert!(fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
         worker.send(fut).unwrap();
     })
     .join()

@@ -79,7 +79,7 @@ fn async_fn_futures_that_are_not_unpin() {
         sum
     });
     assert_eq!(sum, 90);
-    assert_eq!(format!("{tasks:?}").contains("len: 0"), true);
+    assert!(format!("{tasks:?}").contains("len: 0"));
 }
 
 /// Pending until its shared flag is set; keeps its waker where a thread
