@@ -26,27 +26,30 @@
 //! Nobody else writes a queued node's `state`, so those stores race with
 //! nothing.
 //!
-//! **Parent waker** (the task that polls the combinator), stored by the
-//! protocol of `AtomicWaker`: `lock` is `WAITING`, `REGISTERING` (the owner
-//! writes it) or has `WAKING` set (a wake takes it out):
+//! **Parent waker** (the task that polls the combinator). Only the owner
+//! writes it, and only while no wake reads it; `lock` counts the wakes
+//! reading it (`READER` each) and has `WRITING` set while the owner writes:
 //!
 //! ```text
-//!   WAITING --owner: CAS--> REGISTERING --CAS--> WAITING
-//!                               |  a wake sets WAKING meanwhile: the owner
-//!                               +--takes the waker, swaps WAITING, wakes it
-//!   WAITING --wake: fetch_or--> WAKING --take the waker, fetch_and--> WAITING
-//!                                          (then wake it, with no lock held)
+//!   wake:  +READER; unless WRITING, wake the parent (by reference); -READER
+//!   owner: 0 --CAS--> WRITING --store the waker, -WRITING--> 0
+//!          (a reader in flight: the CAS fails; the owner keeps the old
+//!          waker this time and wakes the new one, to be polled again)
 //! ```
 //!
 //! A wake that pushes onto an empty stack wakes the parent; one that finds
-//! the stack non-empty stops: the pusher of the bottom node wakes it, and the
-//! owner takes the stack after that. The owner returns `Pending` only after
-//! registering the parent and then finding the stack empty, so a later push
-//! finds it empty too and wakes the registered parent (or, racing with the
-//! registration, makes the owner wake it). No step waits for another thread,
-//! so a wake may come from any thread, any number of times, during a poll,
+//! the stack non-empty stops: the pusher of the bottom node wakes the
+//! parent after its push, and the owner takes the stack after that. The
+//! owner returns `Pending` only after registering the parent and then
+//! finding the stack empty, so a later push finds it empty too and wakes
+//! the registered parent. A wake that skips the read (the owner is
+//! writing) pushed before the owner's write ended, so the owner's take that
+//! follows finds its node. Every waker wakes the parent itself (none relies
+//! on another that may be slow), and no step waits for another thread, so
+//! a wake may come from any thread, any number of times, during a poll,
 //! after the owner is gone, or from a signal handler that interrupted the
-//! owner or another wake on the same thread: no wake after `Pending` is lost.
+//! owner or another wake on the same thread: no wake after `Pending` is
+//! lost.
 //!
 //! With `std`, a dropped set of at most `SPARE_MAX` branches is kept (one per
 //! thread) for the next select or join on the thread: branches that kept
@@ -72,12 +75,10 @@ const CLAIMED: usize = usize::MAX - 1;
 /// End of a list; `head` of an empty stack.
 const NIL: usize = usize::MAX - 2;
 
-/// `lock`: nobody uses the parent waker.
-const WAITING: usize = 0;
 /// `lock`: the owner writes the parent waker.
-const REGISTERING: usize = 1;
-/// `lock`: a wake takes the parent waker (or asks the registering owner to).
-const WAKING: usize = 2;
+const WRITING: usize = 1;
+/// `lock`: one wake reads the parent waker (a count in the other bits).
+const READER: usize = 2;
 
 /// Start of the shared allocation; node 0 follows it.
 #[repr(C)]
@@ -140,7 +141,7 @@ impl Header {
         let init = Self {
             refs: AtomicUsize::new(1),
             head: AtomicUsize::new(NIL),
-            lock: AtomicUsize::new(WAITING),
+            lock: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
             cap0,
             more: UnsafeCell::new(Vec::new()),
@@ -159,61 +160,47 @@ impl Header {
 
     /// Wake the parent task, if one is registered (see the module docs).
     fn wake_parent(&self) {
-        if self.lock.fetch_or(WAKING, Ordering::AcqRel) == WAITING {
-            // SAFETY: this wake set WAKING over WAITING: neither the owner
-            // nor another wake touches `parent` until it is cleared.
-            let waker = unsafe { (*self.parent.get()).take() };
-            self.lock.fetch_and(!WAKING, Ordering::AcqRel);
-            if let Some(waker) = waker {
-                waker.wake();
+        /// Leaves, also if the parent's wake panics.
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(READER, Ordering::Release);
+            }
+        }
+        let before = self.lock.fetch_add(READER, Ordering::AcqRel);
+        let _leave = Leave(&self.lock);
+        if before & WRITING == 0 {
+            // SAFETY: a reader counted while nobody wrote: the owner does
+            // not write `parent` until the count is back to zero.
+            if let Some(parent) = unsafe { &*self.parent.get() } {
+                parent.wake_by_ref();
             }
         }
     }
 
-    /// Store `waker` (`None`: drop the stored one). Owner only.
+    /// Store `waker` as the parent (`None`: drop the stored one), unless it
+    /// is stored already. Owner only.
     fn register(&self, waker: Option<&Waker>) {
-        /// Ends the registration, also if cloning the waker panics.
-        struct Unlock<'a>(&'a Header);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                let h = self.0;
-                let done = h.lock.compare_exchange(
-                    REGISTERING,
-                    WAITING,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                );
-                if done.is_err() {
-                    // A wake came meanwhile and left the parent to us.
-                    // SAFETY: `lock` is still REGISTERING | WAKING: only we
-                    // touch `parent`.
-                    let waker = unsafe { (*h.parent.get()).take() };
-                    h.lock.swap(WAITING, Ordering::AcqRel);
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
-                }
-            }
+        // SAFETY: only the owner writes `parent`: reading it races with
+        // reads only.
+        match (unsafe { &*self.parent.get() }, waker) {
+            (Some(old), Some(new)) if old.will_wake(new) => return,
+            (None, None) => return,
+            _ => {}
         }
-        let locked =
-            self.lock
-                .compare_exchange(WAITING, REGISTERING, Ordering::Acquire, Ordering::Acquire);
-        if locked.is_err() {
-            // A wake is taking the old waker: poll again to register.
+        // Cloned first: user code, which must not run while WRITING.
+        let new = waker.cloned();
+        let write = self.lock.compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed);
+        if write.is_err() {
+            // A wake reads the old one: keep it, and poll again to retry.
             if let Some(waker) = waker {
                 waker.wake_by_ref();
             }
             return;
         }
-        let unlock = Unlock(self);
-        // SAFETY: REGISTERING is ours: wakes do not touch `parent` now.
-        let slot = unsafe { &mut *self.parent.get() };
-        let old = match waker {
-            Some(w) if slot.as_ref().is_some_and(|s| s.will_wake(w)) => None,
-            Some(w) => slot.replace(w.clone()),
-            None => slot.take(),
-        };
-        drop(unlock);
+        // SAFETY: WRITING with no reader: wakes that come now skip `parent`.
+        let old = unsafe { core::mem::replace(&mut *self.parent.get(), new) };
+        self.lock.fetch_sub(WRITING, Ordering::AcqRel);
         // Dropped with no lock held: it may run any code.
         drop(old);
     }
