@@ -220,7 +220,7 @@ impl<F: Future + Unpin> Future for Selector<F> {
         if let Poll::Ready((i, _)) = &out {
             // The winner stays in place: poll it next round so it registers
             // its waker again (the task polls now: no wake needed).
-            this.set.mark(*i);
+            this.set.again(*i);
         }
         out
     }

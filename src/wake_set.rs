@@ -339,6 +339,8 @@ pub(crate) struct WakeSet {
     sweep_left: usize,
     /// The taken batch: the next node to serve, or `NIL`.
     batch: usize,
+    /// A branch to serve before the next batch taken (`NIL`: none).
+    again: usize,
 }
 
 // SAFETY: the allocation is shared through atomics and the lock protocol of
@@ -378,6 +380,7 @@ impl WakeSet {
             sweep: 0,
             sweep_left: 0,
             batch: NIL,
+            again: NIL,
         }
     }
 
@@ -454,11 +457,6 @@ impl WakeSet {
         self.node_ref(j).wake();
     }
 
-    /// Queue branch `j`, not waking the task: it is polling the set now.
-    pub(crate) fn mark(&self, j: usize) {
-        self.node_ref(j).queue();
-    }
-
     /// Lend `f` the waker of branch `j` (`j < cap`), without a count.
     fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
         let raw = RawWaker::new(self.node(j).as_ptr().cast_const().cast(), &VTABLE);
@@ -490,14 +488,36 @@ impl WakeSet {
         Some(j)
     }
 
-    /// Take the woken stack as the next batch; `false` if it was empty.
+    /// Take the woken stack as the next batch, behind the branch kept by
+    /// `again`; `false` if there is nothing.
     fn take(&mut self) -> bool {
         let head = &self.header().head;
-        if head.load(Ordering::Relaxed) == NIL {
-            return false;
+        let mut top = NIL;
+        if head.load(Ordering::Relaxed) != NIL {
+            top = head.swap(NIL, Ordering::Acquire);
         }
-        self.batch = head.swap(NIL, Ordering::Acquire);
-        self.batch != NIL
+        if self.again != NIL {
+            // Queued by `again`: only the owner writes its link.
+            self.node_ref(self.again).state.store(top, Ordering::Relaxed);
+            top = core::mem::replace(&mut self.again, NIL);
+        }
+        self.batch = top;
+        top != NIL
+    }
+
+    /// Poll branch `j` again in the next batch (a winner that stays in
+    /// place, so it registers again), not waking the task: it polls now.
+    pub(crate) fn again(&mut self, j: usize) {
+        if self.again != NIL {
+            self.node_ref(j).queue();
+            return;
+        }
+        let node = self.node_ref(j);
+        // Claimed as a batch of one (the owner's): no shared push needed.
+        let claim = node.state.compare_exchange(IDLE, NIL, Ordering::Relaxed, Ordering::Relaxed);
+        if claim.is_ok() {
+            self.again = j;
+        }
     }
 
     /// Visit the branches below `len` that need a poll (swept, or woken
