@@ -1,7 +1,7 @@
 //! The waker core (feature `alloc`): per-branch wakers for select, join,
 //! [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks).
 //!
-//! One allocation holds a header and one *node* per branch. The waker of
+//! One allocation holds a header, one more the *nodes*, one per branch. The waker of
 //! branch `j` points at node `j`, which holds `j` and a pointer to the
 //! header. A combinator's [`WakeSet`] owns one count of the allocation and
 //! each waker clone owns one more; the last count frees it, so a waker may
@@ -24,7 +24,10 @@
 //! node: it reads the link, stores `IDLE`, then polls the branch, so a wake
 //! during that poll queues the node again (for the next batch: fairness).
 //! Nobody else writes a queued node's `state`, so those stores race with
-//! nothing.
+//! nothing. The owner may also queue a node itself, as a batch of its own
+//! (`again`: CAS `IDLE` to `NIL`, served before the next stack it takes).
+//! A new combinator's first poll visits every branch (a *sweep*) without
+//! touching their states.
 //!
 //! **Parent waker** (the task that polls the combinator). Only the owner
 //! writes it, and only while no wake reads it; `lock` counts the wakes
@@ -58,11 +61,10 @@
 //! cause a spurious poll of the new owner's branch with that index.
 #![allow(unsafe_code)]
 
-use alloc::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
-use core::mem::{size_of, ManuallyDrop};
+use core::mem::ManuallyDrop;
 use core::ops::ControlFlow;
 use core::ptr::NonNull;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -80,8 +82,7 @@ const WRITING: usize = 1;
 /// `lock`: one wake reads the parent waker (a count in the other bits).
 const READER: usize = 2;
 
-/// Start of the shared allocation; node 0 follows it.
-#[repr(C)]
+/// The shared part: the woken stack, the parent waker and the nodes.
 struct Header {
     /// Owners: the `WakeSet` and every cloned branch waker.
     refs: AtomicUsize,
@@ -90,11 +91,10 @@ struct Header {
     /// Who uses `parent` (see the module docs).
     lock: AtomicUsize,
     parent: UnsafeCell<Option<Waker>>,
-    /// Nodes inline after the header (a power of two if the set grows).
-    cap0: usize,
-    /// Segments added by `reserve`: segment `k` holds `cap0 << k` nodes.
-    /// Only the owner touches it (and `free`, after the last count).
-    more: UnsafeCell<Vec<NonNull<Node>>>,
+    /// Boxed node segments, never moved: segment 0 holds `cap0` nodes (a
+    /// power of two if the set grows), segment `k > 0` holds `cap0 << (k -
+    /// 1)`. Only the owner touches the list (and the last `release`).
+    segs: UnsafeCell<Vec<NonNull<[Node]>>>,
 }
 
 struct Node {
@@ -105,12 +105,8 @@ struct Node {
     state: AtomicUsize,
 }
 
-/// Byte offset of node 0.
-const NODES: usize = size_of::<Header>();
-const _: () = assert!(NODES % core::mem::align_of::<Node>() == 0);
-
-/// Segment and offset of node `j` in a set of `cap0` inline nodes (a power
-/// of two once there is more than one segment).
+/// Segment and offset of node `j` in a set whose first segment holds
+/// `cap0` nodes (see `Header::segs`).
 #[inline]
 pub(crate) fn locate(j: usize, cap0: usize) -> (usize, usize) {
     if j < cap0 {
@@ -120,41 +116,32 @@ pub(crate) fn locate(j: usize, cap0: usize) -> (usize, usize) {
     (k + 1, j - (cap0 << k))
 }
 
-fn layout(cap0: usize) -> Layout {
-    size_of::<Node>()
-        .checked_mul(cap0)
-        .and_then(|size| size.checked_add(NODES))
-        .and_then(|size| Layout::from_size_align(size, core::mem::align_of::<Header>()).ok())
-        .unwrap_or_else(|| panic!("pasts: too many branches (capacity overflow)"))
+/// A boxed segment of nodes `from..to` of `header`, never moved.
+fn segment(header: NonNull<Header>, from: usize, to: usize) -> NonNull<[Node]> {
+    let nodes: Box<[Node]> = (from..to)
+        .map(|index| Node {
+            header,
+            index,
+            state: AtomicUsize::new(IDLE),
+        })
+        .collect();
+    NonNull::from(Box::leak(nodes))
 }
 
 impl Header {
-    /// A new allocation: one count (the caller's), `cap0` idle nodes.
+    /// A new set: one count (the caller's), `cap0` idle nodes.
     #[cold]
     fn allocate(cap0: usize) -> NonNull<Self> {
-        let layout = layout(cap0);
-        // SAFETY: the layout's size is not zero (it holds the header).
-        let Some(ptr) = NonNull::new(unsafe { alloc(layout) }) else {
-            handle_alloc_error(layout)
-        };
-        let header = ptr.cast::<Self>();
-        let init = Self {
+        let header = NonNull::from(Box::leak(Box::new(Self {
             refs: AtomicUsize::new(1),
             head: AtomicUsize::new(NIL),
             lock: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
-            cap0,
-            more: UnsafeCell::new(Vec::new()),
-        };
-        // SAFETY: a fresh allocation of `layout`: aligned and big enough for
-        // the header and `cap0` nodes after it; nobody else sees it yet.
-        unsafe {
-            header.as_ptr().write(init);
-            let nodes = ptr.as_ptr().add(NODES).cast::<Node>();
-            for index in 0..cap0 {
-                nodes.add(index).write(Node::new(header, index));
-            }
-        }
+            segs: UnsafeCell::new(Vec::new()),
+        })));
+        let first = segment(header, 0, cap0);
+        // SAFETY: nobody else sees the new header yet.
+        unsafe { (*header.as_ref().segs.get()).push(first) };
         header
     }
 
@@ -190,7 +177,9 @@ impl Header {
         }
         // Cloned first: user code, which must not run while WRITING.
         let new = waker.cloned();
-        let write = self.lock.compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed);
+        let write = self
+            .lock
+            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed);
         if write.is_err() {
             // A wake reads the old one: keep it, and poll again to retry.
             if let Some(waker) = waker {
@@ -221,31 +210,18 @@ impl Header {
         }
         // Every other owner's last use happens before the free (as `Arc`).
         fence(Ordering::Acquire);
-        // SAFETY: that was the last count: nobody else can reach `this`.
-        // Each extra segment `k` was made by `WakeSet::reserve` as a boxed
-        // slice of `cap0 << k` nodes; the header is dropped in place once,
-        // and the memory freed with the layout it was allocated with.
+        // SAFETY: that was the last count: nobody else can reach `this` or
+        // its segments, all leaked boxes, freed once here.
         unsafe {
-            let cap0 = this.as_ref().cap0;
-            for (k, seg) in (*this.as_ref().more.get()).iter().enumerate() {
-                let slice = core::ptr::slice_from_raw_parts_mut(seg.as_ptr(), cap0 << k);
-                drop(Box::from_raw(slice));
+            let this = Box::from_raw(this.as_ptr());
+            for seg in &*this.segs.get() {
+                drop(Box::from_raw(seg.as_ptr()));
             }
-            core::ptr::drop_in_place(this.as_ptr());
-            dealloc(this.as_ptr().cast(), layout(cap0));
         }
     }
 }
 
 impl Node {
-    fn new(header: NonNull<Header>, index: usize) -> Self {
-        Self {
-            header,
-            index,
-            state: AtomicUsize::new(IDLE),
-        }
-    }
-
     fn header(&self) -> &Header {
         // SAFETY: a node lives in its header's allocation, which whoever
         // reaches the node keeps alive (it owns or borrows a count).
@@ -344,7 +320,7 @@ pub(crate) struct WakeSet {
 }
 
 // SAFETY: the allocation is shared through atomics and the lock protocol of
-// the module docs; `Waker` is `Send + Sync`; the owner-only parts (`more`,
+// the module docs; `Waker` is `Send + Sync`; the owner-only parts (`segs`,
 // a taken batch's links) are used through `&mut self` only.
 unsafe impl Send for WakeSet {}
 // SAFETY: `&self` methods only use atomics.
@@ -389,12 +365,10 @@ impl WakeSet {
     pub(crate) fn new(cap: usize) -> Self {
         #[cfg(feature = "std")]
         if let Ok(Some(header)) = SPARE.try_with(|spare| spare.0.take()) {
-            // SAFETY: the spare's count is ours now.
-            if unsafe { header.as_ref() }.cap0 >= cap {
-                return Self::from_header(header);
+            let spare = Self::from_header(header);
+            if spare.cap() >= cap {
+                return spare;
             }
-            // SAFETY: as above; not used afterwards.
-            unsafe { Header::release(header) };
         }
         Self::from_header(Header::allocate(cap))
     }
@@ -409,33 +383,31 @@ impl WakeSet {
         unsafe { self.header.as_ref() }
     }
 
+    fn segs(&self) -> &[NonNull<[Node]>] {
+        // SAFETY: only the owner touches the list (`&self` here, `&mut
+        // self` in `reserve`); it always holds segment 0.
+        unsafe { &*self.header().segs.get() }
+    }
+
     /// The number of branches it has room for.
     pub(crate) fn cap(&self) -> usize {
-        // SAFETY: only the owner touches `more`.
-        self.header().cap0 << unsafe { &*self.header().more.get() }.len()
+        self.segs()[0].len() << (self.segs().len() - 1)
     }
 
     /// Room for at least `cap` branches (a growable set): new segments,
     /// each doubling the room.
     pub(crate) fn reserve(&mut self, cap: usize) {
         while self.cap() < cap {
-            let (header, index) = (self.header, self.cap());
-            let seg: Box<[Node]> = (index..2 * index).map(|j| Node::new(header, j)).collect();
-            let seg = NonNull::from(Box::leak(seg)).cast::<Node>();
-            // SAFETY: only the owner (`&mut self`) touches `more`.
-            unsafe { (*self.header().more.get()).push(seg) };
+            let seg = segment(self.header, self.cap(), 2 * self.cap());
+            // SAFETY: only the owner (`&mut self`) touches the list.
+            unsafe { (*self.header().segs.get()).push(seg) };
         }
     }
 
-    /// Node `j` (`j < cap`), with its allocation's provenance.
+    /// Node `j` (`j < cap`).
     fn node(&self, j: usize) -> NonNull<Node> {
-        let (seg, at) = locate(j, self.header().cap0);
-        let base = match seg {
-            // SAFETY: node 0 lies `NODES` bytes into the allocation.
-            0 => unsafe { self.header.as_ptr().cast::<u8>().add(NODES).cast::<Node>() },
-            // SAFETY: only the owner touches `more`; `j < cap` (callers).
-            k => unsafe { (&*self.header().more.get()).get_unchecked(k - 1).as_ptr() },
-        };
+        let (seg, at) = locate(j, self.segs()[0].len());
+        let base = self.segs()[seg].as_ptr().cast::<Node>();
         // SAFETY: `at` is inside that segment (`locate`), so not null.
         unsafe { NonNull::new_unchecked(base.add(at)) }
     }
@@ -498,7 +470,9 @@ impl WakeSet {
         }
         if self.again != NIL {
             // Queued by `again`: only the owner writes its link.
-            self.node_ref(self.again).state.store(top, Ordering::Relaxed);
+            self.node_ref(self.again)
+                .state
+                .store(top, Ordering::Relaxed);
             top = core::mem::replace(&mut self.again, NIL);
         }
         self.batch = top;
@@ -514,7 +488,9 @@ impl WakeSet {
         }
         let node = self.node_ref(j);
         // Claimed as a batch of one (the owner's): no shared push needed.
-        let claim = node.state.compare_exchange(IDLE, NIL, Ordering::Relaxed, Ordering::Relaxed);
+        let claim = node
+            .state
+            .compare_exchange(IDLE, NIL, Ordering::Relaxed, Ordering::Relaxed);
         if claim.is_ok() {
             self.again = j;
         }

@@ -58,6 +58,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Rounds after the warm-up (Miri is slow).
+const ROUNDS: usize = if cfg!(miri) { 20 } else { 1_000 };
+
 fn allocs() -> u64 {
     ALLOCS.with(Cell::get)
 }
@@ -91,7 +94,7 @@ fn block_on_allocates_nothing_after_warm_up() {
     // Warm-up: the thread's interrupt is made on the first call.
     assert_eq!(pasts::block_on(async { 1 }), 1);
     let before = allocs();
-    for _ in 0..1_000 {
+    for _ in 0..ROUNDS {
         assert_eq!(pasts::block_on(async { 2 }), 2);
         assert_eq!(pasts::block_on(SelfWake { left: 10 }), 7);
     }
@@ -116,7 +119,7 @@ fn selects_and_joins_allocate_nothing_after_warm_up() {
     // Warm-up: the thread's interrupt and the sets are made the first time.
     round();
     let before = allocs();
-    for _ in 0..1_000 {
+    for _ in 0..ROUNDS {
         round();
     }
     assert_eq!(
