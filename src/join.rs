@@ -1,14 +1,16 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
 //!
 //! Pinning: each future lives in a [`Slot`] pinned in place inside the join
-//! future (an array, a tuple, or a boxed slice that is never reallocated).
+//! future (an array, a tuple, or a `Pinned` slice).
 //! A running future is polled through a pinned reference to its slot and,
 //! once finished, dropped in place by overwriting the slot with its output;
 //! only an output is ever moved out. That is the only unsafe here.
 #![allow(unsafe_code)]
 
 #[cfg(feature = "alloc")]
-use alloc::{boxed::Box, vec::Vec};
+use crate::pinned::Pinned;
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::mem;
@@ -218,30 +220,21 @@ impl<F: Future, const N: usize> Join for [F; N] {
 }
 
 #[cfg(feature = "alloc")]
-impl<F: Future> Slots for Box<[Slot<F>]> {
+impl<F: Future> Slots for Pinned<Slot<F>> {
     type Output = Vec<F::Output>;
 
     fn len(&self) -> usize {
-        <[Slot<F>]>::len(self)
+        self.len()
     }
 
     #[inline]
     fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
-        // The boxed slice is never reallocated: its elements stay put.
-        let slots: &mut [Slot<F>] = self.get_mut();
-        // SAFETY: the slots are pinned for as long as the join lives: the
-        // box is owned by the pinned join and never reallocated, and no slot
-        // is moved (see `pin_index`).
-        pin_index(unsafe { Pin::new_unchecked(slots) }, i).poll_slot(cx, left);
+        self.get_mut().get(i).poll_slot(cx, left);
     }
 
     fn take(self: Pin<&mut Self>) -> Vec<F::Output> {
-        let slots: &mut [Slot<F>] = self.get_mut();
-        // SAFETY: as in `poll_slot`.
-        let mut slots = unsafe { Pin::new_unchecked(slots) };
-        (0..slots.len())
-            .map(|i| pin_index(slots.as_mut(), i).take())
-            .collect()
+        let slots = self.get_mut();
+        (0..slots.len()).map(|i| slots.get(i).take()).collect()
     }
 }
 
@@ -251,7 +244,7 @@ impl<F: Future> Join for Vec<F> {
 
     #[inline]
     fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
-        JoinFuture::new(self.into_iter().map(Slot::Running).collect::<Box<[_]>>())
+        JoinFuture::new(Pinned::new(self.into_iter().map(Slot::Running).collect()))
     }
 }
 

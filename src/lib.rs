@@ -26,6 +26,8 @@ mod interrupt;
 mod join;
 #[cfg(all(feature = "linux", target_os = "linux"))]
 pub mod linux;
+#[cfg(feature = "alloc")]
+mod pinned;
 pub mod prelude;
 mod schedule;
 mod select;

@@ -177,18 +177,16 @@ impl<F: Future, const N: usize> Select for [F; N] {
 }
 
 #[cfg(feature = "alloc")]
-impl<F: Future> Branches for alloc::boxed::Box<[F]> {
+impl<F: Future> Branches for crate::pinned::Pinned<F> {
     type Output = F::Output;
 
     fn len(&self) -> usize {
-        <[F]>::len(self)
+        self.len()
     }
 
     #[inline]
     fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: the elements of a pinned boxed slice are structurally
-        // pinned: the box is never reallocated and no element moved out.
-        unsafe { self.map_unchecked_mut(|futures| &mut futures[i]) }.poll(cx)
+        self.get_mut().get(i).poll(cx)
     }
 }
 
@@ -198,7 +196,7 @@ impl<F: Future> Select for alloc::vec::Vec<F> {
 
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
-        SelectFuture::new(self.into_boxed_slice())
+        SelectFuture::new(crate::pinned::Pinned::new(self))
     }
 }
 

@@ -1,11 +1,9 @@
 //! [`Tasks`]: a growing set of one-shot futures.
 //!
-//! Pinning: each future lives in a slot of a boxed segment that is never
-//! reallocated (segments of doubling size, like the wake set's nodes); a
-//! future is polled in place and dropped in place, never moved.
-#![allow(unsafe_code)]
+//! Each future lives in a slot of a `Pinned` segment (segments of doubling
+//! size, like the wake set's nodes): polled and dropped in place, never
+//! moved.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
@@ -13,6 +11,7 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use crate::pinned::Pinned;
 use crate::wake_set::{locate, WakeSet};
 
 /// A set of one-shot futures that grows as work starts: what
@@ -44,7 +43,7 @@ use crate::wake_set::{locate, WakeSet};
 pub struct Tasks<F> {
     /// Segment `k > 0` holds slots `cap0 << (k - 1)..cap0 << k` (see
     /// `wake_set::locate`): each slot's index is its waker's.
-    slots: Vec<Box<[Option<F>]>>,
+    slots: Vec<Pinned<Option<F>>>,
     /// Slots below `used` that are empty.
     free: Vec<usize>,
     /// Slots ever used.
@@ -90,26 +89,23 @@ impl<F: Future> Tasks<F> {
                 // A new segment: as many slots as there are (the wake set's
                 // first: as many as it has nodes inline).
                 let more = if room == 0 { self.set.cap() } else { room };
-                self.slots.push((0..more).map(|_| None).collect());
+                self.slots
+                    .push(Pinned::new((0..more).map(|_| None).collect()));
                 self.set.reserve(j + 1);
             }
             self.used += 1;
             j
         });
-        *self.slot(j) = Some(future);
+        slot(&mut self.slots, j).set(Some(future));
         self.len += 1;
         self.set.wake(j);
-    }
-
-    fn slot(&mut self, j: usize) -> &mut Option<F> {
-        slot(&mut self.slots, j)
     }
 }
 
 /// Slot `j` of `slots` (segments as in `wake_set::locate`).
-fn slot<F>(slots: &mut [Box<[Option<F>]>], j: usize) -> &mut Option<F> {
+fn slot<F>(slots: &mut [Pinned<Option<F>>], j: usize) -> Pin<&mut Option<F>> {
     let (seg, at) = locate(j, slots[0].len());
-    &mut slots[seg][at]
+    slots[seg].get(at)
 }
 
 impl<F> Tasks<F> {
@@ -137,7 +133,7 @@ impl<F> Tasks<F> {
 /// `poll`, counted before the drop (a destructor that panics leaves the set
 /// whole).
 struct Finish<'a, F> {
-    slot: &'a mut Option<F>,
+    slot: Pin<&'a mut Option<F>>,
     free: &'a mut Vec<usize>,
     len: &'a mut usize,
     j: usize,
@@ -149,7 +145,7 @@ impl<F> Drop for Finish<'_, F> {
         *self.len -= 1;
         // Dropped in place; should the drop panic, the slot is `None` all
         // the same.
-        *self.slot = None;
+        self.slot.set(None);
     }
 }
 
@@ -165,11 +161,9 @@ impl<F: Future> Future for Tasks<F> {
                 // A stale wake of a finished future.
                 return ControlFlow::Continue(());
             }
-            let finish = Finish { slot, free, len, j };
-            let poll = match finish.slot.as_mut() {
-                // SAFETY: the future is pinned in its slot: never moved,
-                // only dropped in place (see the module docs).
-                Some(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
+            let mut finish = Finish { slot, free, len, j };
+            let poll = match finish.slot.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
                 None => Poll::Pending,
             };
             match poll {

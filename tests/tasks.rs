@@ -64,8 +64,19 @@ fn empty_set_is_pending_and_push_wakes_it() {
 #[test]
 fn async_fn_futures_that_are_not_unpin() {
     async fn twice(x: u32) -> u32 {
-        std::future::ready(()).await;
-        2 * x
+        // Suspended once: the future holds a borrow of its own state.
+        let local = [x; 4];
+        let borrowed = &local;
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if std::mem::replace(&mut yielded, true) {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+        2 * borrowed[3]
     }
     let mut tasks = Tasks::new();
     for x in 0..10 {
