@@ -156,8 +156,10 @@ impl<F: Future> Future for Tasks<F> {
         let this = &mut *self;
         let (slots, free, len) = (&mut this.slots, &mut this.free, &mut this.len);
         this.set.poll_each(this.used, cx, |j, cx| {
-            let slot = slot(slots, j);
-            if slot.is_none() {
+            let mut slot = slot(slots, j);
+            // Only through `&mut` (a shared borrow of a running `async fn`
+            // would clash with the borrows it holds of itself).
+            if slot.as_mut().as_pin_mut().is_none() {
                 // A stale wake of a finished future.
                 return ControlFlow::Continue(());
             }
