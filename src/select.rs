@@ -24,8 +24,7 @@ use crate::schedule::Schedule;
 ///   one `Output` (no boxing);
 /// - `&mut [F]` with `F: Future + Unpin`: every future stays in place, so an
 ///   event loop can select again over the same sources (for a select that
-///   lives across rounds, see [`Selector`](crate::Selector)).
-///
+///   lives across rounds, see [`Selector`](crate::Selector));
 /// - `Vec<F>` (feature `alloc`): consumes the futures, like an array: any
 ///   futures, `Unpin` or not.
 ///
@@ -41,8 +40,8 @@ use crate::schedule::Schedule;
 ///
 /// # Panics
 ///
-/// Selecting over nothing (an empty array or slice) panics: nothing could
-/// ever finish. Give it at least one future.
+/// Selecting over nothing (an empty array, slice or `Vec`) panics: nothing
+/// could ever finish. Give it at least one future.
 ///
 /// # Example
 ///
@@ -60,6 +59,10 @@ use crate::schedule::Schedule;
 /// // Different future types, one output type:
 /// let (i, word) = (async { "tuple" }, core::future::ready("ready")).select().await;
 /// assert_eq!(word, ["tuple", "ready"][i]);
+///
+/// // Any number of futures, `Unpin` or not:
+/// let (i, res) = vec![async_identity_fn(3), async_identity_fn(4)].select().await;
+/// assert_eq!(res, i + 3);
 /// # });
 /// ```
 pub trait Select {

@@ -26,7 +26,9 @@ use crate::wake_set::WakeSet;
 /// together are all polled before any of them is polled again.
 ///
 /// An empty selector is pending (an event loop over hot-plugged sources
-/// starts with none), and a `push` wakes the task that awaits it.
+/// starts with none), and a `push` wakes the task that awaits it. Like any
+/// re-pollable future, after it returns `Ready` the task polls it again for
+/// the next event (a wake is owed only after `Pending`).
 ///
 /// # Example
 ///
