@@ -468,15 +468,7 @@ fn fut_send_is_send() {
 fn vec_select_of_async_fn_futures() {
     async fn after(yields: u32, value: usize) -> usize {
         for _ in 0..yields {
-            let mut once = false;
-            std::future::poll_fn(|cx| {
-                if std::mem::replace(&mut once, true) {
-                    return Poll::Ready(());
-                }
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            })
-            .await;
+            common::yield_now().await;
         }
         value
     }

@@ -67,15 +67,7 @@ fn async_fn_futures_that_are_not_unpin() {
         // Suspended once: the future holds a borrow of its own state.
         let local = [x; 4];
         let borrowed = &local;
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if std::mem::replace(&mut yielded, true) {
-                return Poll::Ready(());
-            }
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        })
-        .await;
+        common::yield_now().await;
         2 * borrowed[3]
     }
     let mut tasks = Tasks::new();
