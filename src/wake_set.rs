@@ -310,6 +310,8 @@ unsafe fn drop_waker(data: *const ()) {
 /// The owner's handle: lends branch wakers and serves woken branches.
 pub(crate) struct WakeSet {
     header: NonNull<Header>,
+    /// Segment 0 (a copy: the one most nodes are found in).
+    first: NonNull<[Node]>,
     /// The sweep: the next branch to visit and how many are left.
     sweep: usize,
     sweep_left: usize,
@@ -351,8 +353,11 @@ impl Drop for Spare {
 
 impl WakeSet {
     fn from_header(header: NonNull<Header>) -> Self {
+        // SAFETY: the new owner's; only owners touch the list.
+        let first = unsafe { (&*header.as_ref().segs.get())[0] };
         Self {
             header,
+            first,
             sweep: 0,
             sweep_left: 0,
             batch: NIL,
@@ -378,11 +383,13 @@ impl WakeSet {
         Self::from_header(Header::allocate(cap.max(4).next_power_of_two()))
     }
 
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: `self` owns a count.
         unsafe { self.header.as_ref() }
     }
 
+    #[inline]
     fn segs(&self) -> &[NonNull<[Node]>] {
         // SAFETY: only the owner touches the list (`&self` here, `&mut
         // self` in `reserve`); it always holds segment 0.
@@ -405,13 +412,19 @@ impl WakeSet {
     }
 
     /// Node `j` (`j < cap`).
+    #[inline]
     fn node(&self, j: usize) -> NonNull<Node> {
-        let (seg, at) = locate(j, self.segs()[0].len());
-        let base = self.segs()[seg].as_ptr().cast::<Node>();
+        let (seg, at) = locate(j, self.first.len());
+        let base = match seg {
+            0 => self.first,
+            _ => self.segs()[seg],
+        };
+        let base = base.as_ptr().cast::<Node>();
         // SAFETY: `at` is inside that segment (`locate`), so not null.
         unsafe { NonNull::new_unchecked(base.add(at)) }
     }
 
+    #[inline]
     fn node_ref(&self, j: usize) -> &Node {
         // SAFETY: a node of the allocation `self` keeps alive.
         unsafe { self.node(j).as_ref() }
@@ -419,17 +432,20 @@ impl WakeSet {
 
     /// Visit branches `start..len` then `0..start` on the next polls (all
     /// of them, whether woken or not): a new combinator's first round.
+    #[inline]
     pub(crate) fn sweep(&mut self, start: usize, len: usize) {
         self.sweep = start;
         self.sweep_left = len;
     }
 
     /// Queue branch `j` and wake the task that polls the set.
+    #[inline]
     pub(crate) fn wake(&self, j: usize) {
         self.node_ref(j).wake();
     }
 
     /// Lend `f` the waker of branch `j` (`j < cap`), without a count.
+    #[inline]
     fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
         let raw = RawWaker::new(self.node(j).as_ptr().cast_const().cast(), &VTABLE);
         // SAFETY: a node of the allocation `self` keeps alive for all of
@@ -441,6 +457,7 @@ impl WakeSet {
     }
 
     /// The next branch to visit: swept, or served from the taken batch.
+    #[inline]
     fn next(&mut self, len: usize) -> Option<usize> {
         if self.sweep_left > 0 {
             self.sweep_left -= 1;
@@ -462,6 +479,7 @@ impl WakeSet {
 
     /// Take the woken stack as the next batch, behind the branch kept by
     /// `again`; `false` if there is nothing.
+    #[inline]
     fn take(&mut self) -> bool {
         let head = &self.header().head;
         let mut top = NIL;
@@ -481,6 +499,7 @@ impl WakeSet {
 
     /// Poll branch `j` again in the next batch (a winner that stays in
     /// place, so it registers again), not waking the task: it polls now.
+    #[inline]
     pub(crate) fn again(&mut self, j: usize) {
         if self.again != NIL {
             self.node_ref(j).queue();
@@ -501,6 +520,7 @@ impl WakeSet {
     /// breaks or none is left. At most `len` visits per call, then the
     /// task is woken to come back (a branch that wakes itself on every
     /// poll must not keep the poll going).
+    #[inline]
     pub(crate) fn poll_each<R>(
         &mut self,
         len: usize,
