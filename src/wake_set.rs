@@ -325,7 +325,8 @@ pub(crate) struct WakeSet {
 // the module docs; `Waker` is `Send + Sync`; the owner-only parts (`segs`,
 // a taken batch's links) are used through `&mut self` only.
 unsafe impl Send for WakeSet {}
-// SAFETY: `&self` methods only use atomics.
+// SAFETY: `&self` methods use atomics, or read the segment list that only
+// `&mut self` writes.
 unsafe impl Sync for WakeSet {}
 
 /// Sets of at most this many branches are kept for reuse (`std`).
