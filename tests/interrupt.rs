@@ -86,15 +86,12 @@ mod static_interrupt {
     }
 }
 
-// Without `alloc`, select and join poll every unfinished branch with the
-// parent's waker, and still give the right answers.
-// (Run with `cargo test --no-default-features --test select_no_alloc`.)
-#[cfg(not(feature = "alloc"))]
-mod no_alloc {
-    use core::future::{pending, ready, Future};
+/// Polls a future by hand with a no-op waker (no `std` executor).
+#[cfg(not(feature = "std"))]
+mod by_hand {
+    use core::future::Future;
     use core::pin::pin;
     use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
-    use pasts::prelude::*;
 
     fn noop_raw(_: *const ()) -> RawWaker {
         RawWaker::new(core::ptr::null(), &VTABLE)
@@ -103,7 +100,7 @@ mod no_alloc {
     static VTABLE: RawWakerVTable = RawWakerVTable::new(noop_raw, noop, noop, noop);
 
     /// Poll `fut` up to 10 times with a no-op waker.
-    fn run<F: Future>(fut: F) -> Option<F::Output> {
+    pub fn run<F: Future>(fut: F) -> Option<F::Output> {
         // SAFETY: the vtable ignores the data pointer.
         let waker = unsafe { Waker::from_raw(noop_raw(core::ptr::null())) };
         let mut cx = Context::from_waker(&waker);
@@ -113,6 +110,42 @@ mod no_alloc {
             Poll::Pending => None,
         })
     }
+}
+
+// With `alloc` but no `std` (no spare set per thread): select, join,
+// `Selector` and `Tasks` on per-branch wakers.
+// (Run with `cargo test --no-default-features --features alloc --test interrupt`.)
+#[cfg(all(feature = "alloc", not(feature = "std")))]
+mod alloc_only {
+    use super::by_hand::run;
+    use core::future::{pending, ready};
+    use pasts::prelude::*;
+
+    #[test]
+    fn combinators_work_with_alloc_and_no_std() {
+        for _ in 0..3 {
+            assert_eq!(run((pending(), ready(4)).select()), Some((1, 4)));
+            assert_eq!(run(vec![ready(1), ready(2)].join()), Some(vec![1, 2]));
+        }
+        let mut selector = pasts::Selector::new([pending().fut(), ready(7).fut()]);
+        assert_eq!(run(&mut selector), Some((1, 7)));
+        let mut tasks: pasts::Tasks<_> = (0..3).map(ready).collect();
+        let mut sum = 0;
+        while let Some(v) = run(&mut tasks) {
+            sum += v;
+        }
+        assert_eq!((sum, tasks.len()), (3, 0));
+    }
+}
+
+// Without `alloc`, select and join poll every unfinished branch with the
+// parent's waker, and still give the right answers.
+// (Run with `cargo test --no-default-features --test interrupt`.)
+#[cfg(not(feature = "alloc"))]
+mod no_alloc {
+    use super::by_hand::run;
+    use core::future::{pending, ready};
+    use pasts::prelude::*;
 
     #[test]
     fn select_and_join_work_without_alloc() {
