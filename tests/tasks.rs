@@ -131,9 +131,12 @@ fn ten_thousand_futures_woken_from_other_threads() {
                     wakers: wakers.clone(),
                     done: done.clone(),
                 };
-                Counted(shot, polls.clone())
+                Counted(shot, polls.clone()).fut_send()
             })
             .collect();
+        // One more, which panics after a few polls.
+        let drops = Arc::new(Mutex::new(0));
+        tasks.push(PanicsAfter(3, drops.clone()).fut_send());
         let (_parent, waker) = Counter::unparking();
         assert!(poll(Pin::new(&mut tasks), &waker).is_pending());
         assert_eq!(polls.load(Ordering::SeqCst), n);
@@ -153,16 +156,22 @@ fn ten_thousand_futures_woken_from_other_threads() {
             })
             .collect();
         let mut seen = vec![false; n];
-        let mut outputs = 0;
-        while outputs < n {
-            match poll(Pin::new(&mut tasks), &waker) {
-                Poll::Ready(i) => {
+        let (mut outputs, mut panics) = (0, 0);
+        while outputs < n || panics == 0 {
+            match catch_unwind(AssertUnwindSafe(|| poll(Pin::new(&mut tasks), &waker))) {
+                Ok(Poll::Ready(i)) => {
                     assert!(!std::mem::replace(&mut seen[i], true), "{i} twice");
                     outputs += 1;
                 }
-                Poll::Pending => std::thread::park_timeout(Duration::from_millis(10)),
+                Ok(Poll::Pending) => std::thread::park_timeout(Duration::from_millis(10)),
+                Err(_) => panics += 1,
             }
         }
+        assert_eq!(
+            (panics, *drops.lock().unwrap()),
+            (1, 1),
+            "the panicking future is gone"
+        );
         for t in threads {
             t.join().unwrap();
         }
