@@ -3,70 +3,41 @@
 //!
 //! # The pool
 //!
-//! One pool per process, started lazily: no thread exists before the first
-//! [`spawn_blocking`]. Threads are named `pasts-blocking`. Jobs wait in a
-//! FIFO channel; sending is lock-free, so a task queueing a burst never
-//! fights the pool threads for a lock.
-//!
-//! A job that no searching thread will take goes to the thread that went
-//! idle most recently (so the others can time out), else to a new thread
-//! while there are fewer workers than CPUs but one (the submitter's thread
-//! needs a CPU too; at least one worker). Beyond that the pool grows only
-//! when the queue stalls: a *watcher* thread looks every [`STALL`] while jobs
-//! wait; if no thread is searching and no job was taken since its previous
-//! look, every worker is stuck in a job, so the watcher becomes a worker and
-//! a new watcher starts. A burst of short jobs is drained by the threads
-//! already running (10,000 tiny jobs on two CPUs need one worker and the
-//! watcher, not hundreds); jobs that block (sleep, wait for each other, read
-//! a pipe) get one more thread per stall, up to [`MAX_THREADS`], beyond
-//! which jobs wait.
-//!
-//! # Thread roles
+//! One pool per process, started by the first [`spawn_blocking`]. Jobs wait
+//! in a FIFO channel (sending takes no lock). A job that no *searching*
+//! thread (one that looks at the queue again before it sleeps) will take
+//! goes to the thread that went idle most recently (so the others can time
+//! out), else to a new worker while there are fewer than one per CPU but one
+//! (the submitter needs a CPU too). Beyond that the pool grows only when the
+//! queue stalls: a *watcher* looks every [`STALL`] while jobs wait; if no
+//! thread searches and no job was taken since its previous look, every
+//! worker is stuck in a job, so the watcher becomes a worker and a new
+//! watcher starts. A burst of short jobs is drained by the threads already
+//! running; jobs that block get one more thread per stall, up to
+//! [`MAX_THREADS`].
 //!
 //! ```text
-//!   spawned as watcher:  WATCHING  ── stall ───────────> SEARCHING (and a
-//!                                                        new watcher starts)
-//!                        WATCHING  ── queue empty ─────> RESTING
-//!                        RESTING   ── unparked ────────> WATCHING
-//!                        RESTING   ── keep-alive ──────> exit
-//!   spawned as worker:   SEARCHING ── took a job ──────> BUSY
-//!                        BUSY      ── job done ────────> SEARCHING
-//!                        SEARCHING ── queue empty ─────> IDLE (after a spin)
-//!                        IDLE      ── claimed ─────────> SEARCHING
-//!                        IDLE      ── keep-alive ──────> exit
+//!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
+//!            WATCHING  ── queue empty ──> RESTING ── unparked ──> WATCHING
+//!            RESTING   ── keep-alive ───> exit
+//!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
+//!            SEARCHING ── queue empty ──> IDLE (after a spin of [`SPIN`])
+//!            IDLE      ── claimed ──────> SEARCHING
+//!            IDLE      ── keep-alive ───> exit
 //! ```
 //!
-//! - Atomics: `queued` counts jobs sent and not yet taken (raised after the
-//!   send and lowered after the receive, so it never counts a job the
-//!   channel does not hold yet; it may briefly be negative); `searching`
-//!   counts threads that will look at the queue again before they sleep;
-//!   `started` counts jobs taken (the watcher's progress). Everything else
-//!   is in [`State`], under one mutex.
-//! - One SEARCHING thread at a time spins for [`SPIN`] before it sleeps, so
-//!   a steady stream of jobs costs no wake-up syscall. A finished job's task
-//!   is woken once its thread counts as SEARCHING again.
-//! - The awaiting side mirrors the spin: the first poll of a job that is
-//!   running, or next in line with a SEARCHING thread, yields for up to
-//!   [`SETTLE`] for its output before the task sleeps. Waking a thread that
-//!   sleeps on an idle CPU costs tens of µs on a VM; a short job finishes
-//!   sooner, so a task awaiting such jobs one by one never sleeps.
-//! - IDLE threads sit on the `idle` stack. A submitter that sees more
-//!   queued jobs than searching threads takes the lock, pops the top one,
-//!   counts it as SEARCHING and unparks it; a thread that wakes and is no
-//!   longer on the stack was claimed, one still on it woke spuriously or
-//!   timed out. With no idle thread the submitter starts a worker (if
-//!   there are too few) or makes sure the watcher looks (unparks it if it
-//!   rests, starts one if none exists).
-//!
-//! No job is forgotten. A submitter raises `queued`, then reads `searching`;
-//! a SEARCHING thread about to sleep lowers `searching`, then reads `queued`
-//! (all `SeqCst`): either the submitter sees one searching thread fewer and
-//! covers its job under the lock (where the sleeper is already on the
-//! `idle` stack, or not yet looked), or the sleeper sees the job and stays.
-//! Taking a job lowers `queued` before `searching`, so jobs covered by
-//! searching threads stay covered; jobs beyond those have a looking watcher
-//! (unless the pool is at [`MAX_THREADS`] or the OS refused a thread; then
-//! a busy thread takes them when its job ends).
+//! No job is forgotten. `queued` counts jobs sent and not yet taken (raised
+//! after the send, lowered after the receive: it may briefly be negative);
+//! `searching` counts searching threads. A submitter raises `queued`, then
+//! reads `searching`; a searching thread about to sleep lowers `searching`
+//! under the state lock, then reads `queued` (all `SeqCst`): either the
+//! submitter sees it gone and covers the job under the lock (claiming it
+//! from the idle stack), or the sleeper sees the job and stays. Taking a job
+//! lowers `queued` before `searching`, so covered jobs stay covered. Jobs
+//! beyond the searching threads have a watcher looking at them. If the pool
+//! cannot start a thread (full, or the OS refuses), the job waits for the
+//! threads that exist (a resting watcher is woken for it); a submitter that
+//! finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
@@ -89,60 +60,55 @@ use std::vec::Vec;
 const MAX_THREADS: usize = 512;
 
 /// How long a thread stays idle before it exits. Not at all under Miri,
-/// which reports threads still alive when `main` returns: there the pool
-/// empties as soon as it has no work.
+/// which reports threads still alive when `main` returns.
 const KEEP_ALIVE: Duration = if cfg!(miri) {
     Duration::ZERO
 } else {
     Duration::from_secs(10)
 };
 
-/// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool is
-/// made. Meant for tests that check threads exit.
+/// Overrides [`KEEP_ALIVE`] (in milliseconds), read when the pool is made.
 const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
 
-/// How often the watcher looks at the queue; a look that finds no job taken
-/// since the previous one grows the pool by one thread.
+/// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long a thread that ran out of work keeps looking before it sleeps
-/// (not at all under Miri, see [`KEEP_ALIVE`]).
+/// How long one thread that ran out of work keeps looking before it sleeps,
+/// so a steady stream of jobs costs no wake-up of a pool thread.
 const SPIN: Duration = if cfg!(miri) {
     Duration::ZERO
 } else {
     Duration::from_micros(50)
 };
 
-/// How long the first poll of a job that is running, or next in line with a
-/// thread looking for it, yields for its output before the task sleeps.
-/// Shorter than waking a sleeping thread on an idle CPU (tens of µs on a
-/// VM), which would otherwise be paid for every short job awaited in turn.
-const SETTLE: Duration = Duration::from_micros(10);
-
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
 
+/// Test hook (see [`Blocking::__refuse_threads`]): while set, every thread
+/// start fails as if the OS refused it.
+static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
+
 /// Run `f` on a pool thread; the returned future resolves to its output.
 ///
-/// The job starts at once, whether or not the future is polled; any executor
-/// can await it (it only uses the [`Waker`] it is given); its first poll
-/// may yield the thread for up to 10 µs if a pool thread runs the job or is
-/// about to, so a short job's output is there without a wake-up. Dropping the
-/// future detaches the job: it still runs, and its output is dropped on the
-/// pool thread. A panic in `f` is caught on the pool thread (which stays in
-/// the pool) and resumed, with its original payload, on the task that
-/// awaits the future.
+/// The job starts at once, whether or not the future is polled, and any
+/// executor can await it (it only uses the [`Waker`] it is given). A panic
+/// in `f` is caught on the pool thread (which stays in the pool) and resumed,
+/// with its original payload, on the task that awaits the future.
+///
+/// Dropping the future detaches the job: it still runs, and nobody is woken.
+/// If the job has finished, its output is dropped with the future, on the
+/// dropping thread; otherwise it is dropped where the job ran, when it ends
+/// (a panic in that destructor is caught there).
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
-/// It starts threads as jobs come, up to one per CPU but one; beyond that
-/// it grows only while jobs wait 1 ms with every thread stuck in a job and
-/// none started (so a burst of short jobs does not make hundreds of
-/// threads), to at most 512 threads. A thread idle for 10 s exits (the
-/// environment variable `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once by the
-/// first call, overrides that, e.g. for tests). If the OS refuses to start
-/// a thread while the pool has none, the calling thread runs the job (or
-/// one queued before it) before `spawn_blocking` returns; if the pool has
-/// threads, the job waits for one.
+/// It starts threads as jobs come, up to one per CPU but one; beyond that it
+/// grows only while jobs wait 1 ms with every thread stuck in a job (so a
+/// burst of short jobs does not make hundreds of threads), to at most 512
+/// threads. A thread idle for 10 s exits (the environment variable
+/// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
+/// If the OS refuses to start a thread, the job waits for the pool's
+/// threads; if the pool has none, the calling thread runs the job (or one
+/// queued before it) before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -184,6 +150,16 @@ pub struct Blocking<R> {
     task: Option<Arc<Task<R, dyn Send + Sync>>>,
 }
 
+impl Blocking<()> {
+    /// Not public API: while `refuse` holds, every pool thread start fails
+    /// as if the OS refused it (debug builds, for tests).
+    #[doc(hidden)]
+    #[cfg(debug_assertions)]
+    pub fn __refuse_threads(refuse: bool) {
+        REFUSE_THREADS.store(refuse, SeqCst);
+    }
+}
+
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.task.as_ref().map(|task| task.slot.try_lock()) {
@@ -205,11 +181,6 @@ impl<R> Future for Blocking<R> {
             )
         };
         let mut slot = lock(&task.slot);
-        // No waker yet: the first poll.
-        if matches!(*slot, Slot::Waiting(None)) && POOL.get().is_some_and(Pool::next_up) {
-            drop(slot);
-            slot = settle(&task.slot);
-        }
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
@@ -234,13 +205,10 @@ impl<R> Future for Blocking<R> {
 
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
-        // Detach: the job no longer needs to wake this task.
+        // Detach: take the waker, or the output if the job is done, and drop
+        // it here, outside the lock.
         if let Some(task) = &self.task {
-            let waker = match &mut *lock(&task.slot) {
-                Slot::Waiting(waker) => waker.take(),
-                Slot::Done(_) => None,
-            };
-            drop(waker);
+            drop(mem::replace(&mut *lock(&task.slot), Slot::Waiting(None)));
         }
     }
 }
@@ -254,7 +222,8 @@ struct Task<R, J: ?Sized> {
 
 /// Where the output goes.
 enum Slot<R> {
-    /// The job has not finished; the waker of the task awaiting it, if any.
+    /// The job has not finished (or the future took the output, or was
+    /// dropped); the waker of the task awaiting it, if any.
     Waiting(Option<Waker>),
     /// The job's output, or its panic's payload.
     Done(thread::Result<R>),
@@ -274,6 +243,7 @@ where
 {
     fn run(&self) -> Option<Waker> {
         let f = lock(&self.job).take()?;
+        // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
         match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
             Slot::Waiting(waker) => waker,
@@ -282,27 +252,47 @@ where
     }
 }
 
+/// Run a job; returns the waker of the task awaiting it.
+fn run(job: Arc<dyn Run>) -> Option<Waker> {
+    let waker = job.run();
+    // If the future was dropped, this drops a detached job's output: a panic
+    // in its destructor has nowhere to go and must not end the thread.
+    drop(panic::catch_unwind(AssertUnwindSafe(move || drop(job))));
+    waker
+}
+
+/// Wake a finished job's task, catching a panicking waker (the executor's
+/// bug, which must not take the pool thread down).
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
+    }
+}
+
+/// Lock `mutex`; no user code runs while these locks are held, so a poisoned
+/// one holds consistent data anyway.
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The thread pool (see the module docs).
 struct Pool {
     sender: Sender<Arc<dyn Run>>,
     /// Taken by one thread at a time to receive a job.
     receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken. Raised after a send and lowered after a
-    /// receive, so it never counts a job that is not in the channel yet,
-    /// and may briefly be negative.
+    /// Jobs sent and not yet taken.
     queued: AtomicIsize,
     /// Threads that will look at the queue again before they sleep.
     searching: AtomicUsize,
-    /// Jobs taken so far: the progress the watcher checks. Written under
+    /// Jobs taken so far (the watcher's measure of progress); written under
     /// the `receiver` lock.
     started: AtomicUsize,
-    /// Whether a searching thread is spinning.
+    /// Whether a searching thread spins.
     spinning: AtomicBool,
     state: Mutex<State>,
     /// [`KEEP_ALIVE`] or its override.
     keep_alive: Duration,
-    /// How many workers the pool starts without waiting for a stall: one
-    /// per CPU this process may use, but one (the submitter's).
+    /// How many workers start without waiting for a stall.
     workers: usize,
 }
 
@@ -310,12 +300,12 @@ struct Pool {
 struct State {
     /// Live pool threads, the watcher included.
     threads: usize,
-    /// Parked threads, the most recently idle on top.
+    /// Idle threads, the most recently idle on top.
     idle: Vec<Thread>,
     /// The watcher, if one exists.
     watcher: Option<Thread>,
-    /// Whether the watcher rests: it found the queue empty and sleeps until
-    /// unparked or its keep-alive ends, instead of looking every [`STALL`].
+    /// Whether the watcher rests (sleeps until unparked or its keep-alive
+    /// ends) instead of looking every [`STALL`].
     resting: bool,
 }
 
@@ -353,21 +343,13 @@ impl Pool {
         self.queued.load(SeqCst) > 0
     }
 
-    /// Whether every queued job but the latest was taken, and a searching
-    /// thread will take that one (see [`SETTLE`]).
-    fn next_up(&self) -> bool {
-        self.queued.load(SeqCst) <= 1 && !self.uncovered()
-    }
-
     /// Whether more jobs are queued than searching threads will take.
     fn uncovered(&self) -> bool {
         let queued = self.queued.load(SeqCst);
         queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
     }
 
-    /// Queue `job` and make sure a thread will take it. If the pool has no
-    /// thread and the OS refuses to start one, runs a queued job (`job` or
-    /// an earlier one in the same plight) on the calling thread.
+    /// Queue `job` and make sure a thread will take it (see the module docs).
     fn submit(&'static self, job: Arc<dyn Run>) {
         if let Err(mpsc::SendError(job)) = self.sender.send(job) {
             // Unreachable (the receiver lives in a static), but harmless.
@@ -394,9 +376,9 @@ impl Pool {
 
     /// If more jobs are queued than searching threads will take: claim an
     /// idle thread, else start a worker if there are fewer than
-    /// `self.workers`, else make the watcher look (start one, or return it
-    /// if it rests).
-    /// The thread returned is to be unparked once the lock is released.
+    /// `self.workers`, else (or if that fails) make the watcher look: start
+    /// one, or return it if it rests, to be unparked once the lock is
+    /// released.
     fn cover(&'static self, state: &mut State) -> Option<Thread> {
         if !self.uncovered() {
             return None;
@@ -406,11 +388,10 @@ impl Pool {
             return Some(thread);
         }
         let workers = state.threads - usize::from(state.watcher.is_some());
+        if workers < self.workers && self.spawn(state, false) {
+            return None;
+        }
         match &state.watcher {
-            _ if workers < self.workers => {
-                self.spawn(state, false);
-                None
-            }
             Some(watcher) if state.resting => {
                 state.resting = false;
                 Some(watcher.clone())
@@ -423,11 +404,11 @@ impl Pool {
         }
     }
 
-    /// Start a watcher, or a searching thread, unless the pool is full or
-    /// the OS refuses (then the queued jobs wait for a busy thread).
-    fn spawn(&'static self, state: &mut State, watcher: bool) {
-        if state.threads >= MAX_THREADS {
-            return;
+    /// Start a watcher or a searching worker; false if the pool is full or
+    /// the OS refused.
+    fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
+        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(SeqCst) {
+            return false;
         }
         let spawned = thread::Builder::new()
             .name("pasts-blocking".into())
@@ -436,16 +417,16 @@ impl Pool {
                     self.serve();
                 }
             });
+        let Ok(handle) = spawned else { return false };
         // The new thread needs the lock to start, so it sees these.
-        if let Ok(handle) = spawned {
-            state.threads += 1;
-            if watcher {
-                state.watcher = Some(handle.thread().clone());
-                state.resting = false;
-            } else {
-                self.searching.fetch_add(1, SeqCst);
-            }
+        state.threads += 1;
+        if watcher {
+            state.watcher = Some(handle.thread().clone());
+            state.resting = false;
+        } else {
+            self.searching.fetch_add(1, SeqCst);
         }
+        true
     }
 
     /// Take the next job, if one was sent.
@@ -463,11 +444,8 @@ impl Pool {
         Some(job)
     }
 
-    /// WATCHING and RESTING: while jobs wait that no searching thread will
-    /// take, look every [`STALL`]; when a look finds no job taken since the
-    /// previous one, become a searching thread (true) and hand the role to a
-    /// new watcher. Rests while the queue is empty; false once it rested for
-    /// the keep-alive (the thread then exits).
+    /// WATCHING and RESTING; true once the thread is to become a searching
+    /// worker (a stall), false once it rested for the keep-alive (it exits).
     fn watch(&'static self) -> bool {
         let mut state = self.lock();
         let mut seen = None;
@@ -486,8 +464,7 @@ impl Pool {
                     thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
                     state = self.lock();
                 }
-                // Unparked for a queued job: give the busy threads a full
-                // period to take it.
+                // Unparked for a job: give the busy threads a full period.
                 seen = Some(self.started.load(SeqCst));
             } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
                 // Stalled: every other thread is stuck in a job.
@@ -508,12 +485,10 @@ impl Pool {
         }
     }
 
-    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive. The caller
-    /// counted this thread as searching.
-    ///
-    /// A finished job's task is woken only once this thread counts as
-    /// searching again, so a task that queues its next job at once finds
-    /// this thread ready for it, instead of waking the watcher.
+    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive; the caller
+    /// counted this thread as searching. A finished job's task is woken once
+    /// this thread counts as searching again, so the task's next job finds
+    /// it ready.
     fn serve(&'static self) {
         let me = thread::current();
         let mut waker = None;
@@ -536,9 +511,7 @@ impl Pool {
             let mut state = self.lock();
             self.searching.fetch_sub(1, SeqCst);
             if self.has_jobs() {
-                // A job came: look again.
                 self.searching.fetch_add(1, SeqCst);
-                drop(state);
                 continue;
             }
             state.idle.push(me.clone());
@@ -561,49 +534,12 @@ impl Pool {
         }
     }
 
-    /// Wait up to [`SPIN`] for a job to be queued. Yields between looks, so
-    /// a submitter that shares this CPU (the OS often moves a woken task to
-    /// its waker's CPU) runs at once instead of after the spin.
+    /// Wait up to [`SPIN`] for a job to be queued, yielding between looks so
+    /// a submitter that shares this CPU runs at once.
     fn spin(&self) {
         let start = Instant::now();
         while self.queued.load(Relaxed) <= 0 && start.elapsed() < SPIN {
             thread::yield_now();
         }
     }
-}
-
-/// Run a job on a pool thread; returns the waker of the task awaiting it.
-/// The job catches its own panic; this catches one from the destructor of a
-/// detached job's output, so no user code unwinds out of a pool thread.
-fn run(job: Arc<dyn Run>) -> Option<Waker> {
-    // Such a payload has nowhere to go: the job's output is stored already.
-    panic::catch_unwind(AssertUnwindSafe(move || job.run())).unwrap_or(None)
-}
-
-/// Yield until the job stored its output or [`SETTLE`] has passed; returns
-/// the slot, locked. Yielding (not spinning) lets a pool thread that shares
-/// this CPU run the job.
-fn settle<R>(slot: &Mutex<Slot<R>>) -> MutexGuard<'_, Slot<R>> {
-    let start = Instant::now();
-    loop {
-        thread::yield_now();
-        let slot = lock(slot);
-        if matches!(*slot, Slot::Done(_)) || start.elapsed() >= SETTLE {
-            return slot;
-        }
-    }
-}
-
-/// Wake a finished job's task, catching a panicking waker (the executor's
-/// bug, which must not take the pool thread down).
-fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
-    }
-}
-
-/// Lock `mutex`; no code panics while holding these locks, and a poisoned
-/// one holds consistent data anyway.
-fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
