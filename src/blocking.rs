@@ -3,50 +3,42 @@
 //!
 //! # The pool
 //!
-//! One pool per process, started by the first [`spawn_blocking`]. Jobs wait
-//! in a FIFO channel (sending takes no lock). A job that no *searching*
-//! thread (one that looks at the queue again before it sleeps) will take
-//! goes to the thread that went idle most recently (so the others can time
+//! Jobs wait in a FIFO channel (sending takes no lock). A job that no
+//! *searching* thread (one that looks at the queue again before it sleeps)
+//! will take goes to the most recently idle thread (so the others can time
 //! out), else to a new worker while there are fewer than one per CPU but one
 //! (the submitter needs a CPU too). Beyond that the pool grows only when the
 //! queue stalls: a *watcher* looks every [`STALL`] while jobs wait; if no
 //! thread searches and no job was taken since its previous look, every
 //! worker is stuck in a job, so the watcher becomes a worker and a new
 //! watcher starts. A burst of short jobs is drained by the threads already
-//! running; jobs that block get one more thread per stall, up to
-//! [`MAX_THREADS`].
+//! running; jobs that block get one more thread per stall.
 //!
 //! ```text
 //!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
 //!            WATCHING  ── queue empty ──> RESTING ── unparked ──> WATCHING
-//!            RESTING   ── keep-alive ───> exit
 //!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
-//!            SEARCHING ── queue empty ──> IDLE (after a spin of [`SPIN`])
+//!            SEARCHING ── queue empty ──> IDLE (after a spin, one at a time)
 //!            IDLE      ── claimed ──────> SEARCHING
-//!            IDLE      ── keep-alive ───> exit
+//!   RESTING or IDLE for the keep-alive: exit
 //! ```
 //!
-//! No job is forgotten. `queued` counts jobs sent and not yet taken (raised
-//! after the send, lowered after the receive: it may briefly be negative);
-//! `searching` counts searching threads. A submitter raises `queued`, then
+//! No job is forgotten. A submitter raises `queued` (after the send), then
 //! reads `searching`; a searching thread about to sleep lowers `searching`
 //! under the state lock, then reads `queued` (all `SeqCst`): either the
 //! submitter sees it gone and covers the job under the lock (claiming it
 //! from the idle stack), or the sleeper sees the job and stays. Taking a job
-//! lowers `queued` before `searching`, so covered jobs stay covered. Jobs
-//! beyond the searching threads have a watcher looking at them. If the pool
-//! cannot start a thread (full, or the OS refuses), the job waits for the
-//! threads that exist (a resting watcher is woken for it); a submitter that
-//! finds no thread at all runs the oldest queued job itself.
+//! lowers `queued` before `searching`, so covered jobs stay covered; the
+//! others have a watcher looking. If no thread can start (the pool is full
+//! or the OS refuses), a resting watcher is woken instead, busy threads take
+//! the job when theirs ends, and a submitter that finds no thread at all
+//! runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{
-    AtomicBool, AtomicIsize, AtomicUsize,
-    Ordering::{Relaxed, SeqCst},
-};
+use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::panic::{self, AssertUnwindSafe};
@@ -59,33 +51,21 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// How long a thread stays idle before it exits. Not at all under Miri,
-/// which reports threads still alive when `main` returns.
-const KEEP_ALIVE: Duration = if cfg!(miri) {
-    Duration::ZERO
-} else {
-    Duration::from_secs(10)
-};
-
-/// Overrides [`KEEP_ALIVE`] (in milliseconds), read when the pool is made.
-const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
+/// How long a thread stays idle before it exits, in ms (not at all under
+/// Miri, which reports threads still alive when `main` returns).
+const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
 /// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
 /// How long one thread that ran out of work keeps looking before it sleeps,
 /// so a steady stream of jobs costs no wake-up of a pool thread.
-const SPIN: Duration = if cfg!(miri) {
-    Duration::ZERO
-} else {
-    Duration::from_micros(50)
-};
+const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
 
-/// Test hook (see [`Blocking::__refuse_threads`]): while set, every thread
-/// start fails as if the OS refused it.
+/// While set, every thread start fails (see [`Blocking::__refuse_threads`]).
 static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 
 /// Run `f` on a pool thread; the returned future resolves to its output.
@@ -96,15 +76,15 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// with its original payload, on the task that awaits the future.
 ///
 /// Dropping the future detaches the job: it still runs, and nobody is woken.
-/// If the job has finished, its output is dropped with the future, on the
-/// dropping thread; otherwise it is dropped where the job ran, when it ends
-/// (a panic in that destructor is caught there).
+/// If the job has finished, its output is dropped with the future; otherwise
+/// it is dropped on the thread that ran the job, when it ends (a panic in
+/// that destructor is caught there).
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
 /// It starts threads as jobs come, up to one per CPU but one; beyond that it
 /// grows only while jobs wait 1 ms with every thread stuck in a job (so a
-/// burst of short jobs does not make hundreds of threads), to at most 512
-/// threads. A thread idle for 10 s exits (the environment variable
+/// burst of short jobs does not make hundreds of threads), to at most 512.
+/// A thread idle for 10 s exits (the environment variable
 /// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
 /// If the OS refuses to start a thread, the job waits for the pool's
 /// threads; if the pool has none, the calling thread runs the job (or one
@@ -206,7 +186,7 @@ impl<R> Future for Blocking<R> {
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
         // Detach: take the waker, or the output if the job is done, and drop
-        // it here, outside the lock.
+        // it here, after the lock.
         if let Some(task) = &self.task {
             drop(mem::replace(&mut *lock(&task.slot), Slot::Waiting(None)));
         }
@@ -222,8 +202,7 @@ struct Task<R, J: ?Sized> {
 
 /// Where the output goes.
 enum Slot<R> {
-    /// The job has not finished (or the future took the output, or was
-    /// dropped); the waker of the task awaiting it, if any.
+    /// No output (yet, or any more); the waker of the task awaiting it.
     Waiting(Option<Waker>),
     /// The job's output, or its panic's payload.
     Done(thread::Result<R>),
@@ -231,34 +210,25 @@ enum Slot<R> {
 
 /// A queued job, its types erased.
 trait Run: Send + Sync {
-    /// Run the job and store its output; returns the waker of the task
-    /// awaiting it, if any. A panic in the job is caught and stored.
-    fn run(&self) -> Option<Waker>;
+    /// Run the job (catching its panic) and store its output; returns the
+    /// waker of the task awaiting it, if any.
+    fn run(self: Arc<Self>) -> Option<Waker>;
 }
 
-impl<R, F> Run for Task<R, Mutex<Option<F>>>
-where
-    F: FnOnce() -> R + Send,
-    R: Send,
-{
-    fn run(&self) -> Option<Waker> {
+impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
+    fn run(self: Arc<Self>) -> Option<Waker> {
         let f = lock(&self.job).take()?;
         // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
+        let waker = match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
             Slot::Waiting(waker) => waker,
             Slot::Done(_) => None,
-        }
+        };
+        // If the future is gone, this drops the output: a panic in its
+        // destructor has nowhere to go and must not end the thread.
+        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
+        waker
     }
-}
-
-/// Run a job; returns the waker of the task awaiting it.
-fn run(job: Arc<dyn Run>) -> Option<Waker> {
-    let waker = job.run();
-    // If the future was dropped, this drops a detached job's output: a panic
-    // in its destructor has nowhere to go and must not end the thread.
-    drop(panic::catch_unwind(AssertUnwindSafe(move || drop(job))));
-    waker
 }
 
 /// Wake a finished job's task, catching a panicking waker (the executor's
@@ -269,8 +239,8 @@ fn wake(waker: Option<Waker>) {
     }
 }
 
-/// Lock `mutex`; no user code runs while these locks are held, so a poisoned
-/// one holds consistent data anyway.
+/// Lock `mutex`; only a waker's `clone` can panic under these locks, which
+/// leaves consistent data, so poisoning is ignored.
 fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -278,44 +248,38 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The thread pool (see the module docs).
 struct Pool {
     sender: Sender<Arc<dyn Run>>,
-    /// Taken by one thread at a time to receive a job.
     receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken.
+    /// Jobs sent and not yet taken (briefly negative while a job is taken).
     queued: AtomicIsize,
     /// Threads that will look at the queue again before they sleep.
     searching: AtomicUsize,
-    /// Jobs taken so far (the watcher's measure of progress); written under
-    /// the `receiver` lock.
+    /// Jobs taken so far: the watcher's measure of progress.
     started: AtomicUsize,
     /// Whether a searching thread spins.
     spinning: AtomicBool,
     state: Mutex<State>,
-    /// [`KEEP_ALIVE`] or its override.
     keep_alive: Duration,
     /// How many workers start without waiting for a stall.
     workers: usize,
 }
 
 /// The part of the pool under its mutex.
+#[derive(Default)]
 struct State {
     /// Live pool threads, the watcher included.
     threads: usize,
     /// Idle threads, the most recently idle on top.
     idle: Vec<Thread>,
-    /// The watcher, if one exists.
     watcher: Option<Thread>,
-    /// Whether the watcher rests (sleeps until unparked or its keep-alive
-    /// ends) instead of looking every [`STALL`].
+    /// Whether the watcher sleeps until unparked instead of looking.
     resting: bool,
 }
 
 impl Pool {
     fn new() -> Self {
         let (sender, receiver) = mpsc::channel();
-        let keep_alive = std::env::var(KEEP_ALIVE_VAR)
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(KEEP_ALIVE, Duration::from_millis);
+        let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
+        let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
             sender,
             receiver: Mutex::new(receiver),
@@ -323,19 +287,10 @@ impl Pool {
             searching: AtomicUsize::new(0),
             started: AtomicUsize::new(0),
             spinning: AtomicBool::new(false),
-            state: Mutex::new(State {
-                threads: 0,
-                idle: Vec::new(),
-                watcher: None,
-                resting: false,
-            }),
-            keep_alive,
+            state: Mutex::default(),
+            keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
     }
 
     /// Whether a job was sent and not taken yet.
@@ -352,56 +307,45 @@ impl Pool {
     /// Queue `job` and make sure a thread will take it (see the module docs).
     fn submit(&'static self, job: Arc<dyn Run>) {
         if let Err(mpsc::SendError(job)) = self.sender.send(job) {
-            // Unreachable (the receiver lives in a static), but harmless.
-            wake(run(job));
-            return;
+            return wake(job.run()); // Unreachable: the receiver is in a static.
         }
         self.queued.fetch_add(1, SeqCst);
-        if !self.uncovered() {
-            return;
-        }
-        let mut state = self.lock();
-        let wake_up = self.cover(&mut state);
-        let threadless = state.threads == 0;
-        drop(state);
-        if let Some(thread) = wake_up {
-            thread.unpark();
-        }
-        if threadless {
+        if self.uncovered() && !self.cover(lock(&self.state)) {
             if let Some(job) = self.pop() {
-                wake(run(job));
+                wake(job.run());
             }
         }
     }
 
     /// If more jobs are queued than searching threads will take: claim an
     /// idle thread, else start a worker if there are fewer than
-    /// `self.workers`, else (or if that fails) make the watcher look: start
-    /// one, or return it if it rests, to be unparked once the lock is
-    /// released.
-    fn cover(&'static self, state: &mut State) -> Option<Thread> {
-        if !self.uncovered() {
-            return None;
-        }
-        if let Some(thread) = state.idle.pop() {
-            self.searching.fetch_add(1, SeqCst);
-            return Some(thread);
-        }
+    /// `self.workers`, else (or if that fails) make the watcher look (wake
+    /// it if it rests, start one if there is none). Releases the lock; false
+    /// if the pool has no thread.
+    fn cover(&'static self, mut state: MutexGuard<'_, State>) -> bool {
         let workers = state.threads - usize::from(state.watcher.is_some());
-        if workers < self.workers && self.spawn(state, false) {
-            return None;
+        let wake_up = if !self.uncovered() {
+            None
+        } else if let Some(thread) = state.idle.pop() {
+            self.searching.fetch_add(1, SeqCst);
+            Some(thread)
+        } else if workers < self.workers && self.spawn(&mut state, false) {
+            None
+        } else if state.watcher.is_none() {
+            self.spawn(&mut state, true);
+            None
+        } else {
+            state
+                .watcher
+                .clone()
+                .filter(|_| mem::take(&mut state.resting))
+        };
+        let threads = state.threads;
+        drop(state);
+        if let Some(thread) = wake_up {
+            thread.unpark();
         }
-        match &state.watcher {
-            Some(watcher) if state.resting => {
-                state.resting = false;
-                Some(watcher.clone())
-            }
-            Some(_) => None,
-            None => {
-                self.spawn(state, true);
-                None
-            }
-        }
+        threads > 0
     }
 
     /// Start a watcher or a searching worker; false if the pool is full or
@@ -434,61 +378,48 @@ impl Pool {
         if !self.has_jobs() {
             return None;
         }
-        let receiver = lock(&self.receiver);
-        let job = receiver.try_recv().ok()?;
-        // Only the receiver's holder writes `started`: no read-modify-write.
-        self.started
-            .store(self.started.load(Relaxed).wrapping_add(1), Relaxed);
-        drop(receiver);
+        let job = lock(&self.receiver).try_recv().ok()?;
+        self.started.fetch_add(1, SeqCst);
         self.queued.fetch_sub(1, SeqCst);
         Some(job)
     }
 
     /// WATCHING and RESTING; true once the thread is to become a searching
-    /// worker (a stall), false once it rested for the keep-alive (it exits).
+    /// worker (a stall), false once it rested for the keep-alive.
     fn watch(&'static self) -> bool {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let mut seen = None;
         loop {
             let started = self.started.load(SeqCst);
             if !self.has_jobs() {
                 state.resting = true;
-                let deadline = Instant::now() + self.keep_alive;
-                while state.resting {
-                    if Instant::now() >= deadline {
-                        state.watcher = None;
-                        state.threads -= 1;
-                        return false;
-                    }
-                    drop(state);
-                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
-                    state = self.lock();
+                let woken;
+                (state, woken) = self.rest(state, |state| !state.resting);
+                if !woken {
+                    state.watcher = None;
+                    state.threads -= 1;
+                    return false;
                 }
-                // Unparked for a job: give the busy threads a full period.
+                // Woken for a job: give the busy threads a full period.
                 seen = Some(self.started.load(SeqCst));
             } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
                 // Stalled: every other thread is stuck in a job.
                 state.watcher = None;
                 self.searching.fetch_add(1, SeqCst);
-                let wake_up = self.cover(&mut state);
-                drop(state);
-                if let Some(thread) = wake_up {
-                    thread.unpark();
-                }
+                self.cover(state);
                 return true;
             } else {
                 seen = Some(started);
             }
             drop(state);
             thread::park_timeout(STALL);
-            state = self.lock();
+            state = lock(&self.state);
         }
     }
 
     /// SEARCHING, BUSY and IDLE, until idle for the keep-alive; the caller
     /// counted this thread as searching. A finished job's task is woken once
-    /// this thread counts as searching again, so the task's next job finds
-    /// it ready.
+    /// this thread searches again, so the task's next job finds it ready.
     fn serve(&'static self) {
         let me = thread::current();
         let mut waker = None;
@@ -496,50 +427,58 @@ impl Pool {
             if let Some(job) = self.pop() {
                 wake(waker.take());
                 self.searching.fetch_sub(1, SeqCst);
-                waker = run(job);
+                waker = job.run();
                 self.searching.fetch_add(1, SeqCst);
                 continue;
             }
             wake(waker.take());
             if !self.spinning.swap(true, SeqCst) {
-                self.spin();
+                // Wait for a job, yielding so a submitter on this CPU runs.
+                let start = Instant::now();
+                while !self.has_jobs() && start.elapsed() < SPIN {
+                    thread::yield_now();
+                }
                 self.spinning.store(false, SeqCst);
                 if self.has_jobs() {
                     continue;
                 }
             }
-            let mut state = self.lock();
+            let mut state = lock(&self.state);
             self.searching.fetch_sub(1, SeqCst);
             if self.has_jobs() {
                 self.searching.fetch_add(1, SeqCst);
                 continue;
             }
             state.idle.push(me.clone());
-            let deadline = Instant::now() + self.keep_alive;
-            loop {
-                drop(state);
-                thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
-                state = self.lock();
-                match state.idle.iter().position(|t| t.id() == me.id()) {
-                    // Claimed: counted as searching by the claimer.
-                    None => break,
-                    Some(i) if Instant::now() >= deadline => {
-                        state.idle.remove(i);
-                        state.threads -= 1;
-                        return;
-                    }
-                    Some(_) => {}
-                }
+            // Claimed: taken off the stack and counted as searching.
+            let claimed;
+            (state, claimed) = self.rest(state, |state| {
+                !state.idle.iter().any(|thread| thread.id() == me.id())
+            });
+            if !claimed {
+                state.idle.retain(|thread| thread.id() != me.id());
+                state.threads -= 1;
+                return;
             }
         }
     }
 
-    /// Wait up to [`SPIN`] for a job to be queued, yielding between looks so
-    /// a submitter that shares this CPU runs at once.
-    fn spin(&self) {
-        let start = Instant::now();
-        while self.queued.load(Relaxed) <= 0 && start.elapsed() < SPIN {
-            thread::yield_now();
+    /// Sleep, the lock released, until `woken` holds (true) or for the
+    /// keep-alive (false).
+    fn rest<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        woken: impl Fn(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, bool) {
+        let deadline = Instant::now() + self.keep_alive;
+        while !woken(&state) {
+            if Instant::now() >= deadline {
+                return (state, false);
+            }
+            drop(state);
+            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
+            state = lock(&self.state);
         }
+        (state, true)
     }
 }
