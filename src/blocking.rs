@@ -3,20 +3,19 @@
 //!
 //! # The pool
 //!
-//! Jobs wait in a FIFO channel (sending takes no lock). A job that no
-//! *searching* thread (one that looks at the queue again before it sleeps)
-//! will take goes to the most recently idle thread (so the others can time
-//! out), else to a new worker while there are fewer than one per CPU but one
-//! (the submitter needs a CPU too). Beyond that the pool grows only when the
-//! queue stalls: a *watcher* looks every [`STALL`] while jobs wait; if no
-//! thread searches and no job was taken since its previous look, every
-//! worker is stuck in a job, so the watcher becomes a worker and a new
-//! watcher starts. A burst of short jobs is drained by the threads already
-//! running; jobs that block get one more thread per stall.
+//! Jobs wait in a FIFO channel. A job that no *searching* thread (one that
+//! looks at the queue again before it sleeps) will take goes to the most
+//! recently idle thread (so the others can time out), else to a new worker
+//! while there are fewer than one per CPU but one. Beyond that the pool grows
+//! only when the queue stalls: a *watcher* looks every [`STALL`] while jobs
+//! wait; if no thread searches and no job was taken since its previous look,
+//! every worker is stuck in a job, so the watcher becomes a worker and a new
+//! watcher starts. Short jobs are drained by the threads already running;
+//! jobs that block get one more thread per stall.
 //!
 //! ```text
 //!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
-//!            WATCHING  ── queue empty ──> RESTING ── unparked ──> WATCHING
+//!            WATCHING  ── queue empty ──> RESTING ── woken ──> WATCHING
 //!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
 //!            SEARCHING ── queue empty ──> IDLE (after a spin, one at a time)
 //!            IDLE      ── claimed ──────> SEARCHING
@@ -26,13 +25,12 @@
 //! No job is forgotten. A submitter raises `queued` (after the send), then
 //! reads `searching`; a searching thread about to sleep lowers `searching`
 //! under the state lock, then reads `queued` (all `SeqCst`): either the
-//! submitter sees it gone and covers the job under the lock (claiming it
-//! from the idle stack), or the sleeper sees the job and stays. Taking a job
-//! lowers `queued` before `searching`, so covered jobs stay covered; the
-//! others have a watcher looking. If no thread can start (the pool is full
-//! or the OS refuses), a resting watcher is woken instead, busy threads take
-//! the job when theirs ends, and a submitter that finds no thread at all
-//! runs the oldest queued job itself.
+//! submitter sees it gone and covers the job under the lock, or the sleeper
+//! sees the job and stays. Taking a job lowers `queued` before `searching`,
+//! so covered jobs stay covered; the others have a watcher looking. If no
+//! thread can start (the pool is full or the OS refuses), a resting watcher
+//! is woken instead, busy threads take the job when theirs ends, and a
+//! submitter that finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
@@ -81,9 +79,8 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// that destructor is caught there).
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
-/// It starts threads as jobs come, up to one per CPU but one; beyond that it
-/// grows only while jobs wait 1 ms with every thread stuck in a job (so a
-/// burst of short jobs does not make hundreds of threads), to at most 512.
+/// It starts up to one thread per CPU but one as jobs come, then one more
+/// each time jobs wait 1 ms with every thread stuck in a job, to at most 512.
 /// A thread idle for 10 s exits (the environment variable
 /// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
 /// If the OS refuses to start a thread, the job waits for the pool's
@@ -142,12 +139,12 @@ impl Blocking<()> {
 
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.task.as_ref().map(|task| task.slot.try_lock()) {
-            None => "returned",
-            Some(Ok(slot)) if matches!(*slot, Slot::Done(_)) => "done",
-            Some(_) => "running",
-        };
-        f.debug_struct("Blocking").field("state", &state).finish()
+        let slot = self
+            .task
+            .as_ref()
+            .and_then(|task| task.slot.try_lock().ok());
+        let done = slot.is_some_and(|slot| matches!(*slot, Slot::Done(_)));
+        f.debug_struct("Blocking").field("done", &done).finish()
     }
 }
 

@@ -312,7 +312,7 @@ fn detached_output_is_dropped_where_documented() {
     let (tx, rx) = mpsc::channel();
     let job = pasts::spawn_blocking(move || DroppedOn(tx));
     eventually(30, "the job to finish", || {
-        format!("{job:?}").contains("done")
+        format!("{job:?}").contains("done: true")
     });
     drop(job);
     let (id, _) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
@@ -375,7 +375,7 @@ fn panicking_destructors_do_not_wedge_the_waiter() {
     let (_counter, waker) = Counter::new();
     let _ = Pin::new(&mut job).poll(&mut Context::from_waker(&waker));
     eventually(30, "the job to finish", || {
-        format!("{job:?}").contains("done")
+        format!("{job:?}").contains("done: true")
     });
     assert!(catch_unwind(AssertUnwindSafe(move || drop(job))).is_err());
     assert_eq!(
