@@ -246,7 +246,8 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Pool {
     sender: Sender<Arc<dyn Run>>,
     receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken (briefly negative while a job is taken).
+    /// Jobs sent and not yet taken (raised after the send, lowered after the
+    /// receive: briefly negative when a job is taken at once).
     queued: AtomicIsize,
     /// Threads that will look at the queue again before they sleep.
     searching: AtomicUsize,
