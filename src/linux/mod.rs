@@ -47,6 +47,10 @@
 //! thread that owns the role, or the reactor thread).
 
 mod device;
+#[cfg(feature = "gamepad")]
+pub mod gamepad;
+#[cfg(feature = "gamepad")]
+mod input_sys;
 mod reactor;
 pub(crate) mod sys;
 mod timer;
