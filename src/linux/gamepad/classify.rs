@@ -99,10 +99,10 @@ impl Caps {
 
         // With absolute X/Y, udev tests these first: a tablet (stylus, pen),
         // a touchpad (finger, indirect), an absolute mouse (mouse buttons),
-        // a touchscreen (touch, direct).
+        // a touchscreen (touch or direct: a direct finger device too).
         let other_pointer = has_stylus
             || has_pen
-            || (finger_but_no_pen && !is_direct)
+            || finger_but_no_pen
             || has_mouse_button
             || has_touch
             || is_direct;
@@ -176,8 +176,13 @@ mod tests {
         assert!(pad.is_joystick());
         // Buttons alone (a dance mat) and a stick with one button too.
         assert!(caps(&[EV_KEY], &PAD_KEYS, &[], &[]).is_joystick());
-        assert!(caps(&[EV_KEY, EV_ABS], &[BTN_JOYSTICK], &[ABS_X, ABS_Y, ABS_RX], &[])
-            .is_joystick());
+        assert!(caps(
+            &[EV_KEY, EV_ABS],
+            &[BTN_JOYSTICK],
+            &[ABS_X, ABS_Y, ABS_RX],
+            &[]
+        )
+        .is_joystick());
     }
 
     #[test]
@@ -188,12 +193,23 @@ mod tests {
         let mut keys = keyboard.clone();
         keys.extend(PAD_KEYS);
         assert!(!caps(&[EV_KEY], &keys, &[], &[]).is_joystick());
-        let mouse = caps(&[EV_KEY, EV_REL], &[0x110, 0x111, 0x112], &[], &[REL_X, REL_Y]);
+        let mouse = caps(
+            &[EV_KEY, EV_REL],
+            &[0x110, 0x111, 0x112],
+            &[],
+            &[REL_X, REL_Y],
+        );
         assert!(!mouse.is_joystick());
         let touchpad = caps(
             &[EV_KEY, EV_ABS],
             &[BTN_TOOL_FINGER, BTN_TOUCH, 0x110],
-            &[ABS_X, ABS_Y, ABS_PRESSURE, ABS_MT_POSITION_X, ABS_MT_POSITION_Y],
+            &[
+                ABS_X,
+                ABS_Y,
+                ABS_PRESSURE,
+                ABS_MT_POSITION_X,
+                ABS_MT_POSITION_Y,
+            ],
             &[],
         );
         assert!(!touchpad.is_joystick());

@@ -58,7 +58,10 @@ impl Slot {
     };
 
     fn new(role: Role, info: &AbsInfo) -> Slot {
-        let (min, max) = (info.minimum.min(info.maximum), info.maximum.max(info.minimum));
+        let (min, max) = (
+            info.minimum.min(info.maximum),
+            info.maximum.max(info.minimum),
+        );
         let range = f64::from(max) - f64::from(min);
         let flat = f64::from(info.flat.max(0));
         let span = match role {
@@ -304,7 +307,11 @@ impl Decoder {
                 if self.is_hat_button(code) {
                     continue;
                 }
-                self.apply(InputEvent::new(input::EV_KEY, code, i32::from(new >> bit & 1 == 1)));
+                self.apply(InputEvent::new(
+                    input::EV_KEY,
+                    code,
+                    i32::from(new >> bit & 1 == 1),
+                ));
             }
         }
         for code in 0..=input::ABS_MAX {
@@ -510,11 +517,14 @@ mod tests {
                 SYN,
             ],
         );
-        assert_eq!(got[..3], [
-            Event::Axis(Axis::RightX, -1.0),
-            Event::Axis(Axis::RightY, -1.0),
-            Event::Axis(Axis::RightX, 0.0),
-        ]);
+        assert_eq!(
+            got[..3],
+            [
+                Event::Axis(Axis::RightX, -1.0),
+                Event::Axis(Axis::RightY, -1.0),
+                Event::Axis(Axis::RightX, 0.0),
+            ]
+        );
         let Event::Axis(Axis::RightX, half) = got[3] else {
             panic!("{got:?}")
         };
@@ -572,7 +582,12 @@ mod tests {
         ]);
         let got = run(
             &mut d,
-            &[(EV_ABS, ABS_HAT2Y, 255), (EV_ABS, ABS_Z, 32767), (EV_ABS, ABS_RZ, 32767), SYN],
+            &[
+                (EV_ABS, ABS_HAT2Y, 255),
+                (EV_ABS, ABS_Z, 32767),
+                (EV_ABS, ABS_RZ, 32767),
+                SYN,
+            ],
         );
         assert_eq!(
             got,
@@ -588,7 +603,10 @@ mod tests {
             (ABS_GAS, TRIGGER),
             (ABS_BRAKE, TRIGGER),
         ]);
-        let got = run(&mut d, &[(EV_ABS, ABS_GAS, 255), (EV_ABS, ABS_BRAKE, 0), SYN]);
+        let got = run(
+            &mut d,
+            &[(EV_ABS, ABS_GAS, 255), (EV_ABS, ABS_BRAKE, 0), SYN],
+        );
         assert_eq!(got, [Event::Axis(Axis::RightTrigger, 1.0)]);
         assert_eq!(d.axis(Axis::LeftTrigger), 0.0);
     }
@@ -637,7 +655,12 @@ mod tests {
         let mut d = decoder(&[(ABS_X, STICK), (ABS_Y, STICK), (0x06, TRIGGER)]);
         let got = run(
             &mut d,
-            &[(EV_KEY, 0x2c0, 1), (EV_KEY, 30, 1), (EV_ABS, 0x06, 255), SYN],
+            &[
+                (EV_KEY, 0x2c0, 1),
+                (EV_KEY, 30, 1),
+                (EV_ABS, 0x06, 255),
+                SYN,
+            ],
         );
         assert_eq!(
             got,
@@ -670,7 +693,10 @@ mod tests {
         );
         assert_eq!(
             got,
-            [Event::Axis(Axis::LeftX, 1.0), Event::Axis(Axis::LeftX, -1.0)]
+            [
+                Event::Axis(Axis::LeftX, 1.0),
+                Event::Axis(Axis::LeftX, -1.0)
+            ]
         );
     }
 
@@ -679,7 +705,10 @@ mod tests {
         let mut d = xbox();
         for i in 0..MAX_FRAME + 10 {
             let value = i32::from(i % 2 == 0);
-            assert_eq!(d.feed(InputEvent::new(EV_KEY, BTN_SOUTH, value)), Step::Continue);
+            assert_eq!(
+                d.feed(InputEvent::new(EV_KEY, BTN_SOUTH, value)),
+                Step::Continue
+            );
         }
         assert_eq!(d.feed(InputEvent::new(EV_SYN, SYN_REPORT, 0)), Step::Resync);
         assert!(d.frame.capacity() <= MAX_FRAME * 2);
@@ -689,11 +718,20 @@ mod tests {
     #[test]
     fn syn_dropped_resyncs_and_reports_changes() {
         let mut d = xbox();
-        run(&mut d, &[(EV_KEY, BTN_SOUTH, 1), (EV_ABS, ABS_HAT0X, -1), SYN]);
+        run(
+            &mut d,
+            &[(EV_KEY, BTN_SOUTH, 1), (EV_ABS, ABS_HAT0X, -1), SYN],
+        );
         // Lost events; then the partial frame after the drop is ignored.
         assert_eq!(d.feed(InputEvent::new(EV_ABS, ABS_X, 900)), Step::Continue);
-        assert_eq!(d.feed(InputEvent::new(EV_SYN, SYN_DROPPED, 0)), Step::Continue);
-        assert_eq!(d.feed(InputEvent::new(EV_KEY, BTN_NORTH, 1)), Step::Continue);
+        assert_eq!(
+            d.feed(InputEvent::new(EV_SYN, SYN_DROPPED, 0)),
+            Step::Continue
+        );
+        assert_eq!(
+            d.feed(InputEvent::new(EV_KEY, BTN_NORTH, 1)),
+            Step::Continue
+        );
         assert_eq!(d.feed(InputEvent::new(EV_SYN, SYN_REPORT, 0)), Step::Resync);
         assert_eq!(d.pop(), None);
         // The device now: South released, West held, stick right, hat

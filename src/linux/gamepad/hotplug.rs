@@ -234,9 +234,8 @@ impl Gamepads {
     fn handle(&mut self, mut bytes: &[u8]) -> bool {
         const HEAD: usize = core::mem::size_of::<sys::InotifyEvent>();
         while bytes.len() >= HEAD {
-            let word = |i: usize| {
-                u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]])
-            };
+            let word =
+                |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
             // `struct inotify_event`: wd, mask, cookie, len, then the name
             // (NUL-padded to `len`).
             let (mask, len) = (word(4), word(12) as usize);

@@ -169,15 +169,16 @@ impl Pad {
         let mut abs = AbsBits::EMPTY;
         axes.iter().for_each(|&(code, ..)| abs.set(code, true));
         let info = |code| {
-            axes.iter()
-                .find(|a| a.0 == code)
-                .map_or(AbsInfo::default(), |&(_, minimum, maximum, flat)| AbsInfo {
+            axes.iter().find(|a| a.0 == code).map_or(
+                AbsInfo::default(),
+                |&(_, minimum, maximum, flat)| AbsInfo {
                     minimum,
                     maximum,
                     flat,
                     value: (minimum + maximum) / 2,
                     ..AbsInfo::default()
-                })
+                },
+            )
         };
         let decoder = Decoder::new(&abs, info, &KeyBits::EMPTY);
         let path = Path::new("(recording)");
@@ -413,7 +414,10 @@ impl Future for Pad {
 
 impl Drop for Pad {
     fn drop(&mut self) {
-        let state = self.rumble.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let state = self
+            .rumble
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         if state.effect >= 0 {
             // Ignored: the pad may be unplugged, and closing the fd erases
             // the effects it uploaded anyway; this only does it first.
