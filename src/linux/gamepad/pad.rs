@@ -175,7 +175,8 @@ impl Pad {
                     minimum,
                     maximum,
                     flat,
-                    value: (minimum + maximum) / 2,
+                    // At rest: 0, or the end of the range nearer to it.
+                    value: 0.clamp(minimum.min(maximum), maximum.max(minimum)),
                     ..AbsInfo::default()
                 },
             )
