@@ -91,7 +91,11 @@ fn input_event_bytes() {
     let ev = InputEvent::new(sys::EV_ABS, sys::ABS_HAT0Y, -1);
     let bytes = ev.to_bytes();
     let time = InputEvent::SIZE - 8;
-    assert_eq!(&bytes[..time], &vec![0; time][..], "time zero: the kernel stamps it");
+    assert_eq!(
+        &bytes[..time],
+        &vec![0; time][..],
+        "time zero: the kernel stamps it"
+    );
     if cfg!(target_endian = "little") {
         assert_eq!(&bytes[time..], &[3, 0, 0x11, 0, 0xff, 0xff, 0xff, 0xff]);
     }
@@ -129,6 +133,19 @@ fn record(events: &[(u16, u16, i32)]) -> Vec<u8> {
         .iter()
         .flat_map(|&(kind, code, value)| InputEvent::new(kind, code, value).to_bytes())
         .collect()
+}
+
+/// Writes all of `bytes` to a non-blocking pipe, waiting while it is full.
+fn write_all_waiting(mut tx: &std::fs::File, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match tx.write(bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("write to pipe: {e}"),
+        }
+    }
 }
 
 /// A pad reading a pipe, and the pipe's write end.
@@ -248,7 +265,7 @@ fn recording_split_anywhere_is_reassembled() {
         (sys::EV_KEY, sys::BTN_WEST, 1), // a frame cut short: never delivered
     ]);
     let cut = bytes.len() - 3; // and a truncated last event
-    // Odd-sized writes from another thread, so events straddle reads.
+                               // Odd-sized writes from another thread, so events straddle reads.
     let writer = thread::spawn(move || {
         let mut tx = std::fs::File::from(tx);
         for chunk in bytes[..cut].chunks(7) {
@@ -321,7 +338,7 @@ fn recording_garbage_never_panics() {
         }
     }
     bytes.extend(record(&frames));
-    let writer = thread::spawn(move || std::fs::File::from(tx).write_all(&bytes).unwrap());
+    let writer = thread::spawn(move || write_all_waiting(&std::fs::File::from(tx), &bytes));
     let got = within(LIMIT, move || all_events(&mut pad));
     writer.join().unwrap();
     assert_eq!(got.last(), Some(&Event::Disconnected));
@@ -865,8 +882,11 @@ fn two_pads_keep_their_events_apart() {
     for i in 0..5 {
         a.frame(&[(sys::EV_KEY, sys::BTN_SOUTH, (i + 1) % 2)])
             .unwrap();
-        b.frame(&[(sys::EV_KEY, sys::BTN_EAST, (i + 1) % 2), (sys::EV_ABS, sys::ABS_X, 32767 * ((i + 1) % 2))])
-            .unwrap();
+        b.frame(&[
+            (sys::EV_KEY, sys::BTN_EAST, (i + 1) % 2),
+            (sys::EV_ABS, sys::ABS_X, 32767 * ((i + 1) % 2)),
+        ])
+        .unwrap();
     }
     let mut per_pad: HashMap<String, Vec<Event>> = HashMap::new();
     for _ in 0..15 {
@@ -915,7 +935,9 @@ fn a_denied_pad_is_one_error_then_arrives_once_permitted() {
         }
         items
     });
-    from_thread.recv_timeout(LIMIT).expect("no error for the denied pad");
+    from_thread
+        .recv_timeout(LIMIT)
+        .expect("no error for the denied pad");
     // Attribute changes that leave it closed: retried, not reported again.
     sys::chmod(&path, 0o000).unwrap();
     sys::chmod(&path, 0o400).unwrap();

@@ -218,6 +218,8 @@ pub struct FfEffect {
     pub trigger: [u16; 2],
     /// `length`, `delay` in milliseconds.
     pub replay: [u16; 2],
+    /// The union is aligned to its pointer member: it starts at 16.
+    pub pad: u16,
     /// `u.rumble.strong_magnitude`, `u.rumble.weak_magnitude`, rest of `u`.
     pub rumble: [u16; 2],
     pub rest: [usize; 24 / size_of::<usize>()],
@@ -518,7 +520,7 @@ pub fn epoll_for(fd: impl AsFd) -> io::Result<OwnedFd> {
     // SAFETY: no pointers.
     let ep = owned(check(unsafe { epoll_create1(O_CLOEXEC) }, "epoll_create1")?);
     let mut ev = EpollEvent { events: 1, data: 0 }; // EPOLLIN
-    // SAFETY: `ev` is a valid `epoll_event`; the kernel copies it.
+                                                    // SAFETY: `ev` is a valid `epoll_event`; the kernel copies it.
     check(
         unsafe { epoll_ctl(ep.as_raw_fd(), 1, fd.as_fd().as_raw_fd(), &mut ev) },
         "epoll_ctl(ADD)",
