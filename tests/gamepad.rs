@@ -267,7 +267,7 @@ fn recording_split_anywhere_is_reassembled() {
     let cut = bytes.len() - 3; // and a truncated last event
                                // Odd-sized writes from another thread, so events straddle reads.
     let writer = thread::spawn(move || {
-        let mut tx = std::fs::File::from(tx);
+        let mut tx = tx;
         for chunk in bytes[..cut].chunks(7) {
             tx.write_all(chunk).unwrap();
             thread::sleep(Duration::from_millis(1));
@@ -338,7 +338,7 @@ fn recording_garbage_never_panics() {
         }
     }
     bytes.extend(record(&frames));
-    let writer = thread::spawn(move || write_all_waiting(&std::fs::File::from(tx), &bytes));
+    let writer = thread::spawn(move || write_all_waiting(&tx, &bytes));
     let got = within(LIMIT, move || all_events(&mut pad));
     writer.join().unwrap();
     assert_eq!(got.last(), Some(&Event::Disconnected));

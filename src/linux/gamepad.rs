@@ -17,9 +17,10 @@
 //!         match (&mut pads).await {
 //!             Ok((id, Event::Button(Button::Start, true))) => {
 //!                 // Rumble until released; a pad without it says so.
-//!                 let pad = pads.get(id).expect("a pad that sent an event");
-//!                 if let Err(e) = pad.rumble(0.5, 0.5) {
-//!                     println!("{}: {e}", pad.name());
+//!                 if let Some(pad) = pads.get(id) {
+//!                     if let Err(e) = pad.rumble(0.5, 0.5) {
+//!                         println!("{e}");
+//!                     }
 //!                 }
 //!             }
 //!             Ok((id, Event::Button(Button::Start, false))) => {

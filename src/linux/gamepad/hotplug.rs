@@ -42,7 +42,7 @@ const MASK: u32 = sys::IN_CREATE | sys::IN_ATTRIB | sys::IN_DELETE | sys::IN_MOV
 /// ```rust,no_run
 /// use pasts::linux::gamepad::{Event, Gamepads};
 ///
-/// pasts::block_on(async {
+/// async fn run() -> std::io::Result<()> {
 ///     let mut pads = Gamepads::new()?;
 ///     loop {
 ///         let (id, event) = match (&mut pads).await {
@@ -58,8 +58,10 @@ const MASK: u32 = sys::IN_CREATE | sys::IN_ATTRIB | sys::IN_DELETE | sys::IN_MOV
 ///             }
 ///         }
 ///     }
-/// })
-/// # ; Ok::<(), std::io::Error>(())
+/// }
+///
+/// pasts::block_on(run())?;
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Gamepads {
