@@ -330,12 +330,19 @@ impl Pad {
                 Err(_) => return Err(Gone),
             };
             let end = self.filled + n;
-            let whole = end - end % input::EVENT_SIZE;
-            for at in (0..whole).step_by(input::EVENT_SIZE) {
+            let mut whole = end - end % input::EVENT_SIZE;
+            let mut at = 0;
+            while at < whole {
                 let mut bytes = [0; input::EVENT_SIZE];
                 bytes.copy_from_slice(&self.buf[at..at + input::EVENT_SIZE]);
-                if self.decoder.feed(InputEvent::from_bytes(&bytes)) == Step::Resync {
-                    self.resync()?;
+                at += input::EVENT_SIZE;
+                if self.decoder.feed(InputEvent::from_bytes(&bytes)) == Step::Resync
+                    && self.resync()?
+                {
+                    // The rest of this read is older than the state just
+                    // read (and the kernel dropped its queued key events
+                    // when asked for the keys): skip it.
+                    (at, whole) = (end, end);
                 }
             }
             // Keep a partial event (never from evdev; a pipe may split one).
@@ -347,17 +354,17 @@ impl Pad {
         }
     }
 
-    /// After `SYN_DROPPED`: read the device's state and report changes. On
-    /// an fd that is not an event node (a recording) there is no state to
-    /// read: keep ours.
-    fn resync(&mut self) -> Result<(), Gone> {
+    /// After `SYN_DROPPED`: read the device's state and report changes;
+    /// `true` if it was read. On an fd that is not an event node (a
+    /// recording) there is no state to read: keep ours.
+    fn resync(&mut self) -> Result<bool, Gone> {
         let fd = self.device.as_fd();
         let gone = |e: &io::Error| sys::errno(e) == Some(sys::ENODEV);
         let mut keys = KeyBits::EMPTY;
         match input::get_key_state(fd, &mut keys) {
             Ok(()) => {}
             Err(e) if gone(&e) => return Err(Gone),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(false),
         }
         let mut unplugged = false;
         let mut abs = [None; input::ABS_MAX as usize + 1];
@@ -371,7 +378,7 @@ impl Pad {
             return Err(Gone);
         }
         self.decoder.resync(&keys, |code| abs[usize::from(code)]);
-        Ok(())
+        Ok(true)
     }
 }
 
