@@ -72,6 +72,7 @@ mod classify;
 mod decode;
 mod hotplug;
 mod pad;
+mod rumble;
 
 pub use hotplug::Gamepads;
 pub use pad::Pad;

@@ -110,10 +110,6 @@ impl Gamepads {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Gamepads> {
-        Gamepads::in_dir(Path::new(DIR))
-    }
-
-    fn in_dir(dir: &Path) -> io::Result<Gamepads> {
         let mut pads = Gamepads {
             watch: None,
             pads: Vec::new(),
@@ -124,7 +120,7 @@ impl Gamepads {
         let inotify = sys::inotify_init()?;
         // Watch first, then list: a node made in between is in both, and
         // `nodes` keeps it from being opened twice.
-        match sys::inotify_add_watch(inotify.as_fd(), dir, MASK) {
+        match sys::inotify_add_watch(inotify.as_fd(), Path::new(DIR), MASK) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(pads),
             Err(e) => return Err(e),

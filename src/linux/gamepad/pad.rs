@@ -1,4 +1,4 @@
-//! [`Pad`]: one open event node, its state, and its rumble.
+//! [`Pad`]: one open event node and its state.
 
 use core::fmt;
 use core::future::Future;
@@ -11,12 +11,12 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::string::String;
-use std::sync::{Mutex, PoisonError};
 
 use super::classify::Caps;
 use super::decode::{Decoder, Step};
+use super::rumble::{Failure, Rumble};
 use super::{Axis, Button, Event, InputId};
-use crate::linux::input_sys::{self as input, AbsBits, AbsInfo, FfEffect, InputEvent, KeyBits};
+use crate::linux::input_sys::{self as input, AbsBits, AbsInfo, InputEvent, KeyBits};
 use crate::linux::{sys, Device, Watch};
 
 /// Events read per `read` call.
@@ -52,22 +52,13 @@ pub struct Pad {
     path: PathBuf,
     name: String,
     id: InputId,
-    has_rumble: bool,
     decoder: Decoder,
     /// Bytes read and not decoded yet: a partial event at the front.
     buf: Box<[u8; READ_EVENTS * input::EVENT_SIZE]>,
     filled: usize,
     /// `Disconnected` was yielded.
     gone: bool,
-    rumble: Mutex<Rumble>,
-}
-
-/// The pad's one force-feedback effect.
-#[derive(Debug)]
-struct Rumble {
-    /// Its id, -1 before the first upload.
-    effect: i16,
-    playing: bool,
+    rumble: Rumble,
 }
 
 /// Why reading stopped for good.
@@ -146,15 +137,11 @@ impl Pad {
             path: path.into(),
             name,
             id,
-            has_rumble,
             decoder,
             buf: Box::new([0; READ_EVENTS * input::EVENT_SIZE]),
             filled: 0,
             gone: false,
-            rumble: Mutex::new(Rumble {
-                effect: -1,
-                playing: false,
-            }),
+            rumble: Rumble::new(has_rumble),
         })
     }
 
@@ -261,56 +248,22 @@ impl Pad {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn rumble(&self, strong: f32, weak: f32) -> io::Result<()> {
-        if !self.has_rumble {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                std::format!(
-                    "{} ({}): no rumble (FF_RUMBLE) on this device",
-                    self.path.display(),
-                    self.name
+        self.rumble
+            .set(self.device.as_fd(), strong, weak)
+            .map_err(|failure| match failure {
+                Failure::Unsupported => io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    std::format!(
+                        "{} ({}): no rumble (FF_RUMBLE) on this device",
+                        self.path.display(),
+                        self.name
+                    ),
                 ),
-            ));
-        }
-        let (strong, weak) = (magnitude(strong), magnitude(weak));
-        let mut state = self.rumble.lock().unwrap_or_else(PoisonError::into_inner);
-        let fd = self.device.as_fd();
-        if strong == 0 && weak == 0 {
-            if state.playing {
-                self.play(state.effect, false)?;
-                state.playing = false;
-            }
-            return Ok(());
-        }
-        let mut effect = FfEffect::rumble(state.effect, strong, weak);
-        input::upload_effect(fd, &mut effect).map_err(|e| self.error("EVIOCSFF (rumble)", e))?;
-        state.effect = effect.id;
-        if !state.playing {
-            self.play(effect.id, true)?;
-            state.playing = true;
-        }
-        Ok(())
-    }
-
-    /// Start or stop effect `id` (an `EV_FF` write).
-    fn play(&self, id: i16, on: bool) -> io::Result<()> {
-        let code = u16::try_from(id).unwrap_or(0);
-        let bytes = InputEvent::new(input::EV_FF, code, i32::from(on)).to_bytes();
-        match sys::write(self.device.as_fd(), &bytes) {
-            Ok(n) if n == bytes.len() => Ok(()),
-            Ok(n) => Err(self.error(
-                "play rumble",
-                io::Error::new(io::ErrorKind::WriteZero, std::format!("wrote {n} bytes")),
-            )),
-            Err(e) => Err(self.error("play rumble", e)),
-        }
-    }
-
-    /// `err` while doing `what`, naming the pad.
-    fn error(&self, what: &str, err: io::Error) -> io::Error {
-        io::Error::new(
-            err.kind(),
-            std::format!("{} ({}): {what}: {err}", self.path.display(), self.name),
-        )
+                Failure::Os(what, err) => io::Error::new(
+                    err.kind(),
+                    std::format!("{} ({}): {what}: {err}", self.path.display(), self.name),
+                ),
+            })
     }
 
     /// Whether decoded events wait to be yielded.
@@ -382,12 +335,6 @@ impl Pad {
     }
 }
 
-/// 0..=1 as a force-feedback magnitude (NaN is 0).
-fn magnitude(x: f32) -> u16 {
-    // A float-to-int `as` saturates and maps NaN to 0.
-    (x.clamp(0.0, 1.0) * f32::from(u16::MAX)).round() as u16
-}
-
 /// `err` with `path` in its message, same kind.
 pub(crate) fn with_path(path: &Path, err: io::Error) -> io::Error {
     io::Error::new(err.kind(), std::format!("{}: {err}", path.display()))
@@ -422,15 +369,7 @@ impl Future for Pad {
 
 impl Drop for Pad {
     fn drop(&mut self) {
-        let state = self
-            .rumble
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        if state.effect >= 0 {
-            // Ignored: the pad may be unplugged, and closing the fd erases
-            // the effects it uploaded anyway; this only does it first.
-            let _ = input::erase_effect(self.device.as_fd(), state.effect);
-        }
+        self.rumble.erase(self.device.as_fd());
     }
 }
 
@@ -440,23 +379,8 @@ impl fmt::Debug for Pad {
             .field("path", &self.path)
             .field("name", &self.name)
             .field("id", &self.id)
-            .field("rumble", &self.has_rumble)
+            .field("rumble", &self.rumble.supported())
             .field("disconnected", &self.gone)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn magnitudes() {
-        assert_eq!(magnitude(0.0), 0);
-        assert_eq!(magnitude(1.0), 0xffff);
-        assert_eq!(magnitude(0.5), 0x8000);
-        assert_eq!(magnitude(-3.0), 0);
-        assert_eq!(magnitude(7.0), 0xffff);
-        assert_eq!(magnitude(f32::NAN), 0);
     }
 }
