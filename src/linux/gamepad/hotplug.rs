@@ -205,23 +205,23 @@ impl Gamepads {
         let Some(mut watch) = self.watch.take() else {
             return;
         };
-        loop {
-            let n = match sys::read(watch.device.as_fd(), &mut watch.buf[..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if Pin::new(&mut watch.device).poll(cx).is_pending() {
-                        break;
+        // Read only when the reactor says so (no system call otherwise),
+        // then until the fd is empty.
+        while Pin::new(&mut watch.device).poll(cx).is_ready() {
+            loop {
+                let n = match sys::read(watch.device.as_fd(), &mut watch.buf[..]) {
+                    Ok(0) => break, // not from inotify; no busy loop if it were
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        // Hotplug ends; the open pads go on.
+                        self.queue.push_back(Err(with_path(Path::new(DIR), e)));
+                        return;
                     }
-                    continue;
-                }
-                Err(e) => {
-                    // Hotplug ends; the open pads go on.
-                    self.queue.push_back(Err(with_path(Path::new(DIR), e)));
+                };
+                if !self.handle(&watch.buf[..n.min(watch.buf.len())]) {
                     return;
                 }
-            };
-            if !self.handle(&watch.buf[..n.min(watch.buf.len())]) {
-                return;
             }
         }
         self.watch = Some(watch);

@@ -349,19 +349,14 @@ impl Future for Pad {
             if let Some(event) = this.decoder.pop() {
                 return Poll::Ready(event);
             }
-            if this.gone {
+            // Read only when the reactor says so: a pad with nothing to
+            // say costs no system call (its registration stays armed).
+            if this.gone || Pin::new(&mut this.device).poll(cx).is_pending() {
                 return Poll::Pending;
             }
             if this.drain().is_err() {
                 this.gone = true;
                 return Poll::Ready(Event::Disconnected);
-            }
-            if this.decoder.has_ready() {
-                continue;
-            }
-            // Drained: wait for more (readiness that came since is kept).
-            if Pin::new(&mut this.device).poll(cx).is_pending() {
-                return Poll::Pending;
             }
         }
     }
