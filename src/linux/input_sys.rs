@@ -361,32 +361,7 @@ impl fmt::Debug for FfEffect {
     }
 }
 
-/// The byte offset of `$field` in `$ty`, in a constant (`offset_of!` is
-/// newer than the crate's MSRV).
-macro_rules! offset {
-    ($ty:ty, $field:ident) => {{
-        let value = core::mem::MaybeUninit::<$ty>::uninit();
-        let base: *const $ty = value.as_ptr();
-        // SAFETY: `addr_of!` computes the field's address inside `value`, a
-        // live local, without reading it or making a reference.
-        let field = unsafe { core::ptr::addr_of!((*base).$field) };
-        // SAFETY: both pointers point into the same local, `value`.
-        let offset = unsafe { field.cast::<u8>().offset_from(base.cast::<u8>()) };
-        offset as usize
-    }};
-}
-
-/// Compile-time check of a C struct's size, alignment and field offsets.
-macro_rules! assert_layout {
-    ($ty:ty, size $size:expr, align $align:expr $(, $field:ident @ $offset:expr)* $(,)?) => {
-        const _: () = {
-            assert!(core::mem::size_of::<$ty>() == $size, "size");
-            assert!(core::mem::align_of::<$ty>() == $align, "align");
-            $(assert!(offset!($ty, $field) == $offset, "offset");)*
-        };
-    };
-}
-
+// Layouts, with `sys`'s `assert_layout!`.
 // The same everywhere (linux-lab/consts/evdev_consts.txt, uapi headers).
 assert_layout!(InputIdRaw, size 8, align 2, bustype @ 0, vendor @ 2, product @ 4, version @ 6);
 assert_layout!(AbsInfo, size 24, align 4, value @ 0, minimum @ 4, maximum @ 8, fuzz @ 12,

@@ -49,10 +49,12 @@
 mod device;
 #[cfg(feature = "gamepad")]
 pub mod gamepad;
+mod reactor;
+// `#[macro_use]`: its layout-assert macros serve the ABI files after it.
+#[macro_use]
+pub(crate) mod sys;
 #[cfg(feature = "gamepad")]
 mod input_sys;
-mod reactor;
-pub(crate) mod sys;
 mod timer;
 
 pub use device::{Device, Watch};
