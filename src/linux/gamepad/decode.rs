@@ -126,6 +126,14 @@ impl Slot {
     }
 }
 
+/// A kernel event without its time stamp: what decoding needs.
+#[derive(Clone, Copy, Debug)]
+struct Raw {
+    kind: u16,
+    code: u16,
+    value: i32,
+}
+
 /// What the caller must do after [`Decoder::feed`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -146,7 +154,7 @@ pub(crate) struct Decoder {
     /// Buttons held, by key code (hats set the `BTN_DPAD_*` bits).
     keys: KeyBits,
     /// Raw events since the last `SYN_REPORT`.
-    frame: Vec<InputEvent>,
+    frame: Vec<Raw>,
     /// Decoded events of complete frames, oldest first.
     ready: VecDeque<Event>,
     /// After `SYN_DROPPED`: ignore events up to the next `SYN_REPORT`.
@@ -280,7 +288,11 @@ impl Decoder {
                     self.frame.clear();
                     self.dropping = true;
                 } else {
-                    self.frame.push(ev);
+                    self.frame.push(Raw {
+                        kind: ev.kind,
+                        code: ev.code,
+                        value: ev.value,
+                    });
                 }
             }
             // Other types (EV_MSC, EV_FF status, …) say nothing we report.
@@ -307,11 +319,11 @@ impl Decoder {
                 if self.is_hat_button(code) {
                     continue;
                 }
-                self.apply(InputEvent::new(
-                    input::EV_KEY,
+                self.apply(Raw {
+                    kind: input::EV_KEY,
                     code,
-                    i32::from(new >> bit & 1 == 1),
-                ));
+                    value: i32::from(new >> bit & 1 == 1),
+                });
             }
         }
         for code in 0..=input::ABS_MAX {
@@ -319,7 +331,11 @@ impl Decoder {
                 continue;
             }
             if let Some(value) = abs(code) {
-                self.apply(InputEvent::new(input::EV_ABS, code, value));
+                self.apply(Raw {
+                    kind: input::EV_ABS,
+                    code,
+                    value,
+                });
             }
         }
     }
@@ -334,7 +350,7 @@ impl Decoder {
     }
 
     /// Update the state with one event; queue what changed.
-    fn apply(&mut self, ev: InputEvent) {
+    fn apply(&mut self, ev: Raw) {
         match ev.kind {
             input::EV_KEY => self.set_key(ev.code, ev.value != 0),
             input::EV_ABS => {
