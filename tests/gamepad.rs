@@ -773,6 +773,24 @@ fn pads_are_found_at_start_and_when_plugged_later() {
     let before = plug("found:before");
     let kbd = Builder::keyboard("found:keyboard").create().unwrap();
     let mouse = Builder::mouse("found:mouse").create().unwrap();
+    // No keys, three absolute axes: udev's accelerometer.
+    let accel = Builder::new("found:accelerometer")
+        .axis(sys::ABS_X, uinput::STICK)
+        .axis(sys::ABS_Y, uinput::STICK)
+        .axis(sys::ABS_Z, uinput::STICK)
+        .create()
+        .unwrap();
+    // A finger tool, touch, a click and multi-touch axes: a touchpad.
+    let touchpad = Builder::new("found:touchpad")
+        .key(0x145) // BTN_TOOL_FINGER
+        .key(0x14a) // BTN_TOUCH
+        .key(sys::BTN_LEFT)
+        .axis(sys::ABS_X, uinput::STICK)
+        .axis(sys::ABS_Y, uinput::STICK)
+        .axis(0x35, uinput::STICK) // ABS_MT_POSITION_X
+        .axis(0x36, uinput::STICK) // ABS_MT_POSITION_Y
+        .create()
+        .unwrap();
     let mut seen = Seen::new("found:");
     let (id1, name, event) = seen.next();
     assert_eq!((name.as_str(), event), ("found:before", Event::Connected));
@@ -792,7 +810,7 @@ fn pads_are_found_at_start_and_when_plugged_later() {
         .unwrap()
         .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
         .collect();
-    for dev in [&kbd, &mouse, &kbd2, &mouse2] {
+    for dev in [&kbd, &mouse, &accel, &touchpad, &kbd2, &mouse2] {
         let node = dev.event_path().to_path_buf();
         assert!(!open.contains(&node), "{} is open", node.display());
     }

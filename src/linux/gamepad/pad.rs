@@ -34,8 +34,9 @@ const READ_EVENTS: usize = 64;
 /// not [`Event::Connected`] (that one is `Gamepads`'): it is the pad's first
 /// input.
 ///
-/// State queries ([`pressed`](Pad::pressed), [`axis`](Pad::axis)) follow
-/// the frames read so far: after the future yields an event, they show it.
+/// State queries ([`pressed`](Pad::pressed), [`axis`](Pad::axis)) show
+/// every complete frame read so far: once the future has yielded an event,
+/// they show it (and may show the rest of a read that is still queued).
 ///
 /// ```rust
 /// use pasts::linux::gamepad::{Button, Pad};
@@ -198,7 +199,7 @@ impl Pad {
         self.id
     }
 
-    /// Whether `button` is held (as of the events yielded so far).
+    /// Whether `button` is held (as of the frames read so far).
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::{Button, Pad};
