@@ -461,6 +461,34 @@ fn gamepads_start_with_or_without_dev_input() {
     }
 }
 
+#[test]
+#[cfg_attr(miri, ignore = "inotify, epoll, timerfd")]
+fn idle_gamepads_sleep() {
+    // Whatever pads exist here (in the guest: those of other tests, which
+    // may send a few events), waiting is sleeping: a busy loop would poll
+    // thousands of times in the window.
+    let mut pads = Gamepads::new().unwrap();
+    let (events, polls, _) = park_block_on(async {
+        let mut timer = Timer::new(Duration::from_millis(300)).unwrap();
+        let mut events = 0;
+        loop {
+            let next = async { Some((&mut pads).await) };
+            let end = async {
+                (&mut timer).await;
+                None
+            };
+            match (next, end).select().await.1 {
+                Some(_) => events += 1,
+                None => return events,
+            }
+        }
+    });
+    assert!(
+        polls <= 2 * events + 20,
+        "{polls} polls for {events} events"
+    );
+}
+
 // ------------------------------------------------------ guest: kernel + uinput
 
 #[test]
