@@ -41,7 +41,7 @@ const READ_EVENTS: usize = 64;
 /// ```rust
 /// use pasts::linux::gamepad::{Button, Pad};
 ///
-/// match Pad::open("/dev/input/event0") {
+/// match Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
 ///     Ok(pad) => println!("{}: start held: {}", pad.name(), pad.pressed(Button::Start)),
 ///     // No such device, or not allowed to open it.
 ///     Err(e) => println!("{e}"),
@@ -104,7 +104,8 @@ impl Pad {
         let fd = file.as_fd();
         let caps = Caps::query(fd)?;
         let raw = input::get_id(fd)?;
-        let name = input::get_name(fd)?;
+        // A device without a name answers ENOENT: it is nameless, not gone.
+        let name = input::get_name(fd).unwrap_or_default();
         let mut keys = KeyBits::EMPTY;
         input::get_key_state(fd, &mut keys)?;
         let mut infos = [AbsInfo::default(); input::ABS_MAX as usize + 1];
@@ -178,7 +179,7 @@ impl Pad {
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::Pad;
-    /// if let Ok(pad) = Pad::open("/dev/input/event0") {
+    /// if let Ok(pad) = Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
     ///     println!("{}", pad.name());
     /// }
     /// ```
@@ -190,7 +191,7 @@ impl Pad {
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::Pad;
-    /// if let Ok(pad) = Pad::open("/dev/input/event0") {
+    /// if let Ok(pad) = Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
     ///     let id = pad.id();
     ///     println!("{:04x}:{:04x}", id.vendor, id.product);
     /// }
@@ -203,7 +204,7 @@ impl Pad {
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::{Button, Pad};
-    /// if let Ok(pad) = Pad::open("/dev/input/event0") {
+    /// if let Ok(pad) = Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
     ///     println!("{}", pad.pressed(Button::South));
     /// }
     /// ```
@@ -217,7 +218,7 @@ impl Pad {
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::{Axis, Pad};
-    /// if let Ok(pad) = Pad::open("/dev/input/event0") {
+    /// if let Ok(pad) = Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
     ///     let (x, y) = (pad.axis(Axis::LeftX), pad.axis(Axis::LeftY));
     ///     assert!(x.abs() <= 1.0 && y.abs() <= 1.0);
     /// }
@@ -239,7 +240,7 @@ impl Pad {
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::Pad;
-    /// if let Ok(pad) = Pad::open("/dev/input/event0") {
+    /// if let Ok(pad) = Pad::open("/dev/input/by-id/usb-Example_Pad-event-joystick") {
     ///     match pad.rumble(1.0, 0.25) {
     ///         Ok(()) => pad.rumble(0.0, 0.0)?,
     ///         Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
