@@ -175,7 +175,8 @@ impl Pad {
         Pad::new(fd, path, String::new(), InputId::default(), false, decoder)
     }
 
-    /// The device's name (`EVIOCGNAME`), e.g. "Microsoft X-Box 360 pad".
+    /// The device's name (`EVIOCGNAME`), e.g. "Microsoft X-Box 360 pad";
+    /// empty for a device that has none.
     ///
     /// ```rust
     /// # use pasts::linux::gamepad::Pad;
