@@ -47,8 +47,14 @@
 //! thread that owns the role, or the reactor thread).
 
 mod device;
+#[cfg(feature = "gamepad")]
+pub mod gamepad;
 mod reactor;
+// `#[macro_use]`: its layout-assert macros serve the ABI files after it.
+#[macro_use]
 pub(crate) mod sys;
+#[cfg(feature = "gamepad")]
+mod input_sys;
 mod timer;
 
 pub use device::{Device, Watch};
