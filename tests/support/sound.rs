@@ -4,9 +4,13 @@
 //! from device 1 subdevice N, and the other way round). Found by driver in
 //! `/proc/asound/cards`, so their card numbers do not matter.
 
+use std::env;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::thread;
+use std::time::Duration;
 
 /// A sound card as `/proc/asound/cards` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +129,83 @@ pub fn pcm_devices(text: &str, index: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Set, for a test re-run in a child process, to the name of that test.
+pub const CHILD_ENV: &str = "PASTS_AUDIO_CHILD";
+
+/// Runs the calling test's `body` in a child process: this test binary
+/// re-run for this one test, with `envs` added (e.g. `ALSA_CONFIG_PATH`,
+/// which libasound reads once per process). Fails unless the child passes
+/// and writes nothing on its stderr (libasound prints there when left to
+/// itself; libtest captures the test's own prints). In the child, runs
+/// `body` and returns `None`; the parent gets `Some` of the child's output.
+pub fn isolated(envs: &[(&str, &str)], body: impl FnOnce()) -> Option<Output> {
+    // libtest names each test's thread after the test.
+    let test = thread::current()
+        .name()
+        .expect("a libtest thread has the test's name")
+        .to_string();
+    if env::var(CHILD_ENV).ok().as_deref() == Some(test.as_str()) {
+        body();
+        return None;
+    }
+    let exe = env::current_exe().expect("the test binary's path");
+    let out = Command::new(exe)
+        .args([
+            test.as_str(),
+            "--exact",
+            "--include-ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, &test)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("re-run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child {test} failed ({}):\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    assert!(stderr.is_empty(), "child {test} wrote on stderr:\n{stderr}");
+    Some(out)
+}
+
+/// A scratch directory for `test` under the target's tmp dir, made fresh
+/// by the parent process of [`isolated`] (its child sees the same one).
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("audio-{test}"));
+    if env::var_os(CHILD_ENV).is_none() {
+        let _ = fs::remove_dir_all(&dir); // a leftover of an earlier run, if any
+        fs::create_dir_all(&dir).expect("create the scratch directory");
+    }
+    dir
+}
+
+/// Writes an ALSA configuration that holds the system's (so `null`,
+/// `hw:...` and the rest keep working) followed by `pcms`, and returns its
+/// path, for `ALSA_CONFIG_PATH`.
+pub fn alsa_config(dir: &std::path::Path, pcms: &str) -> String {
+    let path = dir.join("asound.conf");
+    fs::write(&path, format!("</usr/share/alsa/alsa.conf>\n{pcms}\n")).expect("write the config");
+    path.to_str().expect("a UTF-8 path").to_string()
+}
+
+/// CPU time this process has used (user and system, all threads).
+pub fn process_cpu() -> Duration {
+    alsa::process_cpu()
+}
+
+/// The reference for the performance figures: a plain libasound playback
+/// loop (what `aplay` does, which the guest lacks): non-blocking, S16_LE
+/// stereo 48 kHz, `snd_pcm_set_params` with a latency of four `period`s,
+/// `poll` on the PCM's descriptors, write what is free, `seconds` long.
+/// Returns the frames written and the process CPU time it took.
+pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<(usize, Duration), String> {
+    alsa::raw_play(name, seconds, period)
+}
+
 /// Opens and closes PCM `name` through the system's libasound (loaded with
 /// `dlopen`, as the audio module does), non-blocking; the error is ALSA's
 /// message. Proves the library and its configuration are usable.
@@ -134,12 +215,25 @@ pub fn alsa_open(name: &str, stream: Stream) -> Result<(), String> {
 
 mod alsa {
     use super::Stream;
-    use std::ffi::{c_char, c_int, c_void, CStr, CString};
+    use std::ffi::{
+        c_char, c_int, c_long, c_short, c_uint, c_ulong, c_ushort, c_void, CStr, CString,
+    };
+    use std::time::Duration;
 
     extern "C" {
         fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void;
         fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
         fn dlerror() -> *const c_char;
+        fn clock_gettime(clock: c_int, ts: *mut [std::os::raw::c_long; 2]) -> c_int;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
+
+    pub fn process_cpu() -> std::time::Duration {
+        let mut ts = [0; 2];
+        // SAFETY: `ts` is a `struct timespec` (two longs on LP64 Linux).
+        let ret = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        assert_eq!(ret, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+        std::time::Duration::new(ts[0] as u64, ts[1] as u32)
     }
     const RTLD_NOW: c_int = 2;
     const SND_PCM_NONBLOCK: c_int = 1;
@@ -171,6 +265,109 @@ mod alsa {
             return Err(format!("dlsym {name:?}: {}", last_dl_error()));
         }
         Ok(sym)
+    }
+
+    type SetParams =
+        unsafe extern "C" fn(*mut c_void, c_int, c_int, c_uint, c_uint, c_int, c_uint) -> c_int;
+    type Count = unsafe extern "C" fn(*mut c_void) -> c_int;
+    type Descriptors = unsafe extern "C" fn(*mut c_void, *mut PollFd, c_uint) -> c_int;
+    type Revents = unsafe extern "C" fn(*mut c_void, *mut PollFd, c_uint, *mut c_ushort) -> c_int;
+    type Avail = unsafe extern "C" fn(*mut c_void) -> c_long;
+    type Write = unsafe extern "C" fn(*mut c_void, *const c_void, c_ulong) -> c_long;
+    type Recover = unsafe extern "C" fn(*mut c_void, c_int, c_int) -> c_int;
+
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    pub struct PollFd {
+        fd: c_int,
+        events: c_short,
+        revents: c_short,
+    }
+    const _: () = assert!(std::mem::size_of::<PollFd>() == 8);
+
+    extern "C" {
+        fn poll(fds: *mut PollFd, n: c_ulong, timeout: c_int) -> c_int;
+    }
+
+    fn library() -> Result<*mut c_void, String> {
+        let file = CString::new("libasound.so.2").map_err(|e| e.to_string())?;
+        // SAFETY: `file` is NUL-terminated; the handle is never closed, so
+        // symbols from it stay valid for the process.
+        let lib = unsafe { dlopen(file.as_ptr(), RTLD_NOW) };
+        if lib.is_null() {
+            return Err(format!("dlopen libasound.so.2: {}", last_dl_error()));
+        }
+        Ok(lib)
+    }
+
+    pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<(usize, Duration), String> {
+        let lib = library()?;
+        // SAFETY (each transmute): the symbol is the libasound function of
+        // that name, whose C signature the target type spells out.
+        let open: Open = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_open")?) };
+        let close: Close = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_close")?) };
+        let set_params: SetParams =
+            unsafe { std::mem::transmute(symbol(lib, "snd_pcm_set_params")?) };
+        let count: Count =
+            unsafe { std::mem::transmute(symbol(lib, "snd_pcm_poll_descriptors_count")?) };
+        let descriptors: Descriptors =
+            unsafe { std::mem::transmute(symbol(lib, "snd_pcm_poll_descriptors")?) };
+        let revents: Revents =
+            unsafe { std::mem::transmute(symbol(lib, "snd_pcm_poll_descriptors_revents")?) };
+        let avail: Avail = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_avail_update")?) };
+        let write: Write = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_writei")?) };
+        let recover: Recover = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_recover")?) };
+
+        let c_name = CString::new(name).map_err(|e| e.to_string())?;
+        let mut pcm = std::ptr::null_mut();
+        // SAFETY: valid out-pointer, NUL-terminated name.
+        let ret = unsafe { open(&mut pcm, c_name.as_ptr(), 0, SND_PCM_NONBLOCK) };
+        if ret < 0 {
+            return Err(format!("snd_pcm_open {name}: {ret}"));
+        }
+        let latency_us = 4 * period * 1_000_000 / 48_000;
+        // SAFETY: `pcm` is open. S16_LE (2), RW interleaved (3).
+        let ret = unsafe { set_params(pcm, 2, 3, 2, 48_000, 1, latency_us) };
+        if ret < 0 {
+            return Err(format!("snd_pcm_set_params {name}: {ret}"));
+        }
+        let mut fds = [PollFd::default(); 8];
+        // SAFETY: `pcm` is open; `fds` has room for 8.
+        let n = unsafe { descriptors(pcm, fds.as_mut_ptr(), 8.min(count(pcm) as c_uint)) };
+        let n = n.max(0) as usize;
+        let zeros = vec![0u8; 4 * 48_000];
+        let total = 48_000 * seconds as usize;
+        let cpu = super::process_cpu();
+        let mut done = 0;
+        while done < total {
+            // SAFETY: `fds[..n]` are the PCM's descriptors.
+            if unsafe { poll(fds.as_mut_ptr(), n as c_ulong, 2_000) } <= 0 {
+                return Err(format!("poll timed out after {done} frames"));
+            }
+            let mut ready: c_ushort = 0;
+            // SAFETY: as above; `ready` is a valid out-pointer.
+            unsafe { revents(pcm, fds.as_mut_ptr(), n as c_uint, &mut ready) };
+            // SAFETY: `pcm` is open.
+            let free = unsafe { avail(pcm) };
+            if free < 0 {
+                // SAFETY: `pcm` is open.
+                unsafe { recover(pcm, free as c_int, 1) };
+                continue;
+            }
+            let frames = (free as usize).min(total - done).min(48_000);
+            // SAFETY: `zeros` holds at least `frames` S16 stereo frames.
+            let wrote = unsafe { write(pcm, zeros.as_ptr().cast(), frames as c_ulong) };
+            if wrote < 0 {
+                // SAFETY: `pcm` is open.
+                unsafe { recover(pcm, wrote as c_int, 1) };
+                continue;
+            }
+            done += wrote as usize;
+        }
+        let cpu = super::process_cpu() - cpu;
+        // SAFETY: opened above, closed once.
+        unsafe { close(pcm) };
+        Ok((done, cpu))
     }
 
     pub fn open_close(name: &str, stream: Stream) -> Result<(), String> {
