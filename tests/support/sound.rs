@@ -89,6 +89,31 @@ pub fn loopback() -> io::Result<Card> {
     card("Loopback", "snd-aloop")
 }
 
+/// snd-dummy's platform driver and device in sysfs.
+const DUMMY_DRIVER: &str = "/sys/bus/platform/drivers/snd_dummy";
+const DUMMY_DEVICE: &str = "snd_dummy.0";
+
+/// Unplugs the snd-dummy card by unbinding its driver: the card is
+/// disconnected at once (its PCMs fail with `ENODEV`); returns once every
+/// file of it is closed.
+pub fn unplug_dummy() -> io::Result<()> {
+    let path = format!("{DUMMY_DRIVER}/unbind");
+    fs::write(&path, DUMMY_DEVICE).map_err(|e| super::sys::context(e, format!("write {path}")))
+}
+
+/// Plugs snd-dummy back (bind) and waits until its card is listed again.
+pub fn replug_dummy() -> io::Result<()> {
+    let path = format!("{DUMMY_DRIVER}/bind");
+    fs::write(&path, DUMMY_DEVICE).map_err(|e| super::sys::context(e, format!("write {path}")))?;
+    for _ in 0..100 {
+        if dummy().is_ok() {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    dummy().map(drop)
+}
+
 /// The ALSA names of a loopback pair on snd-aloop: what is played on the
 /// first is captured from the second.
 pub fn loopback_pair(card: &Card) -> (String, String) {
