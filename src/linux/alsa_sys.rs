@@ -132,7 +132,11 @@ macro_rules! library {
             unsafe fn resolve(handle: *mut c_void) -> Result<Lib, String> {
                 Ok(Lib {
                     $($name: {
-                        let address = symbol(handle, concat!(stringify!($name), "\0"))?;
+                        // SAFETY: `handle` is live (this function's
+                        // contract); the name gets its NUL here.
+                        let address = unsafe {
+                            symbol(handle, concat!(stringify!($name), "\0"))
+                        }?;
                         // SAFETY: the symbol is libasound's function of that
                         // name, whose C prototype (alsa/pcm.h, alsa/error.h,
                         // alsa/control.h) this table spells out with C types
@@ -213,10 +217,15 @@ fn dl_error() -> String {
         .into_owned()
 }
 
-/// The address of `name` (NUL-terminated) in `handle`.
-fn symbol(handle: *mut c_void, name: &'static str) -> Result<*mut c_void, String> {
-    // SAFETY: `handle` is a live dlopen handle (the caller's contract) and
-    // `name` ends with its NUL (the macro appends it).
+/// The address of `name` in `handle`.
+///
+/// # Safety
+///
+/// - `handle` is a live `dlopen` handle;
+/// - `name` ends with a NUL byte.
+unsafe fn symbol(handle: *mut c_void, name: &'static str) -> Result<*mut c_void, String> {
+    debug_assert!(name.ends_with('\0'));
+    // SAFETY: both from the caller's contract.
     let address = unsafe { dlsym(handle, name.as_ptr().cast()) };
     if address.is_null() {
         let name = name.trim_end_matches('\0');
@@ -514,17 +523,19 @@ impl Pcm {
         Ok(n as usize)
     }
 
-    /// `snd_pcm_writei`: write up to `frames` frames from `bytes` (which
-    /// holds at least that many); returns the frames written.
+    /// `snd_pcm_writei`: write up to `frames` frames of `frame_bytes`
+    /// bytes from `bytes` (no more than it holds); returns the frames
+    /// written.
     pub(crate) fn write(
         &mut self,
         bytes: &[u8],
         frames: usize,
         frame_bytes: usize,
     ) -> io::Result<usize> {
-        assert!(frames * frame_bytes <= bytes.len(), "write past the buffer");
+        let frames = frames.min(bytes.len().checked_div(frame_bytes).unwrap_or(0));
         let pcm = self.ptr();
-        // SAFETY: `bytes` holds `frames` whole frames (checked above) and is
+        // SAFETY: `bytes` holds `frames` whole frames of the PCM's format
+        // (bounded above; the caller passes the format's frame size) and is
         // only read; the PCM is open.
         let ret =
             unsafe { (self.lib.snd_pcm_writei)(pcm, bytes.as_ptr().cast(), frames as c_ulong) };
@@ -534,18 +545,20 @@ impl Pcm {
         Ok(n as usize)
     }
 
-    /// `snd_pcm_readi`: read up to `frames` frames into `bytes` (which has
-    /// room for that many); returns the frames read.
+    /// `snd_pcm_readi`: read up to `frames` frames of `frame_bytes` bytes
+    /// into `bytes` (no more than it has room for); returns the frames
+    /// read.
     pub(crate) fn read(
         &mut self,
         bytes: &mut [u8],
         frames: usize,
         frame_bytes: usize,
     ) -> io::Result<usize> {
-        assert!(frames * frame_bytes <= bytes.len(), "read past the buffer");
+        let frames = frames.min(bytes.len().checked_div(frame_bytes).unwrap_or(0));
         let pcm = self.ptr();
-        // SAFETY: `bytes` has room for `frames` whole frames (checked
-        // above); the PCM is open.
+        // SAFETY: `bytes` has room for `frames` whole frames of the PCM's
+        // format (bounded above; the caller passes the format's frame size);
+        // the PCM is open.
         let ret =
             unsafe { (self.lib.snd_pcm_readi)(pcm, bytes.as_mut_ptr().cast(), frames as c_ulong) };
         let n = self
@@ -791,7 +804,9 @@ pub(crate) fn pcm_hints() -> io::Result<Vec<Hint>> {
         if hint.is_null() {
             break;
         }
-        let get = |id: &[u8]| hint_text(lib, hint, id);
+        // SAFETY: `hint` is an entry of the live array; the ids below are
+        // NUL-terminated.
+        let get = |id: &[u8]| unsafe { hint_text(lib, hint, id) };
         if let Some(name) = get(b"NAME\0") {
             out.push(Hint {
                 name,
@@ -806,10 +821,15 @@ pub(crate) fn pcm_hints() -> io::Result<Vec<Hint>> {
     Ok(out)
 }
 
-/// The text of field `id` (NUL-terminated) of one name hint, copied.
-fn hint_text(lib: &Lib, hint: *mut c_void, id: &[u8]) -> Option<String> {
+/// The text of field `id` of one name hint, copied.
+///
+/// # Safety
+///
+/// - `hint` is an entry of a live `snd_device_name_hint` array;
+/// - `id` ends with a NUL byte.
+unsafe fn hint_text(lib: &Lib, hint: *mut c_void, id: &[u8]) -> Option<String> {
     debug_assert_eq!(id.last(), Some(&0));
-    // SAFETY: `hint` is an entry of a live hint array, `id` NUL-terminated.
+    // SAFETY: both from the caller's contract.
     let text = unsafe { (lib.snd_device_name_get_hint)(hint, id.as_ptr().cast()) };
     if text.is_null() {
         return None;

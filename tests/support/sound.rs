@@ -226,9 +226,20 @@ pub fn process_cpu() -> Duration {
 /// loop (what `aplay` does, which the guest lacks): non-blocking, S16_LE
 /// stereo 48 kHz, `snd_pcm_set_params` with a latency of four `period`s,
 /// `poll` on the PCM's descriptors, write what is free, `seconds` long.
-/// Returns the frames written and the process CPU time it took.
-pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<(usize, Duration), String> {
+/// Returns what it did.
+pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<RawRun, String> {
     alsa::raw_play(name, seconds, period)
+}
+
+/// What [`raw_play`] did.
+#[derive(Debug)]
+pub struct RawRun {
+    /// Frames written.
+    pub frames: usize,
+    /// Process CPU time used.
+    pub cpu: Duration,
+    /// Underruns recovered from (`snd_pcm_recover`).
+    pub xruns: usize,
 }
 
 /// Opens and closes PCM `name` through the system's libasound (loaded with
@@ -243,7 +254,6 @@ mod alsa {
     use std::ffi::{
         c_char, c_int, c_long, c_short, c_uint, c_ulong, c_ushort, c_void, CStr, CString,
     };
-    use std::time::Duration;
 
     extern "C" {
         fn dlopen(file: *const c_char, mode: c_int) -> *mut c_void;
@@ -325,7 +335,7 @@ mod alsa {
         Ok(lib)
     }
 
-    pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<(usize, Duration), String> {
+    pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<super::RawRun, String> {
         let lib = library()?;
         // SAFETY (each transmute): the symbol is the libasound function of
         // that name, whose C signature the target type spells out.
@@ -363,7 +373,7 @@ mod alsa {
         let zeros = vec![0u8; 4 * 48_000];
         let total = 48_000 * seconds as usize;
         let cpu = super::process_cpu();
-        let mut done = 0;
+        let (mut done, mut xruns) = (0, 0);
         while done < total {
             // SAFETY: `fds[..n]` are the PCM's descriptors.
             if unsafe { poll(fds.as_mut_ptr(), n as c_ulong, 2_000) } <= 0 {
@@ -375,6 +385,7 @@ mod alsa {
             // SAFETY: `pcm` is open.
             let free = unsafe { avail(pcm) };
             if free < 0 {
+                xruns += 1;
                 // SAFETY: `pcm` is open.
                 unsafe { recover(pcm, free as c_int, 1) };
                 continue;
@@ -383,6 +394,7 @@ mod alsa {
             // SAFETY: `zeros` holds at least `frames` S16 stereo frames.
             let wrote = unsafe { write(pcm, zeros.as_ptr().cast(), frames as c_ulong) };
             if wrote < 0 {
+                xruns += 1;
                 // SAFETY: `pcm` is open.
                 unsafe { recover(pcm, wrote as c_int, 1) };
                 continue;
@@ -392,7 +404,11 @@ mod alsa {
         let cpu = super::process_cpu() - cpu;
         // SAFETY: opened above, closed once.
         unsafe { close(pcm) };
-        Ok((done, cpu))
+        Ok(super::RawRun {
+            frames: done,
+            cpu,
+            xruns,
+        })
     }
 
     pub fn open_close(name: &str, stream: Stream) -> Result<(), String> {
