@@ -42,9 +42,10 @@
 //!   descriptors wake the task through [`Device`](super::Device), on any
 //!   executor. PCMs whose descriptors epoll refuses (`null`, `file`) are
 //!   always ready: they have no timing and always have room.
-//! - **No stall at start.** A [`Sink`] holds all the frames the buffer
-//!   has room for (the whole buffer at first) and playback starts once a
-//!   period is queued.
+//! - **No stall at start.** A [`Sink`] holds all the whole periods the
+//!   buffer has room for (the whole buffer at first) and playback starts
+//!   once a period is queued. Whole periods, so the next period is due at
+//!   the device's next period wake-up: a stream is served every period.
 //! - **Xruns recover.** An underrun, an overrun or a suspend is recovered
 //!   by itself (prepare, or resume) and counted
 //!   ([`Speakers::xruns`], [`Microphone::xruns`]); the audio of the gap is

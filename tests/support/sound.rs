@@ -219,13 +219,19 @@ pub fn alsa_config(dir: &std::path::Path, pcms: &str) -> String {
 
 /// CPU time this process has used (user and system, all threads).
 pub fn process_cpu() -> Duration {
-    alsa::process_cpu()
+    alsa::cpu_clock(alsa::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// CPU time the calling thread has used.
+pub fn thread_cpu() -> Duration {
+    alsa::cpu_clock(alsa::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// The reference for the performance figures: a plain libasound playback
 /// loop (what `aplay` does, which the guest lacks): non-blocking, S16_LE
 /// stereo 48 kHz, `snd_pcm_set_params` with a latency of four `period`s,
-/// `poll` on the PCM's descriptors, write what is free, `seconds` long.
+/// `poll` on the PCM's descriptors, write the whole periods that are free,
+/// `seconds` long.
 /// Returns what it did.
 pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<RawRun, String> {
     alsa::raw_play(name, seconds, period)
@@ -240,6 +246,8 @@ pub struct RawRun {
     pub cpu: Duration,
     /// Underruns recovered from (`snd_pcm_recover`).
     pub xruns: usize,
+    /// Returns from `poll`.
+    pub wakes: usize,
 }
 
 /// Opens and closes PCM `name` through the system's libasound (loaded with
@@ -261,13 +269,14 @@ mod alsa {
         fn dlerror() -> *const c_char;
         fn clock_gettime(clock: c_int, ts: *mut [std::os::raw::c_long; 2]) -> c_int;
     }
-    const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
+    pub const CLOCK_PROCESS_CPUTIME_ID: c_int = 2;
+    pub const CLOCK_THREAD_CPUTIME_ID: c_int = 3;
 
-    pub fn process_cpu() -> std::time::Duration {
+    pub fn cpu_clock(clock: c_int) -> std::time::Duration {
         let mut ts = [0; 2];
         // SAFETY: `ts` is a `struct timespec` (two longs on LP64 Linux).
-        let ret = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-        assert_eq!(ret, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+        let ret = unsafe { clock_gettime(clock, &mut ts) };
+        assert_eq!(ret, 0, "clock_gettime({clock})");
         std::time::Duration::new(ts[0] as u64, ts[1] as u32)
     }
     const RTLD_NOW: c_int = 2;
@@ -373,7 +382,7 @@ mod alsa {
         let zeros = vec![0u8; 4 * 48_000];
         let total = 48_000 * seconds as usize;
         let cpu = super::process_cpu();
-        let (mut done, mut xruns) = (0, 0);
+        let (mut done, mut xruns, mut wakes) = (0, 0, 0);
         while done < total {
             // SAFETY: `fds[..n]` are the PCM's descriptors.
             if unsafe { poll(fds.as_mut_ptr(), n as c_ulong, 2_000) } <= 0 {
@@ -390,7 +399,15 @@ mod alsa {
                 unsafe { recover(pcm, free as c_int, 1) };
                 continue;
             }
-            let frames = (free as usize).min(total - done).min(48_000);
+            // Whole periods, as aplay writes them.
+            let period = period as usize;
+            let frames = (free as usize / period * period)
+                .min(total - done)
+                .min(48_000);
+            wakes += 1;
+            if frames == 0 {
+                continue;
+            }
             // SAFETY: `zeros` holds at least `frames` S16 stereo frames.
             let wrote = unsafe { write(pcm, zeros.as_ptr().cast(), frames as c_ulong) };
             if wrote < 0 {
@@ -408,6 +425,7 @@ mod alsa {
             frames: done,
             cpu,
             xruns,
+            wakes,
         })
     }
 

@@ -52,8 +52,9 @@ impl Microphone {
         })
     }
 
-    /// Wait until at least one period was captured, then hand out all the
-    /// frames captured since the last call (up to the device buffer).
+    /// Wait until at least one period was captured, then hand out the
+    /// whole periods captured since the last call (up to the device
+    /// buffer; the rest of a period comes with the next).
     ///
     /// ```rust
     /// # use pasts::linux::audio::{Config, Microphone};

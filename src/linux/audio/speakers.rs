@@ -153,9 +153,9 @@ impl<'a> Future for Play<'a> {
     }
 }
 
-/// Samples to play: interleaved frames (at least one period, all the
-/// device buffer had room for), silent until filled, written to the
-/// device when dropped.
+/// Samples to play: interleaved frames, as many whole periods as the
+/// device buffer has room for (at least one; the whole buffer at first),
+/// silent until filled, written to the device when dropped.
 ///
 /// Derefs to `&mut [f32]`; samples are clamped to [-1, 1] and converted
 /// to the device's format (see the [module docs](super) for the exact

@@ -126,8 +126,8 @@ impl Stream {
     }
 
     /// Playback: ready when a period can be written (and what an earlier
-    /// `Sink` left is written). Returns the frames to hand out: all that
-    /// is free, up to the buffer, with the samples zeroed (silence).
+    /// `Sink` left is written). Returns the frames to hand out (see
+    /// `poll_avail`), with the samples zeroed (silence).
     pub(crate) fn poll_play(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         if let Some(err) = self.error.take() {
             return Poll::Ready(Err(err));
@@ -154,8 +154,8 @@ impl Stream {
         }
     }
 
-    /// Capture: wait for a period, read all that is there (up to the
-    /// buffer) and convert it; returns the frames read.
+    /// Capture: wait for a period, read the whole periods that are there
+    /// (up to the buffer) and convert them; returns the frames read.
     pub(crate) fn poll_record(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         for _ in 0..ROUNDS {
             let frames = match self.poll_avail(cx) {
@@ -184,8 +184,16 @@ impl Stream {
     }
 
     /// Wait until at least a period can be moved (playback: after writing
-    /// what is pending); returns the frames that can, up to the buffer.
+    /// what is pending); returns how many frames to move: whole periods,
+    /// all there are room for (or data for), up to the buffer.
+    ///
+    /// Whole periods, not all that is available: the device wakes its
+    /// poller at period boundaries, when the count has grown by one period
+    /// since the last one. Moving a period and a bit would leave the count
+    /// just short of a period at the next boundary, and the stream would be
+    /// served every other period.
     fn poll_avail(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let period = self.config.period as usize;
         for _ in 0..ROUNDS {
             if let Err(err) = self.flush() {
                 match self.recover(err) {
@@ -195,8 +203,11 @@ impl Stream {
             }
             if self.pending.is_empty() {
                 match self.pcm.avail() {
-                    Ok(n) if n >= self.config.period as usize => {
-                        return Poll::Ready(Ok(n.min(self.buffer)))
+                    Ok(n) if n >= period => {
+                        // Whole periods: what is left (less than one) then
+                        // tops up the next period, which is there at the
+                        // device's next period wake-up.
+                        return Poll::Ready(Ok(n.min(self.buffer) / period * period));
                     }
                     Ok(_) => {}
                     Err(err) => match self.recover(err) {
@@ -263,19 +274,20 @@ impl Stream {
     /// returned. Never waits: a resume that is not possible yet falls back
     /// to a prepare (what `snd_pcm_recover` would do after sleeping).
     fn recover(&mut self, err: io::Error) -> io::Result<()> {
-        match sys::errno(&err) {
-            Some(alsa::EPIPE) => self.pcm.prepare()?,
-            Some(alsa::ESTRPIPE) => {
-                if self.pcm.resume().is_err() {
-                    self.pcm.prepare()?;
-                }
+        let recovered = match sys::errno(&err) {
+            Some(alsa::EPIPE) => self.pcm.prepare(),
+            Some(alsa::ESTRPIPE) => self.pcm.resume().or_else(|_| self.pcm.prepare()),
+            _ => Err(err),
+        };
+        let restarted = recovered.and_then(|()| {
+            if self.dir == Direction::Capture && self.pcm.state() == alsa::SND_PCM_STATE_PREPARED {
+                self.pcm.start()?;
             }
-            _ => return Err(self.describe(err)),
-        }
+            Ok(())
+        });
+        // An unplug can come in the middle: the recovery fails then.
+        restarted.map_err(|err| self.describe(err))?;
         self.xruns += 1;
-        if self.dir == Direction::Capture && self.pcm.state() == alsa::SND_PCM_STATE_PREPARED {
-            self.pcm.start()?;
-        }
         Ok(())
     }
 
