@@ -567,34 +567,41 @@ impl Pcm {
         Ok(n as usize)
     }
 
+    /// Call `f`, named `call`, on the PCM: `int f(snd_pcm_t *)`.
+    ///
+    /// # Safety
+    ///
+    /// `f` is a function of the table that takes an open PCM and nothing
+    /// else.
+    unsafe fn call(
+        &mut self,
+        f: unsafe extern "C" fn(*mut SndPcm) -> c_int,
+        call: &str,
+    ) -> io::Result<()> {
+        let pcm = self.ptr();
+        // SAFETY: `pcm` is open; `f` takes just that (the caller's contract).
+        let ret = unsafe { f(pcm) };
+        self.lib
+            .check(ret, format_args!("{call}({:?})", self.name))
+            .map(drop)
+    }
+
     /// `snd_pcm_prepare`: out of an xrun, ready to start again.
     pub(crate) fn prepare(&mut self) -> io::Result<()> {
-        let pcm = self.ptr();
-        // SAFETY: `pcm` is open.
-        let ret = unsafe { (self.lib.snd_pcm_prepare)(pcm) };
-        self.lib
-            .check(ret, format_args!("snd_pcm_prepare({:?})", self.name))
-            .map(drop)
+        // SAFETY: `int snd_pcm_prepare(snd_pcm_t *)`.
+        unsafe { self.call(self.lib.snd_pcm_prepare, "snd_pcm_prepare") }
     }
 
     /// `snd_pcm_start`.
     pub(crate) fn start(&mut self) -> io::Result<()> {
-        let pcm = self.ptr();
-        // SAFETY: `pcm` is open.
-        let ret = unsafe { (self.lib.snd_pcm_start)(pcm) };
-        self.lib
-            .check(ret, format_args!("snd_pcm_start({:?})", self.name))
-            .map(drop)
+        // SAFETY: `int snd_pcm_start(snd_pcm_t *)`.
+        unsafe { self.call(self.lib.snd_pcm_start, "snd_pcm_start") }
     }
 
     /// `snd_pcm_resume` (once: `-EAGAIN` is returned, not waited out).
     pub(crate) fn resume(&mut self) -> io::Result<()> {
-        let pcm = self.ptr();
-        // SAFETY: `pcm` is open.
-        let ret = unsafe { (self.lib.snd_pcm_resume)(pcm) };
-        self.lib
-            .check(ret, format_args!("snd_pcm_resume({:?})", self.name))
-            .map(drop)
+        // SAFETY: `int snd_pcm_resume(snd_pcm_t *)`.
+        unsafe { self.call(self.lib.snd_pcm_resume, "snd_pcm_resume") }
     }
 
     /// `snd_pcm_state`.
