@@ -647,40 +647,56 @@ impl HwParams<'_> {
         (self.pcm.ptr(), self.raw.as_ptr())
     }
 
+    /// `f(pcm, params, arg)`, for the `snd_pcm_hw_params_{test,set}_*`
+    /// functions that take one value.
+    ///
+    /// # Safety
+    ///
+    /// `f` is a function of the table of the C type `int (*)(snd_pcm_t *,
+    /// snd_pcm_hw_params_t *, A)`, taking the PCM and these params.
+    unsafe fn with<A>(
+        &mut self,
+        f: unsafe extern "C" fn(*mut SndPcm, *mut SndHwParams, A) -> c_int,
+        arg: A,
+    ) -> c_int {
+        let (pcm, hw) = self.ptrs();
+        // SAFETY: both pointers live (see `ptrs`); `f` takes them and a
+        // value (the caller's contract).
+        unsafe { f(pcm, hw, arg) }
+    }
+
     /// Interleaved read/write access.
     pub(crate) fn set_access_interleaved(&mut self) -> io::Result<()> {
-        let (pcm, hw) = self.ptrs();
-        // SAFETY: both pointers live (see `ptrs`).
-        let ret = unsafe {
-            (self.pcm.lib.snd_pcm_hw_params_set_access)(pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)
-        };
+        let f = self.pcm.lib.snd_pcm_hw_params_set_access;
+        // SAFETY: `int snd_pcm_hw_params_set_access(pcm, params, int)`.
+        let ret = unsafe { self.with(f, SND_PCM_ACCESS_RW_INTERLEAVED) };
         self.check(ret, "snd_pcm_hw_params_set_access").map(drop)
     }
 
     /// Whether the space holds `format` (an `SND_PCM_FORMAT_*`).
     pub(crate) fn test_format(&mut self, format: c_int) -> bool {
-        let (pcm, hw) = self.ptrs();
-        // SAFETY: both pointers live.
-        unsafe { (self.pcm.lib.snd_pcm_hw_params_test_format)(pcm, hw, format) == 0 }
+        let f = self.pcm.lib.snd_pcm_hw_params_test_format;
+        // SAFETY: `int snd_pcm_hw_params_test_format(pcm, params, int)`.
+        unsafe { self.with(f, format) == 0 }
     }
 
     pub(crate) fn set_format(&mut self, format: c_int) -> io::Result<()> {
-        let (pcm, hw) = self.ptrs();
-        // SAFETY: both pointers live.
-        let ret = unsafe { (self.pcm.lib.snd_pcm_hw_params_set_format)(pcm, hw, format) };
+        let f = self.pcm.lib.snd_pcm_hw_params_set_format;
+        // SAFETY: `int snd_pcm_hw_params_set_format(pcm, params, int)`.
+        let ret = unsafe { self.with(f, format) };
         self.check(ret, "snd_pcm_hw_params_set_format").map(drop)
     }
 
     pub(crate) fn test_channels(&mut self, channels: u32) -> bool {
-        let (pcm, hw) = self.ptrs();
-        // SAFETY: both pointers live.
-        unsafe { (self.pcm.lib.snd_pcm_hw_params_test_channels)(pcm, hw, channels) == 0 }
+        let f = self.pcm.lib.snd_pcm_hw_params_test_channels;
+        // SAFETY: `int snd_pcm_hw_params_test_channels(pcm, params, uint)`.
+        unsafe { self.with(f, channels) == 0 }
     }
 
     pub(crate) fn set_channels(&mut self, channels: u32) -> io::Result<()> {
-        let (pcm, hw) = self.ptrs();
-        // SAFETY: both pointers live.
-        let ret = unsafe { (self.pcm.lib.snd_pcm_hw_params_set_channels)(pcm, hw, channels) };
+        let f = self.pcm.lib.snd_pcm_hw_params_set_channels;
+        // SAFETY: `int snd_pcm_hw_params_set_channels(pcm, params, uint)`.
+        let ret = unsafe { self.with(f, channels) };
         self.check(ret, "snd_pcm_hw_params_set_channels").map(drop)
     }
 
