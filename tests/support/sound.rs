@@ -319,6 +319,7 @@ mod alsa {
     type Avail = unsafe extern "C" fn(*mut c_void) -> c_long;
     type Write = unsafe extern "C" fn(*mut c_void, *const c_void, c_ulong) -> c_long;
     type Recover = unsafe extern "C" fn(*mut c_void, c_int, c_int) -> c_int;
+    type GetParams = unsafe extern "C" fn(*mut c_void, *mut c_ulong, *mut c_ulong) -> c_int;
 
     #[repr(C)]
     #[derive(Clone, Copy, Default)]
@@ -361,6 +362,8 @@ mod alsa {
         let avail: Avail = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_avail_update")?) };
         let write: Write = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_writei")?) };
         let recover: Recover = unsafe { std::mem::transmute(symbol(lib, "snd_pcm_recover")?) };
+        let get_params: GetParams =
+            unsafe { std::mem::transmute(symbol(lib, "snd_pcm_get_params")?) };
 
         let c_name = CString::new(name).map_err(|e| e.to_string())?;
         let mut pcm = std::ptr::null_mut();
@@ -374,6 +377,13 @@ mod alsa {
         let ret = unsafe { set_params(pcm, 2, 3, 2, 48_000, 1, latency_us) };
         if ret < 0 {
             return Err(format!("snd_pcm_set_params {name}: {ret}"));
+        }
+        // The period ALSA chose (the wake-up unit), in frames.
+        let (mut buffer_size, mut period_size) = (0, 0);
+        // SAFETY: `pcm` is set up; both are valid out-pointers.
+        let ret = unsafe { get_params(pcm, &mut buffer_size, &mut period_size) };
+        if ret < 0 || period_size == 0 {
+            return Err(format!("snd_pcm_get_params {name}: {ret}"));
         }
         let mut fds = [PollFd::default(); 8];
         // SAFETY: `pcm` is open; `fds` has room for 8.
@@ -400,7 +410,7 @@ mod alsa {
                 continue;
             }
             // Whole periods, as aplay writes them.
-            let period = period as usize;
+            let period = period_size as usize;
             let frames = (free as usize / period * period)
                 .min(total - done)
                 .min(48_000);
