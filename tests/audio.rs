@@ -861,7 +861,7 @@ fn perf_cpu_and_wake_latency_on_dummy() {
             pct(99),
             pct(100)
         );
-        let raw = sound::raw_play(&name, seconds as u32, 256).unwrap();
+        let raw = sound::raw_play(&name, RATE * seconds, 256).unwrap();
         println!(
             "PERF raw libasound poll loop: {:.1} ms CPU per s of audio ({} frames, {} wakes, \
              {} xruns)",
@@ -891,10 +891,10 @@ fn show_perf(stdout: &[u8]) {
     let _ = io::Write::write_all(&mut io::stdout(), lines.as_bytes()); // a report only
 }
 
-/// Seconds each period plays in [`perf_smallest_period_on_dummy`].
-const PERIOD_SECONDS: usize = 1;
+/// Milliseconds each period plays in [`perf_smallest_period_on_dummy`].
+const PERIOD_MILLIS: usize = 500;
 
-/// Prints, for small periods, how many xruns `PERIOD_SECONDS` of audio
+/// Prints, for small periods, how many xruns `PERIOD_MILLIS` of audio
 /// had on snd-dummy, with pasts and with a plain libasound loop.
 #[test]
 #[ignore = "needs devices: run by scripts/vm-test"]
@@ -909,10 +909,11 @@ fn perf_smallest_period_on_dummy() {
             };
             let mut speakers = Speakers::open(&name, config).unwrap();
             let got = speakers.config().period;
-            pasts::block_on(play(&mut speakers, RATE * 2 * PERIOD_SECONDS, |_| 0.1)).unwrap();
-            let raw = sound::raw_play(&name, PERIOD_SECONDS as u32, period).unwrap();
+            let frames = RATE * PERIOD_MILLIS / 1000;
+            pasts::block_on(play(&mut speakers, frames * 2, |_| 0.1)).unwrap();
+            let raw = sound::raw_play(&name, frames, period).unwrap();
             println!(
-                "PERF period {period} (got {got}): {} xruns in {PERIOD_SECONDS} s; \
+                "PERF period {period} (got {got}): {} xruns in {PERIOD_MILLIS} ms; \
                  raw libasound loop: {} xruns",
                 speakers.xruns(),
                 raw.xruns

@@ -231,10 +231,9 @@ pub fn thread_cpu() -> Duration {
 /// loop (what `aplay` does, which the guest lacks): non-blocking, S16_LE
 /// stereo 48 kHz, `snd_pcm_set_params` with a latency of four `period`s,
 /// `poll` on the PCM's descriptors, write the whole periods that are free,
-/// `seconds` long.
-/// Returns what it did.
-pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<RawRun, String> {
-    alsa::raw_play(name, seconds, period)
+/// `frames` long. Returns what it did.
+pub fn raw_play(name: &str, frames: usize, period: u32) -> Result<RawRun, String> {
+    alsa::raw_play(name, frames, period)
 }
 
 /// What [`raw_play`] did.
@@ -345,7 +344,7 @@ mod alsa {
         Ok(lib)
     }
 
-    pub fn raw_play(name: &str, seconds: u32, period: u32) -> Result<super::RawRun, String> {
+    pub fn raw_play(name: &str, total: usize, period: u32) -> Result<super::RawRun, String> {
         let lib = library()?;
         // SAFETY (each transmute): the symbol is the libasound function of
         // that name, whose C signature the target type spells out.
@@ -390,7 +389,6 @@ mod alsa {
         let n = unsafe { descriptors(pcm, fds.as_mut_ptr(), 8.min(count(pcm) as c_uint)) };
         let n = n.max(0) as usize;
         let zeros = vec![0u8; 4 * 48_000];
-        let total = 48_000 * seconds as usize;
         let cpu = super::process_cpu();
         let (mut done, mut xruns, mut wakes) = (0, 0, 0);
         while done < total {
