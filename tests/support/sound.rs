@@ -7,10 +7,12 @@
 use std::env;
 use std::fs;
 use std::io;
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::Duration;
+use std::time::Instant;
 
 /// A sound card as `/proc/asound/cards` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,6 +156,9 @@ pub fn pcm_devices(text: &str, index: u32) -> Vec<u32> {
         .collect()
 }
 
+/// How long a child of [`isolated`] may run.
+pub const CHILD_LIMIT: Duration = Duration::from_secs(60);
+
 /// Set, for a test re-run in a child process, to the name of that test.
 pub const CHILD_ENV: &str = "PASTS_AUDIO_CHILD";
 
@@ -174,7 +179,7 @@ pub fn isolated(envs: &[(&str, &str)], body: impl FnOnce()) -> Option<Output> {
         return None;
     }
     let exe = env::current_exe().expect("the test binary's path");
-    let out = Command::new(exe)
+    let mut child = Command::new(exe)
         .args([
             test.as_str(),
             "--exact",
@@ -184,8 +189,41 @@ pub fn isolated(envs: &[(&str, &str)], body: impl FnOnce()) -> Option<Output> {
         ])
         .env(CHILD_ENV, &test)
         .envs(envs.iter().copied())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("re-run the test binary");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut bytes)
+                    .expect("read the child's output");
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    // A hang (a stalled stream) becomes a failure: the child is killed.
+    let deadline = Instant::now() + CHILD_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // Ignored: the child may have ended just now.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child {test} still running after {CHILD_LIMIT:?}: killed (a hang?)");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let out = Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
