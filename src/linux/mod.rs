@@ -46,6 +46,10 @@
 //! must not call `block_on` (the dispatching thread may be a `block_on`
 //! thread that owns the role, or the reactor thread).
 
+#[cfg(feature = "audio")]
+mod alsa_sys;
+#[cfg(feature = "audio")]
+pub mod audio;
 mod device;
 #[cfg(feature = "gamepad")]
 pub mod gamepad;
