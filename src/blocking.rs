@@ -6,12 +6,9 @@
 //! Jobs wait in a FIFO channel. A job that no *searching* thread (one that
 //! looks at the queue again before it sleeps) will take goes to the most
 //! recently idle thread (so the others can time out), else to a new worker
-//! while there are fewer than one per CPU but one. Beyond that the pool grows
-//! only when the queue stalls: a *watcher* looks every [`STALL`] while jobs
-//! wait; if no thread searches and no job was taken since its previous look,
-//! every worker is stuck in a job, so the watcher becomes a worker and a new
-//! watcher starts. Short jobs are drained by the threads already running;
-//! jobs that block get one more thread per stall.
+//! (up to one per CPU but one). Beyond that, a *watcher* looks every
+//! [`STALL`] while jobs wait; if no thread searches and no job was taken
+//! since its previous look, it becomes a worker and a new watcher starts.
 //!
 //! ```text
 //!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
@@ -28,9 +25,8 @@
 //! submitter sees it gone and covers the job under the lock, or the sleeper
 //! sees the job and stays. Taking a job lowers `queued` before `searching`,
 //! so covered jobs stay covered; the others have a watcher looking. If no
-//! thread can start (the pool is full or the OS refuses), a resting watcher
-//! is woken instead, busy threads take the job when theirs ends, and a
-//! submitter that finds no thread at all runs the oldest queued job itself.
+//! thread can start, a resting watcher is woken instead, and a submitter
+//! that finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
@@ -49,15 +45,15 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// How long a thread stays idle before it exits, in ms (not at all under
-/// Miri, which reports threads still alive when `main` returns).
+/// Idle time before a thread exits, in ms (none under Miri, which reports
+/// threads still alive when `main` returns).
 const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
 /// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long one thread that ran out of work keeps looking before it sleeps,
-/// so a steady stream of jobs costs no wake-up of a pool thread.
+/// How long one thread out of work keeps looking before it sleeps (a steady
+/// stream of jobs then costs no wake-up).
 const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
@@ -73,19 +69,15 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// in `f` is caught on the pool thread (which stays in the pool) and resumed,
 /// with its original payload, on the task that awaits the future.
 ///
-/// Dropping the future detaches the job: it still runs, and nobody is woken.
-/// If the job has finished, its output is dropped with the future; otherwise
-/// it is dropped on the thread that ran the job, when it ends (a panic in
-/// that destructor is caught there).
+/// Dropping the future detaches the job: it still runs, and its output is
+/// dropped with the future or, if not done yet, on the pool thread.
 ///
-/// The pool starts no thread before the first call and reuses idle threads.
-/// It starts up to one thread per CPU but one as jobs come, then one more
-/// each time jobs wait 1 ms with every thread stuck in a job, to at most 512.
-/// A thread idle for 10 s exits (the environment variable
-/// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
-/// If the OS refuses to start a thread, the job waits for the pool's
-/// threads; if the pool has none, the calling thread runs the job (or one
-/// queued before it) before `spawn_blocking` returns.
+/// The pool starts threads as jobs come, up to one per CPU but one, then one
+/// more each time jobs wait 1 ms with every thread stuck in a job, to at most
+/// 512. A thread idle for 10 s exits (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read
+/// by the first call, overrides that). If the OS refuses to start a thread,
+/// the job waits for the pool's threads or, if there are none, the calling
+/// thread runs it (or one queued before it) before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -113,9 +105,6 @@ where
 }
 
 /// The output of a job started by [`spawn_blocking`], as a future.
-///
-/// Resolves to the job's output, or resumes its panic. Dropping it detaches
-/// the job.
 ///
 /// ```rust
 /// let job: pasts::Blocking<u32> = pasts::spawn_blocking(|| 1 + 1);
@@ -228,8 +217,7 @@ impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
     }
 }
 
-/// Wake a finished job's task, catching a panicking waker (the executor's
-/// bug, which must not take the pool thread down).
+/// Wake a finished job's task; a panicking waker must not end the thread.
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
@@ -315,11 +303,9 @@ impl Pool {
         }
     }
 
-    /// If more jobs are queued than searching threads will take: claim an
-    /// idle thread, else start a worker if there are fewer than
-    /// `self.workers`, else (or if that fails) make the watcher look (wake
-    /// it if it rests, start one if there is none). Releases the lock; false
-    /// if the pool has no thread.
+    /// Cover uncovered jobs: claim an idle thread, else start a worker (up
+    /// to `self.workers`), else make the watcher look (wake or start it).
+    /// Releases the lock; false if the pool has no thread.
     fn cover(&'static self, mut state: MutexGuard<'_, State>) -> bool {
         let workers = state.threads - usize::from(state.watcher.is_some());
         let wake_up = if !self.uncovered() {
@@ -415,9 +401,9 @@ impl Pool {
         }
     }
 
-    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive; the caller
-    /// counted this thread as searching. A finished job's task is woken once
-    /// this thread searches again, so the task's next job finds it ready.
+    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive (counted as
+    /// searching by the caller). A job's task is woken once this thread
+    /// searches again, so the task's next job finds it ready.
     fn serve(&'static self) {
         let me = thread::current();
         let mut waker = None;

@@ -1,18 +1,8 @@
-//! The [`Interrupt`] trait and the crate's own wakers.
-//!
-//! Two wakers live here, both built by the crate so users never write a
-//! `RawWaker`:
-//!
-//! - the *static* waker: its data pointer is a `&'static I`; cloning and
-//!   dropping it do nothing, waking calls [`Interrupt::interrupt`]. No
-//!   allocation ever, and sound however long the waker lives, because the
-//!   interrupt lives for `'static`.
-//! - the *shared* waker (feature `std`): its data pointer comes from an
-//!   `Arc<I>`; a clone holds a strong count, so a waker that outlives the
-//!   executor (stored in a static, sent to another thread, leaked) keeps the
-//!   interrupt alive and waking it stays sound. The executor lends it out
-//!   without touching the count ([`with_shared_waker`]), so a `block_on` call
-//!   costs no atomic operation for it.
+//! The [`Interrupt`] trait and the crate's own wakers: the *static* waker
+//! (data is a `&'static I`: clone and drop do nothing, wake calls
+//! [`Interrupt::interrupt`]; no allocation) and, with `std`, the *shared*
+//! waker (data from an `Arc<I>`, one strong count per clone, lent by
+//! [`with_shared_waker`] without touching the count).
 #![allow(unsafe_code)]
 
 use core::future::Future;
@@ -22,35 +12,25 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Sleep until woken: the one thing a platform must give to run futures.
 ///
-/// An executor is a loop: poll the future; if it is not ready, sleep until
-/// something wakes it; repeat. `Interrupt` is the "sleep" and the "wake" of
-/// that loop, and [`Interrupt::block_on`] is the loop itself.
+/// An executor polls a future, sleeps until woken, and repeats: `Interrupt`
+/// is the sleep and the wake, [`Interrupt::block_on`] the loop.
 ///
 /// # Contract
 ///
-/// Like the "pender" of embedded executors, the two halves have different
-/// callers:
-///
-/// - [`interrupt`](Interrupt::interrupt) is called by wakers: from any thread,
-///   from an interrupt handler, at any time, any number of times, also while
-///   nobody waits and after the executor returned. It must never poll a
-///   future, never block for long, and never panic. Its only job is to make
+/// - [`interrupt`](Interrupt::interrupt) is called by wakers: from any thread
+///   or interrupt handler, at any time, any number of times, also after the
+///   executor returned. It never polls, blocks for long or panics; it makes
 ///   the waiting side's current or next `wait_for` return.
 /// - [`wait_for`](Interrupt::wait_for) is called only by the executor that
-///   owns the interrupt, one caller at a time, between two polls. It sleeps
-///   until `interrupt` is called. It may return early (spuriously): the
-///   executor then polls once more and, finding nothing to do, waits again.
+///   owns the interrupt, between two polls. It sleeps until `interrupt` is
+///   called, and may return spuriously.
 ///
-/// **No lost wake-up.** An `interrupt()` that happens after the previous
-/// `wait_for` returned must make the next `wait_for` return at once. The
-/// executor polls *after* `wait_for` returns, so any wake that happens while
-/// it polls is remembered (a flag, an event register, a semaphore count) and
-/// the following `wait_for` does not sleep. An implementation that only
-/// sleeps "until the next interrupt" without remembering one that came early
-/// loses wake-ups and hangs.
+/// **No lost wake-up.** An `interrupt()` after the previous `wait_for`
+/// returned (while the executor polls) must be remembered (a flag, an event
+/// register, a semaphore count) so the next `wait_for` returns at once.
 ///
-/// This is why the trait is safe to implement: a wrong implementation can
-/// hang or spin, never cause undefined behaviour.
+/// The trait is safe to implement: a wrong implementation can hang or spin,
+/// never cause undefined behaviour.
 ///
 /// # Example: a spinning interrupt for a bare-metal target
 ///
@@ -111,16 +91,10 @@ pub trait Interrupt: Send + Sync {
     /// Run `fut` to completion on the current context, sleeping in
     /// [`wait_for`](Interrupt::wait_for) whenever it is not ready.
     ///
-    /// Needs no allocator: the waker points at `self`, which lives for
-    /// `'static`, so a waker that outlives this call (stored in another
-    /// thread, in a static, leaked) stays sound — waking it then only calls
-    /// `interrupt()`, which the contract allows at any time.
-    ///
-    /// A panic in `fut` unwinds out of `block_on`. Calls may nest (a
-    /// future may call `block_on` on the same interrupt inside its `poll`):
-    /// the inner call may consume a wake-up meant for the outer one, so
-    /// every call ends with one `interrupt()`, and the next `wait_for` may
-    /// return spuriously.
+    /// Needs no allocator: the waker points at `self` (`'static`), so it
+    /// stays sound after this call. A panic in `fut` unwinds out. Calls may
+    /// nest; an inner call may consume the outer one's wake-up, so every
+    /// call ends with one `interrupt()`.
     ///
     /// ```rust
     /// use pasts::prelude::*;
@@ -133,8 +107,7 @@ pub trait Interrupt: Send + Sync {
     where
         Self: Sized,
     {
-        /// Hands back the wake-up a nested call may have consumed, when the
-        /// call ends by return or by unwinding.
+        /// Hands back a wake-up a nested call may have consumed.
         struct Exit<I: Interrupt + 'static>(&'static I);
 
         impl<I: Interrupt + 'static> Drop for Exit<I> {
@@ -184,9 +157,7 @@ impl<I: Interrupt> StaticWaker<I> {
     ///
     /// `data` came from [`static_waker`]: it is a `&'static I`.
     unsafe fn wake(data: *const ()) {
-        // SAFETY: the caller passes the pointer made from a `&'static I` in
-        // `static_waker`; a `'static` shared reference is valid forever and
-        // `I: Sync` lets any thread use it.
+        // SAFETY: a `&'static I` (contract); `I: Sync`.
         let interrupt = unsafe { &*data.cast::<I>() };
         interrupt.interrupt();
     }
@@ -199,9 +170,8 @@ impl<I: Interrupt> StaticWaker<I> {
 fn static_waker<I: Interrupt>(interrupt: &'static I) -> Waker {
     let data: *const I = interrupt;
     let raw = RawWaker::new(data.cast(), &StaticWaker::<I>::VTABLE);
-    // SAFETY: every vtable function receives `data`, a `&'static I`, which is
-    // what they require; `I: Send + Sync` makes the waker's `Send + Sync`
-    // promise hold.
+    // SAFETY: every vtable function gets `data`, a `&'static I`, as they
+    // require; `I: Send + Sync` backs the waker's `Send + Sync`.
     unsafe { Waker::from_raw(raw) }
 }
 
@@ -214,8 +184,8 @@ mod shared {
     use alloc::sync::Arc;
     use core::mem::ManuallyDrop;
 
-    /// The vtable of the shared waker for interrupt type `I`. Every waker
-    /// made from it but the lent one owns one strong count of an `Arc<I>`.
+    /// The vtable of the shared waker: every waker but the lent one owns a
+    /// strong count of an `Arc<I>`.
     struct SharedWaker<I>(PhantomData<I>);
 
     impl<I: Interrupt> SharedWaker<I> {
@@ -224,11 +194,9 @@ mod shared {
 
         /// # Safety
         ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` with a strong count held
-        /// for at least the duration of the call.
+        /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
         unsafe fn clone(data: *const ()) -> RawWaker {
-            // SAFETY: per this function's contract `data` points into a live
-            // `Arc<I>`; the new waker owns the count added here.
+            // SAFETY: a live `Arc<I>` (contract); the new waker owns this count.
             unsafe { Arc::increment_strong_count(data.cast::<I>()) };
             RawWaker::new(data, &Self::VTABLE)
         }
@@ -238,18 +206,16 @@ mod shared {
         /// `data` is `Arc::as_ptr` of an `Arc<I>` and this waker owns one
         /// strong count of it.
         unsafe fn wake(data: *const ()) {
-            // SAFETY: this waker owns one strong count (contract), which the
-            // `Arc` made here takes over and releases when dropped.
+            // SAFETY: this waker's count (contract), released by the `Arc`.
             let interrupt = unsafe { Arc::from_raw(data.cast::<I>()) };
             interrupt.interrupt();
         }
 
         /// # Safety
         ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` kept alive by this waker.
+        /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
         unsafe fn wake_by_ref(data: *const ()) {
-            // SAFETY: the waker keeps the `Arc<I>` alive (contract), so the
-            // pointer is valid for a shared borrow during this call.
+            // SAFETY: a live `Arc<I>` (contract).
             let interrupt = unsafe { &*data.cast::<I>() };
             interrupt.interrupt();
         }
@@ -259,29 +225,22 @@ mod shared {
         /// `data` is `Arc::as_ptr` of an `Arc<I>` and this waker owns one
         /// strong count of it.
         unsafe fn drop(data: *const ()) {
-            // SAFETY: this waker owns one strong count (contract); releasing
-            // it is the waker's last use of `data`.
+            // SAFETY: this waker's count (contract), its last use of `data`.
             unsafe { Arc::decrement_strong_count(data.cast::<I>()) };
         }
     }
 
-    /// Lend `f` a waker for `interrupt` without touching its strong count.
-    ///
-    /// The lent waker is never dropped (it owns no count); clones of it made
-    /// inside `f` each take a count of their own, so they may outlive `f`
-    /// and the caller's `Arc`.
+    /// Lend `f` a waker for `interrupt` that owns no count (never dropped);
+    /// its clones each own one, so they may outlive `f` and the `Arc`.
     #[inline]
     pub(crate) fn with_shared_waker<I: Interrupt, R>(
         interrupt: &Arc<I>,
         f: impl FnOnce(&Waker) -> R,
     ) -> R {
         let raw = RawWaker::new(Arc::as_ptr(interrupt).cast(), &SharedWaker::<I>::VTABLE);
-        // SAFETY: `data` is `Arc::as_ptr` of `interrupt`, which the caller's
-        // borrow keeps alive for all of `f`, the only place the lent waker is
-        // used. `ManuallyDrop` keeps the lent waker from releasing a count it
-        // does not own; `wake` (by value) cannot be called on it because `f`
-        // only gets a `&Waker`. `I: Send + Sync` backs the waker's
-        // `Send + Sync`.
+        // SAFETY: `interrupt` is alive for all of `f`, the only user of the
+        // lent waker; it owns no count, so it is never dropped (`ManuallyDrop`)
+        // nor woken by value (`f` gets `&Waker`). `I: Send + Sync`.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
         f(&waker)
     }

@@ -1,10 +1,8 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
 //!
-//! Pinning: each future lives in a [`Slot`] pinned in place inside the join
-//! future (an array, a tuple, or a `Pinned` slice).
-//! A running future is polled through a pinned reference to its slot and,
-//! once finished, dropped in place by overwriting the slot with its output;
-//! only an output is ever moved out. That is the only unsafe here.
+//! Each future lives in a [`Slot`], structurally pinned inside the join
+//! future: polled in place, then dropped in place by overwriting the slot
+//! with its output; only an output is ever moved out.
 #![allow(unsafe_code)]
 
 #[cfg(feature = "alloc")]
@@ -29,11 +27,8 @@ use crate::schedule::Schedule;
 ///   …)`;
 /// - `Vec<F>` (feature `alloc`), giving `Vec<F::Output>`.
 ///
-/// Each future is dropped as soon as it finishes. With the `alloc` feature
-/// each future gets its own waker (as for [`Select`](crate::Select)), so a
-/// wake re-polls only the futures that were woken: a join of N futures
-/// polls each about twice, not N times. Without `alloc`, every poll polls
-/// every unfinished future.
+/// Each future is dropped as soon as it finishes, and re-polled only when
+/// woken (see [`Select`'s waking](crate::Select#waking)).
 ///
 /// ```rust
 /// use pasts::prelude::*;
@@ -110,8 +105,7 @@ impl<F: Future> Slot<F> {
 /// The element `i` of a pinned slice, pinned.
 #[inline]
 fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
-    // SAFETY: the elements of a pinned slice are structurally pinned here:
-    // joins never move an element, only overwrite it in place.
+    // SAFETY: structurally pinned elements (see the module docs).
     unsafe { slice.map_unchecked_mut(|slots| &mut slots[i]) }
 }
 
@@ -156,8 +150,8 @@ impl<S: Slots> Future for JoinFuture<S> {
     type Output = S::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<S::Output> {
-        // SAFETY: only `slots` is pinned (structurally, see the module docs);
-        // the other fields are plain data, and the type has no `Drop` impl.
+        // SAFETY: only `slots` is pinned (structurally, see the module docs),
+        // and the type has no `Drop` impl.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: `slots` is structurally pinned: never moved.
         let mut slots = unsafe { Pin::new_unchecked(&mut this.slots) };
@@ -260,12 +254,11 @@ macro_rules! tuple {
 
             #[inline]
             fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
-                // SAFETY: the fields of a pinned tuple are structurally
-                // pinned: no slot is ever moved out of it.
+                // SAFETY: structurally pinned fields (see the module docs).
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
                     $($i => {
-                        // SAFETY: a field of the pinned tuple (see above).
+                        // SAFETY: a pinned field (see above).
                         unsafe { Pin::new_unchecked(&mut this.$i) }.poll_slot(cx, left)
                     })+
                     _ => {}
@@ -276,7 +269,7 @@ macro_rules! tuple {
                 // SAFETY: as in `poll_slot`.
                 let this = unsafe { self.get_unchecked_mut() };
                 ($({
-                    // SAFETY: a field of the pinned tuple (see above).
+                    // SAFETY: a pinned field (see above).
                     unsafe { Pin::new_unchecked(&mut this.$i) }.take()
                 },)+)
             }

@@ -1,10 +1,6 @@
-//! Which branches a select or join polls, and in what order.
-//!
-//! With `alloc`, every branch is polled with its own waker (see
-//! `wake_set.rs`): the first poll visits every branch, from a pseudo-random
-//! start so no branch is always first; later polls only the woken ones.
-//! Without `alloc` there is nowhere to keep per-branch wakers: every poll
-//! visits every branch with the parent's waker, from a rotating start.
+//! Which branches a select or join polls, and in what order: with `alloc`,
+//! the first poll sweeps all from a pseudo-random start, later polls only
+//! the woken ones (`wake_set.rs`); without, every poll visits all.
 
 use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -13,16 +9,12 @@ use core::task::{Context, Poll};
 /// Seed of the start index of the next select or join (never 0).
 static NEXT_START: AtomicUsize = AtomicUsize::new(1);
 
-/// A pseudo-random start index in `0..len`, so no branch is always first.
-///
-/// Pseudo-random rather than counting up: threads that interleave their
-/// selects would each see every other count and could always start at the
-/// same branch.
+/// A pseudo-random start index in `0..len`, so no branch is always first
+/// (a counter could give interleaved threads the same start every time).
 #[inline]
 fn next_start(len: usize) -> usize {
-    // A load and a store, not a read-modify-write (available on targets
-    // without atomic RMW): a race between threads only repeats a start,
-    // which costs a little fairness and nothing else.
+    // Load and store (targets without atomic RMW have them): a race only
+    // repeats a start.
     let mut x = NEXT_START.load(Ordering::Relaxed);
     // xorshift (Marsaglia): each step is invertible, so never 0 from non-0.
     x ^= x << 13;
@@ -32,9 +24,7 @@ fn next_start(len: usize) -> usize {
     x % len.max(1)
 }
 
-/// A select or join (`what`) polled again after it returned `Ready`: a bug
-/// in the caller (the `Future` contract allows a panic), reported with the
-/// fix.
+/// A select or join (`what`) polled again after it returned `Ready`.
 #[cold]
 #[track_caller]
 pub(crate) fn polled_after_completion(what: &str) -> ! {

@@ -1,9 +1,7 @@
 //! [`Select`]: wait for the first of several futures, and know which one.
 //!
-//! Pinning: the futures of an array or tuple are pinned in place inside the
-//! select future (structural pinning). They are polled through pinned
-//! references to their own slot and never moved; when the select completes
-//! they are all dropped in place (`Pin::set`). That is the only unsafe here.
+//! The futures are structurally pinned inside the select future: polled in
+//! place, never moved, dropped in place (`Pin::set`) when it completes.
 #![allow(unsafe_code)]
 
 use core::fmt;
@@ -28,20 +26,21 @@ use crate::schedule::Schedule;
 /// - `Vec<F>` (feature `alloc`): consumes the futures, like an array: any
 ///   futures, `Unpin` or not.
 ///
-/// Fair: each select starts at a pseudo-random branch, so no branch starves
-/// when others are always ready.
+/// Fair: each select starts at a pseudo-random branch.
 ///
-/// With the `alloc` feature each branch gets its own waker (all from one
-/// allocation per select, kept for the thread's next select or join with
-/// `std`), so after the first poll a wake re-polls only the branches that
-/// were woken. Branch wakers are lock-free: they may be woken from any
-/// thread, or from a signal handler. Without `alloc`, every poll polls every
+/// # Waking
+///
+/// With the `alloc` feature each branch gets its own waker, so after the
+/// first poll a wake re-polls only the branches that were woken (the same in
+/// [`Join`](crate::Join), [`Selector`](crate::Selector) and
+/// [`Tasks`](crate::Tasks)). These wakers are lock-free: any thread or a
+/// signal handler may wake them. Without `alloc`, every poll polls every
 /// branch.
 ///
 /// # Panics
 ///
-/// Selecting over nothing (an empty array, slice or `Vec`) panics: nothing
-/// could ever finish. Give it at least one future.
+/// Selecting over nothing (an empty array, slice or `Vec`): it could never
+/// finish.
 ///
 /// # Example
 ///
@@ -122,8 +121,7 @@ impl<B: Branches> Future for SelectFuture<B> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: only `branches` is pinned (structurally, see the module
-        // docs); `schedule` is used through `&mut` and never pinned, and the
-        // type has no `Drop` impl that could move a branch.
+        // docs), and the type has no `Drop` impl that could move it.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: `branches` is structurally pinned: never moved out, only
         // dropped in place by `Pin::set` below.
@@ -164,8 +162,7 @@ impl<F: Future, const N: usize> Branches for [F; N] {
 
     #[inline]
     fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: the elements of a pinned array are structurally pinned:
-        // none is ever moved out; the array is dropped whole, in place.
+        // SAFETY: structurally pinned elements (see the module docs).
         unsafe { self.map_unchecked_mut(|futures| &mut futures[i]) }.poll(cx)
     }
 }
@@ -237,12 +234,11 @@ macro_rules! tuple {
 
             #[inline]
             fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<T> {
-                // SAFETY: the fields of a pinned tuple are structurally
-                // pinned: none is ever moved out; the tuple is dropped whole.
+                // SAFETY: structurally pinned fields (see the module docs).
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
                     $($i => {
-                        // SAFETY: a field of the pinned tuple (see above).
+                        // SAFETY: a pinned field (see above).
                         unsafe { Pin::new_unchecked(&mut this.$i) }.poll(cx)
                     })+
                     _ => Poll::Pending,

@@ -12,23 +12,18 @@ use crate::wake_set::WakeSet;
 /// The event-loop select: long-lived sources, awaited again and again, each
 /// wake costing O(1) however many sources there are.
 ///
-/// A select made afresh each round must poll every source once, since it
-/// cannot know which woke before it existed. A `Selector` keeps one waker
-/// per source across rounds, so each round polls only the sources woken
-/// since their last poll, plus the previous winner (to let it register
-/// again).
+/// A fresh select must poll every source once; a `Selector` keeps each
+/// source's waker across rounds, so a round polls only the sources woken
+/// since their last poll ([waking](crate::Select#waking)), plus the previous
+/// winner (to let it register again). Fair: the sources woken together are
+/// all polled before any of them again.
 ///
 /// `Selector<F>` is an `Unpin` future of `(index, output)`: await it through
-/// `&mut` in a loop. Sources stay in place after they fire (devices,
-/// intervals and controllers are re-pollable futures); [`push`](Self::push),
+/// `&mut` in a loop. Sources stay in place after they fire (re-pollable
+/// futures such as devices and intervals); [`push`](Self::push),
 /// [`replace`](Self::replace) and [`remove`](Self::remove) change the set,
-/// and a new source is polled on the next round. Fair: the sources woken
-/// together are all polled before any of them is polled again.
-///
-/// An empty selector is pending (an event loop over hot-plugged sources
-/// starts with none), and a `push` wakes the task that awaits it. Like any
-/// re-pollable future, after it returns `Ready` the task polls it again for
-/// the next event (a wake is owed only after `Pending`).
+/// and a new source is polled on the next round. An empty selector is
+/// pending, and a `push` wakes the task that awaits it.
 ///
 /// # Example
 ///
@@ -220,8 +215,7 @@ impl<F: Future + Unpin> Future for Selector<F> {
             }
         });
         if let Poll::Ready((i, _)) = &out {
-            // The winner stays in place: poll it next round so it registers
-            // its waker again (the task polls now: no wake needed).
+            // The winner stays in place: poll it next round to re-register.
             this.set.again(*i);
         }
         out

@@ -1,8 +1,5 @@
-//! [`Tasks`]: a growing set of one-shot futures.
-//!
-//! Each future lives in a slot of a `Pinned` segment (segments of doubling
-//! size, like the wake set's nodes): polled and dropped in place, never
-//! moved.
+//! [`Tasks`]: a growing set of one-shot futures, each in a slot of a
+//! `Pinned` segment (laid out as the wake set's nodes): never moved.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -20,10 +17,10 @@ use crate::wake_set::{locate, WakeSet};
 /// [`push`](Self::push) a future at any time; `Tasks<F>` is an `Unpin`
 /// future of `F::Output` that can be awaited again and again: each await
 /// gives the output of one future that finished and drops that future.
-/// Each future has its own waker, so a wake costs O(1) however many
-/// futures the set holds. An empty set is pending, and a `push` wakes the
-/// task that awaits it. A future whose poll panics is dropped before the
-/// panic goes on; the set stays usable.
+/// A wake costs O(1) however many futures the set holds
+/// ([waking](crate::Select#waking)). An empty set is pending, and a `push`
+/// wakes the task that awaits it. A future whose poll panics is dropped
+/// before the panic goes on; the set stays usable.
 ///
 /// ```rust
 /// async fn square(x: u32) -> u32 {

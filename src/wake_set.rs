@@ -1,64 +1,49 @@
 //! The waker core (feature `alloc`): per-branch wakers for select, join,
 //! [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks).
 //!
-//! One allocation holds a header, one more the *nodes*, one per branch. The waker of
-//! branch `j` points at node `j`, which holds `j` and a pointer to the
-//! header. A combinator's [`WakeSet`] owns one count of the allocation and
-//! each waker clone owns one more; the last count frees it, so a waker may
-//! outlive its combinator (kept, sent to another thread, leaked) and stay
-//! sound. Sets that grow add segments (allocations of their own that never
-//! move, so node pointers stay valid), listed in the header and freed with it.
+//! A header plus node segments, one node per branch: the waker of branch `j`
+//! points at node `j`, which holds `j` and the header's address. The
+//! [`WakeSet`] and each waker clone own one count; the last frees it all, so
+//! a waker may outlive its combinator. Growing adds segments, never moved.
 //!
-//! **Woken stack.** `head` is a lock-free stack (Treiber) of woken nodes,
-//! linked through their `state`. A node's `state` is:
+//! **Woken stack.** `head` is a Treiber stack of woken nodes, linked through
+//! their `state`:
 //!
 //! ```text
 //!   IDLE --wake: CAS--> CLAIMED --push: CAS on head--> link (queued)
 //!   link --owner takes the whole stack (swap), serves the node--> IDLE
 //! ```
 //!
-//! A wake claims its node with one CAS (already claimed or queued: nothing
-//! to do, the node will be served) and pushes it with a CAS loop on `head`.
-//! Only the owner removes nodes, always the whole stack at once, so a push
-//! never races with a pop (no ABA). The owner serves a taken batch node by
-//! node: it reads the link, stores `IDLE`, then polls the branch, so a wake
-//! during that poll queues the node again (for the next batch: fairness).
-//! Nobody else writes a queued node's `state`, so those stores race with
-//! nothing. The owner may also queue a node itself, as a batch of its own
-//! (`again`: CAS `IDLE` to `NIL`, served before the next stack it takes).
-//! A new combinator's first poll visits every branch (a *sweep*) without
-//! touching their states.
+//! A wake that finds its node claimed or queued does nothing more. Only the
+//! owner pops, always the whole stack (no ABA). It serves a node by reading
+//! its link, storing `IDLE`, then polling, so a wake during the poll queues
+//! it for the next batch; nobody else writes a queued node's `state`. The
+//! owner may queue a node as a batch of its own (`again`: `IDLE` to `NIL`).
+//! A new combinator's first poll visits every branch (a *sweep*).
 //!
-//! **Parent waker** (the task that polls the combinator). Only the owner
-//! writes it, and only while no wake reads it; `lock` counts the wakes
-//! reading it (`READER` each) and has `WRITING` set while the owner writes:
+//! **Parent waker.** Only the owner writes it, and only while no wake reads
+//! it; `lock` counts readers (`READER` each) and holds `WRITING`:
 //!
 //! ```text
 //!   wake:  +READER; unless WRITING, wake the parent (by reference); -READER
 //!   owner: 0 --CAS--> WRITING --store the waker, -WRITING--> 0
-//!          (a reader in flight: the CAS fails; the owner keeps the old
-//!          waker this time and wakes the new one, to be polled again)
+//!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
-//! A wake that pushes onto an empty stack wakes the parent; one that finds
-//! the stack non-empty stops: the pusher of the bottom node wakes the
-//! parent after its push, and the owner takes the stack after that. The
-//! owner returns `Pending` only after registering the parent and then
-//! finding the stack empty, so a later push finds it empty too and wakes
-//! the registered parent. A wake that skips the read (the owner is
-//! writing) pushed before the owner's write ended, so the owner's take that
-//! follows finds its node. Every waker wakes the parent itself (none relies
-//! on another that may be slow), and no step waits for another thread, so
-//! a wake may come from any thread, any number of times, during a poll,
-//! after the owner is gone, or from a signal handler that interrupted the
-//! owner or another wake on the same thread: no wake after `Pending` is
-//! lost.
+//! **No lost wake.** A push onto an empty stack wakes the parent; a push
+//! onto a non-empty one needn't: the bottom node's pusher wakes it after its
+//! push, and the owner takes the stack after that. The owner returns
+//! `Pending` only after registering the parent and then finding the stack
+//! empty, so a later push finds it empty and wakes the registered parent; a
+//! wake that skipped the read (`WRITING`) pushed before the write ended, so
+//! the owner's take finds it. No step waits for another thread: a wake may
+//! come from any thread, any number of times, after the owner is gone, or
+//! from a signal handler that interrupted the owner or another wake.
 //!
-//! With `std`, a dropped set of at most `SPARE_MAX` branches is kept (one per
-//! thread) for the next select or join on the thread: branches that kept
-//! their wakers find the new ones equal (no clone). It drops its parent
-//! waker and its queue first; its old wakers still point at it and at worst
-//! cause a spurious poll of the new owner's branch with that index.
+//! With `std`, a dropped set of at most `SPARE_MAX` branches is kept, quiet
+//! (no parent, nothing queued), as the thread's spare for its next select
+//! or join. Its old wakers at worst cause a spurious poll of the new
+//! owner's branch of that index.
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;
@@ -414,21 +399,15 @@ impl WakeSet {
 
     /// Node `j` (`j < cap`).
     #[inline]
-    fn node(&self, j: usize) -> NonNull<Node> {
+    fn node(&self, j: usize) -> &Node {
         let (seg, at) = locate(j, self.first.len());
         let base = match seg {
             0 => self.first,
             _ => self.segs()[seg],
         };
-        let base = base.as_ptr().cast::<Node>();
-        // SAFETY: `at` is inside that segment (`locate`), so not null.
-        unsafe { NonNull::new_unchecked(base.add(at)) }
-    }
-
-    #[inline]
-    fn node_ref(&self, j: usize) -> &Node {
-        // SAFETY: a node of the allocation `self` keeps alive.
-        unsafe { self.node(j).as_ref() }
+        // SAFETY: `at` is inside that segment (`locate`), which `self` keeps
+        // alive.
+        unsafe { &*base.as_ptr().cast::<Node>().add(at) }
     }
 
     /// Visit branches `start..len` then `0..start` on the next polls (all
@@ -442,13 +421,14 @@ impl WakeSet {
     /// Queue branch `j` and wake the task that polls the set.
     #[inline]
     pub(crate) fn wake(&self, j: usize) {
-        self.node_ref(j).wake();
+        self.node(j).wake();
     }
 
     /// Lend `f` the waker of branch `j` (`j < cap`), without a count.
     #[inline]
     fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
-        let raw = RawWaker::new(self.node(j).as_ptr().cast_const().cast(), &VTABLE);
+        let node: *const Node = self.node(j);
+        let raw = RawWaker::new(node.cast(), &VTABLE);
         // SAFETY: a node of the allocation `self` keeps alive for all of
         // `f`, the only user of the lent waker; the vtable keeps the
         // `RawWaker` contract, and is `Send + Sync` (atomics). The lent
@@ -470,7 +450,7 @@ impl WakeSet {
             return None;
         }
         let j = self.batch;
-        let node = self.node_ref(j);
+        let node = self.node(j);
         let next = node.state.load(Ordering::Relaxed);
         // Before the poll: a wake during it queues the node again.
         node.state.store(IDLE, Ordering::Release);
@@ -489,9 +469,7 @@ impl WakeSet {
         }
         if self.again != NIL {
             // Queued by `again`: only the owner writes its link.
-            self.node_ref(self.again)
-                .state
-                .store(top, Ordering::Relaxed);
+            self.node(self.again).state.store(top, Ordering::Relaxed);
             top = core::mem::replace(&mut self.again, NIL);
         }
         self.batch = top;
@@ -503,10 +481,10 @@ impl WakeSet {
     #[inline]
     pub(crate) fn again(&mut self, j: usize) {
         if self.again != NIL {
-            self.node_ref(j).queue();
+            self.node(j).queue();
             return;
         }
-        let node = self.node_ref(j);
+        let node = self.node(j);
         // Claimed as a batch of one (the owner's): no shared push needed.
         let claim = node
             .state
