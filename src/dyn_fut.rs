@@ -6,11 +6,8 @@ use core::future::Future;
 use core::pin::Pin;
 
 /// Box a future as a pinned `dyn Future`, so futures of different types fit
-/// one array, `Vec` or [`Selector`](crate::Selector).
-///
-/// The box is pinned (`Pin<Box<dyn Future>>`), so the boxed future is never
-/// moved, whatever it is; and the box itself is `Unpin`, so it also works
-/// with `(&mut [F]).select()` and `Selector`.
+/// one array, `Vec` or [`Selector`](crate::Selector). The box is `Unpin`, so
+/// it also works with `(&mut [F]).select()`.
 ///
 /// ```rust
 /// use pasts::prelude::*;

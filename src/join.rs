@@ -67,9 +67,8 @@ enum Slot<F: Future> {
 }
 
 impl<F: Future> Slot<F> {
-    /// Poll the future if it still runs; if it finished, count it off
-    /// `left` and drop it (counted first: a destructor that panics must not
-    /// leave the join waiting for it).
+    /// Poll the future if it still runs; once it finished, count it off
+    /// `left` first (should its drop panic), then drop it.
     #[inline]
     fn poll_slot(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) {
         // SAFETY: `Running` is structurally pinned: its future is never
@@ -96,8 +95,7 @@ impl<F: Future> Slot<F> {
                 return output;
             }
         }
-        // Not reached: `JoinFuture` takes the outputs once, when every slot
-        // is `Done`, and a second poll stops at its `finished` check first.
+        // Not reached: `JoinFuture` checks `finished` first.
         crate::schedule::polled_after_completion("join")
     }
 }

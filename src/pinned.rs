@@ -1,9 +1,7 @@
 //! [`Pinned`]: a heap slice whose elements never move, for the `Vec` forms
-//! of select and join and the slots of `Tasks`.
-//!
-//! Reached through a raw pointer, not a `Box`: a `Box` asserts unique
-//! access to the whole slice on every use, which would invalidate the
-//! pointers a self-referential future (an `async fn`) keeps into itself.
+//! of select and join and the slots of `Tasks`. Reached through a raw
+//! pointer, not a `Box` (whose uses assert unique access to the whole slice,
+//! invalidating the pointers an `async fn` keeps into itself).
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;

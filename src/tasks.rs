@@ -83,8 +83,7 @@ impl<F: Future> Tasks<F> {
                 None => 0,
             };
             if j == room {
-                // A new segment: as many slots as there are (the wake set's
-                // first: as many as it has nodes inline).
+                // A new segment, doubling the room (the first: the set's).
                 let more = if room == 0 { self.set.cap() } else { room };
                 self.slots
                     .push(Pinned::new((0..more).map(|_| None).collect()));
@@ -126,9 +125,8 @@ impl<F> Tasks<F> {
     }
 }
 
-/// Frees slot `j` and drops its future: after a `Ready` or a panic in
-/// `poll`, counted before the drop (a destructor that panics leaves the set
-/// whole).
+/// Frees slot `j` and drops its future after a `Ready` or a panic in `poll`,
+/// counted first (a destructor that panics leaves the set whole).
 struct Finish<'a, F> {
     slot: Pin<&'a mut Option<F>>,
     free: &'a mut Vec<usize>,
@@ -140,8 +138,7 @@ impl<F> Drop for Finish<'_, F> {
     fn drop(&mut self) {
         self.free.push(self.j);
         *self.len -= 1;
-        // Dropped in place; should the drop panic, the slot is `None` all
-        // the same.
+        // In place; should the drop panic, the slot is `None` all the same.
         self.slot.set(None);
     }
 }
