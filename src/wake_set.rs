@@ -53,15 +53,15 @@ use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
 use core::ops::ControlFlow;
 use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use core::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Node `state`: not queued; a wake queues it.
-const IDLE: usize = usize::MAX;
+const IDLE: u32 = u32::MAX;
 /// Node `state`: a wake claimed it and is pushing it.
-const CLAIMED: usize = usize::MAX - 1;
+const CLAIMED: u32 = u32::MAX - 1;
 /// End of a list; `head` of an empty stack.
-const NIL: usize = usize::MAX - 2;
+const NIL: u32 = u32::MAX - 2;
 
 /// `lock`: the owner writes the parent waker.
 const WRITING: usize = 1;
@@ -73,7 +73,7 @@ struct Header {
     /// Owners: the `WakeSet` and every cloned branch waker.
     refs: AtomicUsize,
     /// Top of the woken stack (a node index), or `NIL`.
-    head: AtomicUsize,
+    head: AtomicU32,
     /// Who uses `parent` (see the module docs).
     lock: AtomicUsize,
     parent: UnsafeCell<Option<Waker>>,
@@ -85,11 +85,12 @@ struct Header {
 
 struct Node {
     header: NonNull<Header>,
-    index: usize,
+    index: u32,
     /// `IDLE`, `CLAIMED`, or the next node's index (`NIL`: last) while
     /// queued.
-    state: AtomicUsize,
+    state: AtomicU32,
 }
+const _: () = assert!(core::mem::size_of::<Node>() <= 16);
 
 /// Segment and offset of node `j` in a set whose first segment holds
 /// `cap0` nodes (see `Header::segs`).
@@ -102,13 +103,15 @@ pub(crate) fn locate(j: usize, cap0: usize) -> (usize, usize) {
     (k + 1, j - (cap0 << k))
 }
 
-/// A boxed segment of nodes `from..to` of `header`, never moved.
+/// A boxed segment of nodes `from..to` of `header`, never moved. Indices
+/// are `u32`, so a node is 16 bytes (fewer cache misses in large sets).
 fn segment(header: NonNull<Header>, from: usize, to: usize) -> NonNull<[Node]> {
-    let nodes: Box<[Node]> = (from..to)
+    assert!(to <= NIL as usize, "pasts: more than 2^32 - 3 branches");
+    let nodes: Box<[Node]> = (from as u32..to as u32)
         .map(|index| Node {
             header,
             index,
-            state: AtomicUsize::new(IDLE),
+            state: AtomicU32::new(IDLE),
         })
         .collect();
     NonNull::from(Box::leak(nodes))
@@ -120,7 +123,7 @@ impl Header {
     fn allocate(cap0: usize) -> NonNull<Self> {
         let header = NonNull::from(Box::leak(Box::new(Self {
             refs: AtomicUsize::new(1),
-            head: AtomicUsize::new(NIL),
+            head: AtomicU32::new(NIL),
             lock: AtomicUsize::new(0),
             parent: UnsafeCell::new(None),
             segs: UnsafeCell::new(Vec::new()),
@@ -302,7 +305,7 @@ pub(crate) struct WakeSet {
     sweep: usize,
     sweep_left: usize,
     /// The taken batch: the next node to serve, or `NIL`.
-    batch: usize,
+    batch: u32,
 }
 
 // SAFETY: the allocation is shared through atomics and the lock protocol of
@@ -447,7 +450,7 @@ impl WakeSet {
         if self.batch == NIL {
             return None;
         }
-        let j = self.batch;
+        let j = self.batch as usize;
         let node = self.node(j);
         let next = node.state.load(Ordering::Relaxed);
         // Before the poll: a wake during it queues the node again.
