@@ -23,7 +23,8 @@ use crate::wake_set::WakeSet;
 /// futures such as devices and intervals); [`push`](Self::push),
 /// [`replace`](Self::replace) and [`remove`](Self::remove) change the set,
 /// and a new source is polled on the next round. An empty selector is
-/// pending, and a `push` wakes the task that awaits it.
+/// pending, and a `push` wakes the task that awaits it. After `Ready`, poll
+/// it again for the next event: a wake is owed only after `Pending`.
 ///
 /// # Example
 ///
