@@ -139,109 +139,96 @@ where
     }
 }
 
-/// The vtable of the static waker for interrupt type `I`.
-struct StaticWaker<I>(PhantomData<I>);
+/// The vtables of the static waker (data: a `&'static I`) and the shared
+/// waker (data: `Arc::as_ptr` of an `Arc<I>`; every waker but the lent one
+/// owns a strong count) for interrupt type `I`.
+struct Wakers<I>(PhantomData<I>);
 
-impl<I: Interrupt> StaticWaker<I> {
-    const VTABLE: RawWakerVTable =
-        RawWakerVTable::new(Self::clone, Self::wake, Self::wake, Self::drop);
+impl<I: Interrupt> Wakers<I> {
+    const STATIC: RawWakerVTable =
+        RawWakerVTable::new(Self::clone_static, Self::wake, Self::wake, Self::forget);
+    #[cfg(feature = "std")]
+    const SHARED: RawWakerVTable = RawWakerVTable::new(
+        Self::clone_shared,
+        Self::wake_shared,
+        Self::wake,
+        Self::drop_shared,
+    );
 
     /// # Safety
     ///
-    /// `data` came from [`static_waker`]: it is a `&'static I`.
-    unsafe fn clone(data: *const ()) -> RawWaker {
-        RawWaker::new(data, &Self::VTABLE)
-    }
-
-    /// # Safety
-    ///
-    /// `data` came from [`static_waker`]: it is a `&'static I`.
+    /// `data` points to an `I` alive for the call.
     unsafe fn wake(data: *const ()) {
-        // SAFETY: a `&'static I` (contract); `I: Sync`.
-        let interrupt = unsafe { &*data.cast::<I>() };
-        interrupt.interrupt();
+        // SAFETY: per the contract; `I: Sync`.
+        unsafe { &*data.cast::<I>() }.interrupt();
     }
 
-    /// Nothing to release: the waker does not own the interrupt.
-    unsafe fn drop(_data: *const ()) {}
+    /// # Safety
+    ///
+    /// `data` is a `&'static I` (from [`static_waker`]).
+    unsafe fn clone_static(data: *const ()) -> RawWaker {
+        RawWaker::new(data, &Self::STATIC)
+    }
+
+    /// Nothing to release: the static waker does not own the interrupt.
+    unsafe fn forget(_data: *const ()) {}
+
+    /// # Safety
+    ///
+    /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
+    #[cfg(feature = "std")]
+    unsafe fn clone_shared(data: *const ()) -> RawWaker {
+        // SAFETY: a live `Arc<I>` (contract); the new waker owns this count.
+        unsafe { alloc::sync::Arc::increment_strong_count(data.cast::<I>()) };
+        RawWaker::new(data, &Self::SHARED)
+    }
+
+    /// # Safety
+    ///
+    /// `data` is `Arc::as_ptr` of an `Arc<I>`; this waker owns a count.
+    #[cfg(feature = "std")]
+    unsafe fn wake_shared(data: *const ()) {
+        // SAFETY: as the caller's; then this waker's count is given up.
+        unsafe {
+            Self::wake(data);
+            Self::drop_shared(data);
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `data` is `Arc::as_ptr` of an `Arc<I>`; this waker owns a count.
+    #[cfg(feature = "std")]
+    unsafe fn drop_shared(data: *const ()) {
+        // SAFETY: this waker's count (contract), its last use of `data`.
+        unsafe { alloc::sync::Arc::decrement_strong_count(data.cast::<I>()) };
+    }
 }
 
 /// A waker that calls `interrupt.interrupt()`; no allocation, no count.
 fn static_waker<I: Interrupt>(interrupt: &'static I) -> Waker {
     let data: *const I = interrupt;
-    let raw = RawWaker::new(data.cast(), &StaticWaker::<I>::VTABLE);
+    let raw = RawWaker::new(data.cast(), &Wakers::<I>::STATIC);
     // SAFETY: every vtable function gets `data`, a `&'static I`, as they
     // require; `I: Send + Sync` backs the waker's `Send + Sync`.
     unsafe { Waker::from_raw(raw) }
 }
 
+/// Lend `f` a waker for `interrupt` that owns no count (never dropped); its
+/// clones each own one, so they may outlive `f` and the `Arc`.
 #[cfg(feature = "std")]
-pub(crate) use shared::with_shared_waker;
-
-#[cfg(feature = "std")]
-mod shared {
-    use super::{Interrupt, PhantomData, RawWaker, RawWakerVTable, Waker};
-    use alloc::sync::Arc;
-    use core::mem::ManuallyDrop;
-
-    /// The vtable of the shared waker: every waker but the lent one owns a
-    /// strong count of an `Arc<I>`.
-    struct SharedWaker<I>(PhantomData<I>);
-
-    impl<I: Interrupt> SharedWaker<I> {
-        const VTABLE: RawWakerVTable =
-            RawWakerVTable::new(Self::clone, Self::wake, Self::wake_by_ref, Self::drop);
-
-        /// # Safety
-        ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
-        unsafe fn clone(data: *const ()) -> RawWaker {
-            // SAFETY: a live `Arc<I>` (contract); the new waker owns this count.
-            unsafe { Arc::increment_strong_count(data.cast::<I>()) };
-            RawWaker::new(data, &Self::VTABLE)
-        }
-
-        /// # Safety
-        ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` and this waker owns one
-        /// strong count of it.
-        unsafe fn wake(data: *const ()) {
-            // SAFETY: this waker's count (contract), released by the `Arc`.
-            let interrupt = unsafe { Arc::from_raw(data.cast::<I>()) };
-            interrupt.interrupt();
-        }
-
-        /// # Safety
-        ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
-        unsafe fn wake_by_ref(data: *const ()) {
-            // SAFETY: a live `Arc<I>` (contract).
-            let interrupt = unsafe { &*data.cast::<I>() };
-            interrupt.interrupt();
-        }
-
-        /// # Safety
-        ///
-        /// `data` is `Arc::as_ptr` of an `Arc<I>` and this waker owns one
-        /// strong count of it.
-        unsafe fn drop(data: *const ()) {
-            // SAFETY: this waker's count (contract), its last use of `data`.
-            unsafe { Arc::decrement_strong_count(data.cast::<I>()) };
-        }
-    }
-
-    /// Lend `f` a waker for `interrupt` that owns no count (never dropped);
-    /// its clones each own one, so they may outlive `f` and the `Arc`.
-    #[inline]
-    pub(crate) fn with_shared_waker<I: Interrupt, R>(
-        interrupt: &Arc<I>,
-        f: impl FnOnce(&Waker) -> R,
-    ) -> R {
-        let raw = RawWaker::new(Arc::as_ptr(interrupt).cast(), &SharedWaker::<I>::VTABLE);
-        // SAFETY: `interrupt` is alive for all of `f`, the only user of the
-        // lent waker; it owns no count, so it is never dropped (`ManuallyDrop`)
-        // nor woken by value (`f` gets `&Waker`). `I: Send + Sync`.
-        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
-        f(&waker)
-    }
+#[inline]
+pub(crate) fn with_shared_waker<I: Interrupt, R>(
+    interrupt: &alloc::sync::Arc<I>,
+    f: impl FnOnce(&Waker) -> R,
+) -> R {
+    let raw = RawWaker::new(
+        alloc::sync::Arc::as_ptr(interrupt).cast(),
+        &Wakers::<I>::SHARED,
+    );
+    // SAFETY: `interrupt` is alive for all of `f`, the only user of the lent
+    // waker; it owns no count, so it is never dropped (`ManuallyDrop`) nor
+    // woken by value (`f` gets `&Waker`). `I: Send + Sync`.
+    let waker = core::mem::ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+    f(&waker)
 }

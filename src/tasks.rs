@@ -150,25 +150,18 @@ impl<F: Future> Future for Tasks<F> {
         let this = &mut *self;
         let (slots, free, len) = (&mut this.slots, &mut this.free, &mut this.len);
         this.set.poll_each(this.used, cx, |j, cx| {
-            let mut slot = slot(slots, j);
-            // Only through `&mut` (a shared borrow of a running `async fn`
-            // would clash with the borrows it holds of itself).
-            if slot.as_mut().as_pin_mut().is_none() {
-                // A stale wake of a finished future.
-                return ControlFlow::Continue(());
-            }
+            let slot = slot(slots, j);
             let mut finish = Finish { slot, free, len, j };
-            let poll = match finish.slot.as_mut().as_pin_mut() {
-                Some(future) => future.poll(cx),
-                None => Poll::Pending,
-            };
-            match poll {
-                Poll::Ready(output) => ControlFlow::Break(output),
-                Poll::Pending => {
-                    core::mem::forget(finish);
-                    ControlFlow::Continue(())
+            // `as_pin_mut`, not `is_some` (a shared borrow of a running
+            // `async fn` would clash with the borrows it holds of itself).
+            if let Some(future) = finish.slot.as_mut().as_pin_mut() {
+                if let Poll::Ready(output) = future.poll(cx) {
+                    return ControlFlow::Break(output);
                 }
             }
+            // Still running, or a stale wake of a finished future.
+            core::mem::forget(finish);
+            ControlFlow::Continue(())
         })
     }
 }
