@@ -1,46 +1,66 @@
 //! [`ThreadInterrupt`]: the `std` interrupt, a `Mutex` + `Condvar` with an
 //! atomic fast path, and the thread-local executor behind [`block_on`].
+//!
+//! A platform may give `block_on` a better place to sleep (the Linux
+//! reactor sleeps in `epoll_wait`, so a device wakes the thread with no
+//! hop): it installs a [`Park`] once, and this module knows nothing else
+//! of it.
 
 use core::cell::Cell;
 use core::future::Future;
 use core::pin::pin;
 use core::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::interrupt::{run, with_shared_waker};
-#[cfg(feature = "linux")]
-use crate::linux::sleep;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
 //
 //   EMPTY    --interrupt--> NOTIFIED   (no sleeper: nothing else to do)
 //   PARKED   --interrupt--> NOTIFIED   (+ lock/unlock the mutex, notify_one)
+//   HOOKED   --interrupt--> NOTIFIED   (+ `Park::unpark`)
 //   NOTIFIED --interrupt--> NOTIFIED   (wake-ups coalesce)
 //   NOTIFIED --wait_for---> EMPTY      (fast path: return without the mutex)
 //   EMPTY    --wait_for---> PARKED     (under the mutex, then Condvar::wait
 //                                       until the state is NOTIFIED)
-//
-// With feature `linux`, `block_on` may sleep in the device reactor's
-// `epoll_wait` instead (see `linux::sleep`), in a fourth state:
-//
-//   EMPTY    --begin_polling--> POLLING  (then epoll_wait)
-//   POLLING  --interrupt------> NOTIFIED (+ write the reactor's eventfd,
-//                                         which ends the epoll_wait)
-//   POLLING  --end_polling----> EMPTY    (epoll_wait returned)
+//   EMPTY    --begin_hooked--> HOOKED  (the installed `Park` sleeps)
+//   HOOKED   --end_hooked----> EMPTY
 //
 // No wake-up is lost: `interrupt` always leaves NOTIFIED behind, which only
-// `wait_for` (or `begin_polling`/`end_polling`) consumes. A sleeper moves to
+// `wait_for` (or `begin_hooked`/`end_hooked`) consumes. A sleeper moves to
 // PARKED while holding the mutex and releases it only inside
 // `Condvar::wait`; `interrupt` takes the mutex after it saw PARKED, so its
 // `notify_one` cannot fall between the sleeper's check and its wait. A
-// poller's state is POLLING for the whole `epoll_wait`, so an `interrupt`
-// either sees it (and writes the eventfd) or comes after `end_polling`.
+// hooked sleeper's state is HOOKED for its whole sleep, so an `interrupt`
+// either sees it (and calls `unpark`) or comes after `end_hooked`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
-#[cfg(feature = "linux")]
-const POLLING: u8 = 3;
+const HOOKED: u8 = 3;
+
+/// Another way for [`block_on`] threads to sleep, installed by a platform
+/// module with [`install_park`] (the Linux reactor: `epoll_wait`).
+pub(crate) trait Park: Sync {
+    /// Sleep until `me` is interrupted. Sleeping elsewhere than
+    /// [`Interrupt::wait_for`] is bracketed by [`ThreadInterrupt::begin_hooked`]
+    /// and [`ThreadInterrupt::end_hooked`]; may return spuriously.
+    fn park(&self, me: &Arc<ThreadInterrupt>);
+
+    /// End the sleep of a thread whose interrupt is between `begin_hooked`
+    /// and `end_hooked` (called by [`Interrupt::interrupt`]).
+    fn unpark(&self);
+}
+
+/// The installed [`Park`], if any.
+static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
+
+/// Make every `block_on` sleep through `park` from now on (the first call
+/// wins; later ones are ignored).
+pub(crate) fn install_park(park: &'static dyn Park) {
+    // Ignored: there is one platform, so a second call installs the same.
+    let _ = PARK.set(park);
+}
 
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
 /// fast path, so a wake while the thread is awake costs one atomic swap.
@@ -48,7 +68,9 @@ const POLLING: u8 = 3;
 /// Most programs use [`ThreadInterrupt::block_on`] (or [`pasts::block_on`](
 /// crate::block_on)), which keeps one interrupt per thread. A `static`
 /// `ThreadInterrupt` drives [`Interrupt::block_on`] with no allocation at
-/// all; only one thread may wait on a given interrupt at a time.
+/// all. Only one thread may wait on a given interrupt at a time: a second
+/// thread that waits while another one sleeps panics (give each thread its
+/// own interrupt, or use `pasts::block_on`, which keeps one per thread).
 ///
 /// ```rust
 /// use pasts::prelude::*;
@@ -161,7 +183,7 @@ impl ThreadInterrupt {
     }
 
     /// NOTIFIED to EMPTY: consume a pending wake-up, if any, without
-    /// sleeping (the fast path of every sleep).
+    /// sleeping (the fast path of every sleep, [`Park`]'s too).
     #[inline]
     pub(crate) fn take_notified(&self) -> bool {
         self.state
@@ -186,8 +208,11 @@ impl Interrupt for ThreadInterrupt {
                 drop(self.lock());
                 self.condvar.notify_one();
             }
-            #[cfg(feature = "linux")]
-            POLLING => crate::linux::wake_poller(),
+            HOOKED => {
+                if let Some(park) = PARK.get() {
+                    park.unpark();
+                }
+            }
             _ => {}
         }
     }
@@ -201,13 +226,22 @@ impl Interrupt for ThreadInterrupt {
         // Acquire on failure too: seeing NOTIFIED here consumes the wake-up,
         // so what the waking thread did before `interrupt` must be visible
         // to the poll that follows (the interrupter took no lock).
-        if let Err(NOTIFIED) =
-            self.state
-                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
         {
-            // Interrupted since the fast path: consume and return.
-            self.state.store(EMPTY, Ordering::Relaxed);
-            return;
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                // Interrupted since the fast path: consume and return.
+                self.state.store(EMPTY, Ordering::Relaxed);
+                return;
+            }
+            // Another thread sleeps on this interrupt: one wake-up would
+            // reach only one of them, and the other would hang.
+            Err(_) => {
+                drop(guard);
+                two_waiters();
+            }
         }
         loop {
             guard = self
@@ -225,14 +259,23 @@ impl Interrupt for ThreadInterrupt {
     }
 }
 
-#[cfg(feature = "linux")]
+/// A second thread waits on a `ThreadInterrupt` that a thread sleeps on.
+#[cold]
+fn two_waiters() -> ! {
+    panic!(
+        "pasts::ThreadInterrupt: two threads wait on one interrupt at once; \
+         give each thread its own ThreadInterrupt (or use pasts::block_on, \
+         which keeps one per thread)"
+    )
+}
+
 impl ThreadInterrupt {
-    /// EMPTY to POLLING before `epoll_wait`; false (and consumed) if
-    /// NOTIFIED: then don't wait.
-    pub(crate) fn begin_polling(&self) -> bool {
+    /// EMPTY to HOOKED before a [`Park`] sleeps; false (and the wake-up
+    /// consumed) if NOTIFIED: then don't sleep.
+    pub(crate) fn begin_hooked(&self) -> bool {
         match self
             .state
-            .compare_exchange(EMPTY, POLLING, Ordering::Relaxed, Ordering::Acquire)
+            .compare_exchange(EMPTY, HOOKED, Ordering::Relaxed, Ordering::Acquire)
         {
             Ok(_) => true,
             // NOTIFIED: the only other state this thread can find here.
@@ -243,15 +286,15 @@ impl ThreadInterrupt {
         }
     }
 
-    /// Back to EMPTY after `epoll_wait`; true if NOTIFIED meanwhile (the
-    /// wake-up is consumed).
-    pub(crate) fn end_polling(&self) -> bool {
+    /// Back to EMPTY after a [`Park`] slept; true if NOTIFIED meanwhile
+    /// (the wake-up is consumed).
+    pub(crate) fn end_hooked(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
     }
 }
 
-/// How `block_on` sleeps between polls: [`Interrupt::wait_for`], or with
-/// feature `linux` possibly in the device reactor's `epoll_wait`.
+/// How `block_on` sleeps between polls: through the installed [`Park`],
+/// else [`Interrupt::wait_for`].
 struct Sleep<'a>(&'a Arc<ThreadInterrupt>);
 
 impl Interrupt for Sleep<'_> {
@@ -261,14 +304,11 @@ impl Interrupt for Sleep<'_> {
 
     #[inline]
     fn wait_for(&self) {
-        sleep(self.0);
+        match PARK.get() {
+            Some(park) => park.park(self.0),
+            None => self.0.wait_for(),
+        }
     }
-}
-
-#[cfg(not(feature = "linux"))]
-#[inline]
-fn sleep(interrupt: &Arc<ThreadInterrupt>) {
-    interrupt.wait_for();
 }
 
 /// Run `fut` to completion on the current thread: the same as

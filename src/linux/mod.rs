@@ -54,4 +54,4 @@ mod timer;
 pub use device::{Device, Watch};
 pub use timer::{Interval, Timer};
 
-pub(crate) use reactor::{sleep, wake_poller};
+

@@ -28,26 +28,24 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every period (1 ms, backing off to 10 ms) and takes it
-//! when it stayed free since the previous check (no `block_on` thread took
-//! or gave it back) and either events wait in epoll (`poll` on the epoll fd
-//! says so without taking them) or that went on for [`QUIET_CHECKS`]
-//! checks, and at start. It keeps the role until a `block_on` thread
-//! wants to sleep: that one adds itself to `waiting`, writes the eventfd
-//! and sleeps on its own interrupt; the reactor thread gives the role back
-//! and interrupts every waiting thread, and the first to sleep again takes
-//! it. The reactor thread also stops
-//! checking while a `block_on` thread waits in `epoll_wait` for that many
-//! checks; its release wakes it.
+//! checks the role every [`CHECK`] and takes it when it stayed free for a
+//! whole check (no `block_on` thread took or gave it back since the
+//! previous one), and at start: so events wait at most two checks for a
+//! collector, whatever the `block_on` threads do. It keeps the role until
+//! a `block_on` thread wants to sleep: that one adds itself to `waiting`,
+//! writes the eventfd and sleeps on its own interrupt; the reactor thread
+//! gives the role back and interrupts every waiting thread, and the first
+//! to sleep again takes it. While a `block_on` thread owns the role for
+//! [`QUIET_CHECKS`] checks in a row the reactor thread stops checking;
+//! that thread's release wakes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free since last check, events---> THREAD
-//!               (or long quiet, or start)
+//!          FREE --free for a whole check, or start-> THREAD
 //!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
@@ -57,77 +55,119 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::vec::Vec;
 
 use super::sys;
+use crate::thread::{install_park, Park};
 use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
 
-// The readiness state of a registration. Transitions:
+// A registration's readiness, under its lock: `ready` holds the directions
+// (`READ`, `WRITE`) the last event reported and nobody consumed yet,
+// `armed` the directions its oneshot watches in epoll. The device polls
+// (one task at a time: it takes `&mut`); the dispatcher fires:
 //
-//   ARMED --event (dispatcher)--> READY   then the stored waker is woken
-//   READY --poll (device)-------> IDLE    poll returns Ready
-//   IDLE  --poll (device)-------> ARMED   epoll_ctl(MOD) re-arms the oneshot
+//   poll(want):  ready & want -> consume, Ready
+//                else store the waker; arm `want` unless armed (MOD), Pending
+//   fire(events): armed = 0 (the oneshot fired), ready |= events' directions,
+//                 wake the stored waker
 //
-// A registration starts ARMED: `EPOLL_CTL_ADD` arms it. While IDLE the fd is
-// disarmed in epoll (the oneshot fired), so only the device changes the
-// state; while ARMED only the dispatcher does. READY is never lost: the
-// dispatcher stores it before it takes the waker under the waker's mutex,
-// and `poll` checks for it after storing its waker under the same mutex.
-const IDLE: u8 = 0;
-const ARMED: u8 = 1;
-const READY: u8 = 2;
+// No readiness is lost: a consumed or cleared direction is re-armed before
+// the device waits on it, and `EPOLL_CTL_MOD` re-checks the fd's level, so
+// a readiness from before the arm (unread data) reports at once.
+
+/// The input direction (`EPOLLIN`, and hang-up or error).
+pub(crate) const READ: u8 = 1;
+/// The output direction (`EPOLLOUT`, and hang-up or error).
+pub(crate) const WRITE: u8 = 2;
 
 /// What a device and the dispatcher share.
 #[derive(Debug)]
 pub(crate) struct Registration {
-    state: AtomicU8,
-    waker: Mutex<Option<Waker>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    ready: u8,
+    armed: u8,
+    waker: Option<Waker>,
 }
 
 impl Registration {
-    /// Consume a readiness the dispatcher reported.
-    #[inline]
-    pub(crate) fn take_ready(&self) -> bool {
-        self.state
-            .compare_exchange(READY, IDLE, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Store `waker` to be woken on the next event.
-    #[inline]
-    pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut slot = lock(&self.waker);
-        let old = match &*slot {
-            Some(old) if old.will_wake(waker) => return,
-            _ => slot.replace(waker.clone()),
+    /// Ready if an event reported a direction of `want` since it was last
+    /// consumed (consuming it); else store `waker` and make sure epoll
+    /// watches `want`, calling `arm` with the epoll events to watch.
+    /// `clear`: the caller saw `WouldBlock`, so forget `want`'s readiness
+    /// first. An arm that fails reports ready, so the caller's I/O meets
+    /// the fd's real error.
+    pub(crate) fn poll(
+        &self,
+        want: u8,
+        clear: bool,
+        waker: &Waker,
+        arm: impl FnOnce(u32) -> io::Result<()>,
+    ) -> bool {
+        let mut inner = lock(&self.inner);
+        if clear {
+            inner.ready &= !want;
+        } else if inner.ready & want != 0 {
+            inner.ready &= !want;
+            return true;
+        }
+        let old = match &inner.waker {
+            Some(old) if old.will_wake(waker) => None,
+            _ => inner.waker.replace(waker.clone()),
         };
+        let mut ready = false;
+        if inner.armed & want != want {
+            let armed = inner.armed | want;
+            match arm(events(armed)) {
+                Ok(()) => inner.armed = armed,
+                Err(_) => ready = true,
+            }
+        }
         // The replaced waker is dropped after the lock: its drop is user
         // code, which must not run while the dispatcher may wait for it.
-        drop(slot);
+        drop(inner);
         drop(old);
+        ready
     }
 
-    /// Move IDLE to ARMED; true if the caller must re-arm the fd in epoll.
-    #[inline]
-    pub(crate) fn arm(&self) -> bool {
-        self.state
-            .compare_exchange(IDLE, ARMED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Re-arming failed: leave the state IDLE so the next poll tries again.
-    pub(crate) fn disarm(&self) {
-        self.state.store(IDLE, Ordering::Release);
-    }
-
-    /// The dispatcher's side: mark READY and wake the stored waker.
-    fn fire(&self) {
-        self.state.store(READY, Ordering::Release);
-        let waker = lock(&self.waker).take();
+    /// The dispatcher's side: record what the event reports and wake the
+    /// stored waker.
+    fn fire(&self, events: u32) {
+        let mut inner = lock(&self.inner);
+        inner.armed = 0;
+        inner.ready |= directions(events);
+        let waker = inner.waker.take();
+        drop(inner);
         if let Some(waker) = waker {
             waker.wake();
         }
     }
+}
+
+/// The epoll events that watch `dirs`.
+pub(crate) fn events(dirs: u8) -> u32 {
+    let read = if dirs & READ != 0 { sys::EPOLLIN } else { 0 };
+    let write = if dirs & WRITE != 0 { sys::EPOLLOUT } else { 0 };
+    read | write | sys::EPOLLONESHOT
+}
+
+/// The directions epoll `events` make ready (hang-up and error: both).
+fn directions(events: u32) -> u8 {
+    let both = sys::EPOLLHUP | sys::EPOLLERR;
+    let read = if events & (sys::EPOLLIN | sys::EPOLLRDHUP | sys::EPOLLPRI | both) != 0 {
+        READ
+    } else {
+        0
+    };
+    let write = if events & (sys::EPOLLOUT | both) != 0 {
+        WRITE
+    } else {
+        0
+    };
+    read | write
 }
 
 /// One slab slot: the generation counts how often the slot was freed.
@@ -149,12 +189,11 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// The reactor thread checks the role this often at first…
-const CHECK_MIN: Duration = Duration::from_millis(1);
-/// …doubling up to this.
-const CHECK_MAX: Duration = Duration::from_millis(10);
-/// Checks with no `block_on` activity before the reactor thread takes a
-/// free role with no events waiting, or stops checking an owned one.
+/// How often the reactor thread checks the role while `block_on` threads
+/// are active: a free role waits at most twice this for a collector.
+const CHECK: Duration = Duration::from_micros(250);
+/// Checks with a `block_on` thread in `epoll_wait` all along before the
+/// reactor thread stops checking until that thread releases the role.
 const QUIET_CHECKS: u32 = 10;
 
 /// The role and what the reactor thread watches.
@@ -199,23 +238,6 @@ pub(crate) fn on_reactor_thread() -> bool {
     ON_REACTOR_THREAD.with(core::cell::Cell::get)
 }
 
-/// Sleep until `me` is interrupted, for `pasts::block_on`: in `epoll_wait`,
-/// dispatching device events, if the role is free; else on `me`.
-pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
-    match REACTOR.get() {
-        Some(reactor) => reactor.sleep(me),
-        None => me.wait_for(),
-    }
-}
-
-/// End the `epoll_wait` of a `block_on` thread that owns the role (its
-/// interrupt was POLLING).
-pub(crate) fn wake_poller() {
-    if let Some(reactor) = REACTOR.get() {
-        reactor.notify();
-    }
-}
-
 /// Lock a mutex whose data stays consistent across a panic (every critical
 /// section here is a few plain moves).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -231,7 +253,9 @@ impl Reactor {
                 let new = Reactor::new()?;
                 // If another thread won the race, `new` is dropped (its fds
                 // closed) and theirs is used.
-                REACTOR.get_or_init(move || new)
+                let reactor = REACTOR.get_or_init(move || new);
+                install_park(reactor);
+                reactor
             }
         };
         if !reactor.thread_started.load(Ordering::Acquire) {
@@ -291,18 +315,14 @@ impl Reactor {
         let mut role = lock(&self.role);
         // The epoch at the previous check; none at start: take the role.
         let mut seen = None;
-        let mut period = CHECK_MIN;
         let mut quiet = 0;
         loop {
-            let unchanged = seen == Some(role.epoch);
+            let unchanged = seen.map_or(true, |seen| seen == role.epoch);
             quiet = if unchanged { quiet + 1 } else { 0 };
-            let take =
-                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
-            if role.owner == FREE && take {
+            if role.owner == FREE && unchanged {
                 role.owner = THREAD;
                 drop(role);
                 role = self.own();
-                period = CHECK_MIN;
                 quiet = 0;
             } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
                 // A `block_on` thread waits in epoll_wait for long: sleep
@@ -314,23 +334,15 @@ impl Reactor {
                         .wait(role)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                period = CHECK_MIN;
                 quiet = 0;
             }
             seen = Some(role.epoch);
             role = self
                 .check
-                .wait_timeout(role, period)
+                .wait_timeout(role, CHECK)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            period = (period * 2).min(CHECK_MAX);
         }
-    }
-
-    /// Whether events wait in epoll for someone to collect them.
-    fn events_waiting(&self) -> bool {
-        // An error counts as "yes": then owning the role at least retries.
-        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
     }
 
     /// The reactor thread owns the role: dispatch until a `block_on` thread
@@ -340,7 +352,7 @@ impl Reactor {
             if self.react(-1, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(CHECK_MAX);
+                std::thread::sleep(CHECK);
             }
             let mut role = lock(&self.role);
             if !role.waiting.is_empty() {
@@ -353,7 +365,8 @@ impl Reactor {
         }
     }
 
-    /// `block_on`'s sleep (see [`sleep`]).
+    /// `block_on`'s sleep: in `epoll_wait`, dispatching device events, if
+    /// the role is free; else on `me`.
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
         // Woken already (a future that wakes itself, say): return without
         // touching the role. A busy thread that took and gave back the role
@@ -421,12 +434,12 @@ impl Reactor {
     /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
     /// events, until `me` is interrupted.
     fn poll_for(&self, me: &ThreadInterrupt) -> io::Result<()> {
-        while me.begin_polling() {
+        while me.begin_hooked() {
             let mut woken = false;
             // Back to EMPTY before dispatching, so waking `me` from the
             // dispatch costs no eventfd write.
-            let polled = self.react(-1, || woken = me.end_polling());
-            if polled.is_err() && me.end_polling() {
+            let polled = self.react(-1, || woken = me.end_hooked());
+            if polled.is_err() && me.end_hooked() {
                 // Keep the wake-up that came meanwhile for the plain
                 // `wait_for` the caller falls back to.
                 me.interrupt();
@@ -479,18 +492,23 @@ impl Reactor {
                 // panic hook) must not cost the batch's other events, whose
                 // oneshots are spent, nor unwind into an unrelated
                 // `block_on` or end the reactor thread: it is contained here.
-                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire()));
+                let events = event.events();
+                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire(events)));
             }
         }
         Ok(n)
     }
 
     /// Add a registration to the slab; returns it and its token. It is not
-    /// in epoll yet: the caller adds the fd with the token.
-    pub(crate) fn insert(&self) -> io::Result<(Arc<Registration>, u64)> {
+    /// in epoll yet: the caller adds the fd with the token, watching the
+    /// directions `armed`.
+    pub(crate) fn insert(&self, armed: u8) -> io::Result<(Arc<Registration>, u64)> {
         let registration = Arc::new(Registration {
-            state: AtomicU8::new(ARMED),
-            waker: Mutex::new(None),
+            inner: Mutex::new(Inner {
+                ready: 0,
+                armed,
+                waker: None,
+            }),
         });
         let mut slab = lock(&self.slab);
         let index = match slab.free.pop() {
@@ -534,6 +552,16 @@ impl Reactor {
         drop(slab);
         // Dropped outside the lock: it may drop the last clone of a waker.
         drop(registration);
+    }
+}
+
+impl Park for Reactor {
+    fn park(&self, me: &Arc<ThreadInterrupt>) {
+        self.sleep(me);
+    }
+
+    fn unpark(&self) {
+        self.notify();
     }
 }
 
