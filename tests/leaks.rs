@@ -93,7 +93,7 @@ mod cycles {
             LIVE.load(Ordering::SeqCst),
             BYTES.load(Ordering::SeqCst),
         );
-        for round in 0..100_000 {
+        for round in 0..rounds(100_000) {
             cycle(round, &waker);
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -130,9 +130,10 @@ mod drop_race {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn drop_while_written() {
+        let _serial = serial();
         within(Duration::from_secs(120), || {
             let fds_before = open_fds();
-            for round in 0..1_000 {
+            for round in 0..rounds(1_000) {
                 let fd = new_eventfd();
                 let writer = file(&fd);
                 let stop = Arc::new(AtomicBool::new(false));
