@@ -30,7 +30,8 @@ fn device_wakes_for_written_events() {
         "nothing before the first write"
     );
     let reader = node.file().try_clone().unwrap();
-    let mut device = Device::<std::os::fd::OwnedFd>::new(node.into_file().into(), Watch::INPUT).unwrap();
+    let mut device =
+        Device::<std::os::fd::OwnedFd>::new(node.into_file().into(), Watch::INPUT).unwrap();
 
     // The pad sends while the reader is already waiting.
     let writer = std::thread::spawn(move || {

@@ -5,8 +5,11 @@
 #![cfg(feature = "linux")]
 
 mod common;
+mod exec;
 #[path = "support/sys.rs"]
 mod sys;
+
+use exec::rounds;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -16,22 +19,11 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `native` rounds on the host, a tenth under Miri or in the guest
-/// (`PASTS_GUEST`: TCG emulation is about ten times slower).
-fn rounds(native: usize) -> usize {
-    if cfg!(miri) || std::env::var_os("PASTS_GUEST").is_some() {
-        (native / 10).max(1)
-    } else {
-        native
-    }
-}
-
 mod cycles {
     //! 100,000 create/drop cycles keep nothing: no open fd and no live
     //! allocation more than before (counted by this test's global allocator).
 
     use super::*;
-
 
     use common::{poll, Counter};
     use pasts::linux::{Device, Watch};
@@ -81,7 +73,7 @@ mod cycles {
     #[cfg_attr(miri, ignore = "FFI")]
     fn create_drop_cycles_keep_nothing() {
         let _serial = serial();
-    // Runs on this thread (not `within`): the counts must see only this.
+        // Runs on this thread (not `within`): the counts must see only this.
         let (_, waker) = Counter::unparking();
         // Warm up: the reactor, its thread and its slab exist after this.
         for round in 0..1_000 {
@@ -116,7 +108,6 @@ mod drop_race {
     //! tight loop) deregisters it safely: no crash, no hang, no leaked fd.
 
     use super::*;
-
 
     use common::{poll, within, Counter};
     use pasts::linux::{Device, Watch};
@@ -169,7 +160,6 @@ mod many_fds {
     //! 10,000 concurrent timers all complete, with a handful of fds open.
 
     use super::*;
-
 
     use common::Counter;
     use pasts::linux::Timer;

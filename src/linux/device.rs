@@ -244,10 +244,7 @@ impl<T: AsFd> Device<T> {
     /// assert_eq!(&buf, b"hello");
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub async fn read_with<R>(
-        &mut self,
-        op: impl FnMut(&mut T) -> io::Result<R>,
-    ) -> io::Result<R> {
+    pub async fn read_with<R>(&mut self, op: impl FnMut(&mut T) -> io::Result<R>) -> io::Result<R> {
         self.io_with(READ, op).await
     }
 

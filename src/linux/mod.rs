@@ -53,5 +53,3 @@ mod timer;
 
 pub use device::{Device, Watch};
 pub use timer::{Interval, Timer};
-
-

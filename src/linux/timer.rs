@@ -211,6 +211,29 @@ impl Timer {
         Ok(Self::with_deadline(driver, driver.since_epoch(deadline)))
     }
 
+    /// Move the deadline to `deadline`, earlier or later, whether the timer
+    /// is pending, ready or not polled yet. A pending timer keeps the waker
+    /// it was polled with: that task is woken at the new deadline without
+    /// polling again (a timeout pushed back on every packet).
+    ///
+    /// ```rust
+    /// use pasts::linux::Timer;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let start = Instant::now();
+    /// let mut timeout = Timer::new(Duration::from_secs(60))?;
+    /// timeout.reset(start + Duration::from_millis(2));
+    /// pasts::block_on(&mut timeout);
+    /// assert!(start.elapsed() >= Duration::from_millis(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = self.driver.since_epoch(deadline);
+        self.driver.reschedule(&mut self.ticket, self.deadline);
+    }
+
     fn with_deadline(driver: &'static Driver, deadline: u64) -> Self {
         Self {
             driver,
@@ -326,6 +349,35 @@ impl Interval {
             period,
             moved: false,
         })
+    }
+}
+
+impl Interval {
+    /// An interval whose first tick is at `start` (at once if it has
+    /// passed), then one every `period`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Interval::new`].
+    ///
+    /// ```rust
+    /// use pasts::linux::Interval;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let start = Instant::now();
+    /// let mut ticks = Interval::at(start, Duration::from_millis(2))?;
+    /// pasts::block_on(&mut ticks); // at once: `start` has passed
+    /// pasts::block_on(&mut ticks);
+    /// assert!(start.elapsed() >= Duration::from_millis(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn at(start: Instant, period: Duration) -> io::Result<Self> {
+        let mut interval = Self::new(period)?;
+        let next = &mut interval.next;
+        next.deadline = next.driver.since_epoch(start);
+        Ok(interval)
     }
 }
 
@@ -624,6 +676,42 @@ impl Driver {
         drop(state);
         drop(replaced); // outside the lock: a waker's drop may run any code
         Poll::Pending
+    }
+
+    /// A timer's deadline moved (see [`Timer::reset`]): a queued slot is
+    /// rescheduled with its waker, and the timerfd armed earlier if needed.
+    /// A slot that fired meanwhile woke its task, whose next poll queues the
+    /// new deadline.
+    fn reschedule(&self, ticket: &mut Option<Ticket>, deadline: u64) {
+        let Some(t) = ticket else { return };
+        if t.fired() {
+            *ticket = None;
+            return;
+        }
+        let mut state = self.lock();
+        if t.fired() {
+            *ticket = None;
+            return;
+        }
+        state.queue.reschedule(t.key, deadline);
+        // An earlier deadline (a passed one too: an absolute time in the
+        // past expires at once) must arm the timerfd, as in `poll`.
+        if deadline.saturating_add(SLACK) < state.armed {
+            match self.arm(deadline) {
+                Ok(()) => state.armed = deadline,
+                // Should arming fail (see `poll`), fire the slot at once:
+                // its task polls and tries again.
+                Err(_) => {
+                    let waker = state.queue.remove(t.key);
+                    retire(t.cell);
+                    *ticket = None;
+                    drop(state);
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
+            }
+        }
     }
 
     /// Give back a timer's slot (its waker is dropped, never called).

@@ -1,0 +1,99 @@
+//! Helpers of the device and timer tests (include with `mod exec;`): a
+//! tokio-like executor (wakes push the task onto a run queue that a worker
+//! thread drains), round counts sized for Miri and the guest, and a
+//! lateness summary.
+#![allow(dead_code)] // each test file uses a part
+
+use pasts::linux::Timer;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// `native` rounds on the host, a tenth under Miri or in the guest
+/// (`PASTS_GUEST`: TCG emulation is about ten times slower).
+pub fn rounds(native: usize) -> usize {
+    if cfg!(miri) || std::env::var_os("PASTS_GUEST").is_some() {
+        (native / 10).max(1)
+    } else {
+        native
+    }
+}
+
+/// Pushes the task onto the run queue when woken.
+struct Schedule(Mutex<Sender<()>>);
+
+impl Wake for Schedule {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Ignored: the worker is gone once the task finished.
+        let _ = self.0.lock().unwrap().send(());
+    }
+}
+
+/// Run `fut` the way tokio's multi-thread runtime does: on a worker
+/// thread that polls it whenever a wake put it on the run queue (a
+/// channel). Returns the output and how many times it was polled.
+pub fn queue_block_on<F>(fut: F) -> (F::Output, usize)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    thread::spawn(move || {
+        let (tx, queue) = mpsc::channel();
+        let waker = Waker::from(Arc::new(Schedule(Mutex::new(tx))));
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        let mut polls = 0;
+        loop {
+            polls += 1;
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                return (out, polls);
+            }
+            queue.recv().unwrap();
+            // Coalesce wakes queued meanwhile, as a run queue holds a task
+            // once.
+            while queue.try_recv().is_ok() {}
+        }
+    })
+    .join()
+    .unwrap()
+}
+
+/// The median and the largest of `lateness`.
+pub fn p50_max(mut lateness: Vec<Duration>) -> (Duration, Duration) {
+    lateness.sort();
+    let max = lateness.last().copied().unwrap_or_default();
+    (lateness[lateness.len() / 2], max)
+}
+
+/// Runs `measure` while another thread alternates `pasts::block_on`
+/// of 1 ms timers and 50 ms of CPU work.
+pub fn beside_cpu_bursts<T>(measure: impl FnOnce() -> T) -> T {
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                pasts::block_on(Timer::new(Duration::from_millis(1)).unwrap());
+                let burst = Instant::now();
+                while burst.elapsed() < Duration::from_millis(50) {
+                    std::hint::spin_loop();
+                }
+            }
+        })
+    };
+    // Let the busy thread start its rhythm.
+    thread::sleep(Duration::from_millis(60));
+    let out = measure();
+    stop.store(true, Ordering::Relaxed);
+    busy.join().unwrap();
+    out
+}
