@@ -846,3 +846,181 @@ mod foreign_lateness {
         check(late, "futures-like");
     }
 }
+
+mod io {
+    //! `Device<T>` as an I/O type: `read_with`/`write_with` retry on
+    //! `WouldBlock` after waiting for readiness, whatever the watch; the
+    //! object stays usable (`get_ref`, `get_mut`, `into_inner`); a
+    //! borrowed object survives a failed `new`.
+
+    use super::*;
+
+    use common::{poll, within, Counter};
+    use exec::{queue_block_on, rounds};
+    use pasts::linux::{Device, Watch};
+    use pasts::prelude::*;
+    use std::io::{ErrorKind, Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::os::unix::net::UnixStream;
+    use std::pin::pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Duration;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn read_with_accepts_a_burst_of_100_pending_connections() {
+        let _role = shared();
+        within(Duration::from_secs(30), || {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let clients: Vec<_> = (0..100)
+                .map(|_| TcpStream::connect(addr).unwrap())
+                .collect();
+            let mut listener = Device::new(listener, Watch::INPUT).unwrap();
+            let (accepted, polls) = queue_block_on(async move {
+                let mut accepted = Vec::new();
+                for _ in 0..100 {
+                    accepted.push(listener.read_with(|io| io.accept()).await.unwrap().0);
+                }
+                // None left: the next accept waits.
+                let (_, waker) = Counter::new();
+                let next = pin!(listener.read_with(|io| io.accept()));
+                assert!(poll(next, &waker).is_pending());
+                accepted
+            });
+            assert_eq!(accepted.len(), clients.len());
+            assert!(polls <= 3, "{polls} polls: all were pending at once");
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn write_with_on_a_full_socket_waits_and_resumes() {
+        let _role = shared();
+        within(Duration::from_secs(30), || {
+            let (tx, mut rx) = UnixStream::pair().unwrap();
+            // Watching input only: `write_with` waits for output anyway.
+            let mut tx = Device::new(tx, Watch::INPUT).unwrap();
+            let mut full = 0;
+            loop {
+                match tx.get_mut().write(&[7; 4096]) {
+                    Ok(n) => full += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let (counter, waker) = Counter::new();
+            let mut write = pin!(tx.write_with(|io| io.write(&[8; 100])));
+            assert!(
+                poll(write.as_mut(), &waker).is_pending(),
+                "the socket is full"
+            );
+            // Drain it from another thread: the write resumes by itself.
+            let reader = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                let mut buf = vec![0; full];
+                rx.read_exact(&mut buf).unwrap();
+                assert!(buf.iter().all(|&b| b == 7));
+                rx
+            });
+            common::eventually(10, "woken once there is room", || counter.wakes() > 0);
+            let written = match poll(write.as_mut(), &waker) {
+                std::task::Poll::Ready(n) => n.unwrap(),
+                std::task::Poll::Pending => panic!("woken but not writable"),
+            };
+            assert!(written > 0);
+            let mut rx = reader.join().unwrap();
+            let mut buf = vec![0; written];
+            rx.read_exact(&mut buf).unwrap();
+            assert!(buf.iter().all(|&b| b == 8));
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_borrowed_object_survives_a_failed_new() {
+        let _role = shared();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let first = Device::new(&listener, Watch::INPUT).unwrap();
+        let err = Device::new(&listener, Watch::INPUT).unwrap_err();
+        // Says which call and which fd failed.
+        assert!(err.to_string().contains("Device::new"), "{err}");
+        drop(first);
+        // Still open and ours: another device can take it.
+        let mut again = Device::new(&listener, Watch::INPUT).unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = pasts::block_on(again.read_with(|io| io.accept())).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), client.local_addr().unwrap());
+    }
+
+    /// Echo every byte back until the peer closes.
+    async fn echo(mut stream: Device<TcpStream>) {
+        let mut buf = [0; 1024];
+        loop {
+            let n = stream.read_with(|io| io.read(&mut buf)).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            stream
+                .write_with(|io| io.write_all(&buf[..n]))
+                .await
+                .unwrap();
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn echo_server_with_1000_clients_from_4_threads() {
+        let _role = shared();
+        within(Duration::from_secs(60), || {
+            let per_thread = rounds(250);
+            let total = per_thread * 4;
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            // Clients connect at most 64 ahead of the accepts: the listen
+            // backlog (128) never overflows into SYN retransmits.
+            let (connecting, accepted) =
+                (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let clients: Vec<_> = (0..4u8)
+                .map(|t| {
+                    let (connecting, accepted) = (Arc::clone(&connecting), Arc::clone(&accepted));
+                    thread::spawn(move || {
+                        let streams: Vec<_> = (0..per_thread)
+                            .map(|_| {
+                                let ticket = connecting.fetch_add(1, Ordering::Relaxed);
+                                while ticket >= accepted.load(Ordering::Relaxed) + 64 {
+                                    thread::sleep(Duration::from_micros(100));
+                                }
+                                TcpStream::connect(addr).unwrap()
+                            })
+                            .collect();
+                        for (i, mut s) in streams.into_iter().enumerate() {
+                            let msg: Vec<u8> = (0..3000).map(|b| (b + i) as u8 ^ t).collect();
+                            s.write_all(&msg).unwrap();
+                            s.shutdown(Shutdown::Write).unwrap();
+                            let mut back = Vec::new();
+                            s.read_to_end(&mut back).unwrap();
+                            assert_eq!(back, msg, "client {t}/{i}");
+                        }
+                    })
+                })
+                .collect();
+            let mut listener = Device::new(listener, Watch::INPUT).unwrap();
+            pasts::block_on(async {
+                let mut conns = Vec::new();
+                while conns.len() < total {
+                    let (stream, _) = listener.read_with(|io| io.accept()).await.unwrap();
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    conns.push(echo(Device::new(stream, Watch::INPUT).unwrap()));
+                }
+                // Every connection open at once, echoed by one thread.
+                conns.join().await;
+            });
+            for client in clients {
+                client.join().unwrap();
+            }
+        });
+    }
+}
