@@ -1,10 +1,7 @@
 //! [`ThreadInterrupt`]: the `std` interrupt, a `Mutex` + `Condvar` with an
-//! atomic fast path, and the thread-local executor behind [`block_on`].
-//!
-//! A platform may give `block_on` a better place to sleep (the Linux
-//! reactor sleeps in `epoll_wait`, so a device wakes the thread with no
-//! hop): it installs a [`Park`] once, and this module knows nothing else
-//! of it.
+//! atomic fast path, and the thread-local executor behind [`block_on`]. A
+//! platform may install a better place for `block_on` to sleep, a [`Park`]
+//! (the Linux reactor's `epoll_wait`); this module knows nothing else of it.
 
 use core::cell::Cell;
 use core::future::Future;
@@ -39,24 +36,20 @@ const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
 const HOOKED: u8 = 3;
 
-/// Another way for [`block_on`] threads to sleep, installed by a platform
-/// module with [`install_park`] (the Linux reactor: `epoll_wait`).
+/// Where [`block_on`] threads sleep once a platform module installed it.
 pub(crate) trait Park: Sync {
-    /// Sleep until `me` is interrupted. Sleeping elsewhere than
-    /// [`Interrupt::wait_for`] is bracketed by [`ThreadInterrupt::begin_hooked`]
-    /// and [`ThreadInterrupt::end_hooked`]; may return spuriously.
+    /// Sleep until `me` is interrupted (may return spuriously): in
+    /// [`Interrupt::wait_for`], or elsewhere between
+    /// [`ThreadInterrupt::begin_hooked`] and [`ThreadInterrupt::end_hooked`].
     fn park(&self, me: &Arc<ThreadInterrupt>);
 
-    /// End the sleep of a thread whose interrupt is between `begin_hooked`
-    /// and `end_hooked` (called by [`Interrupt::interrupt`]).
+    /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
 }
 
-/// The installed [`Park`], if any.
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
 
-/// Make every `block_on` sleep through `park` from now on (the first call
-/// wins; later ones are ignored).
+/// Make every `block_on` sleep through `park` (the first call wins).
 pub(crate) fn install_park(park: &'static dyn Park) {
     // Ignored: there is one platform, so a second call installs the same.
     let _ = PARK.set(park);
@@ -130,29 +123,19 @@ impl ThreadInterrupt {
         }
 
         /// Restores the thread's state when a `block_on` ends, by return or
-        /// by unwinding.
-        struct Exit<'a> {
-            local: &'a Local,
-            nested: bool,
-        }
+        /// by unwinding. A nested call (`.1`) shared the outer call's
+        /// interrupt and may have consumed a wake-up meant for the outer
+        /// future: it hands the outer loop one (possibly spurious) wake-up.
+        struct Exit<'a>(&'a Local, bool);
 
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
-                if self.nested {
-                    nested_exit(&self.local.interrupt);
-                } else {
-                    self.local.busy.set(false);
+                match self.1 {
+                    true => self.0.interrupt.interrupt(),
+                    false => self.0.busy.set(false),
                 }
             }
-        }
-
-        /// The nested call shared the outer call's interrupt and may have
-        /// consumed a wake-up meant for the outer future: hand the outer loop
-        /// one (possibly spurious) wake-up.
-        #[cold]
-        fn nested_exit(interrupt: &ThreadInterrupt) {
-            interrupt.interrupt();
         }
 
         std::thread_local! {
@@ -164,22 +147,18 @@ impl ThreadInterrupt {
 
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
-            let nested = local.busy.replace(true);
-            let _exit = Exit { local, nested };
+            let _exit = Exit(local, local.busy.replace(true));
             let interrupt = &local.interrupt;
             with_shared_waker(interrupt, |waker| {
                 run(&Sleep(interrupt), waker, fut.as_mut())
             })
         });
-        match output {
-            Ok(output) => output,
-            // Only reachable from a thread-local destructor, after this
-            // thread's interrupt is gone: use a fresh one.
-            Err(_) => {
-                let interrupt = Arc::new(ThreadInterrupt::new());
-                with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
-            }
-        }
+        // Err only from a thread-local destructor, after this thread's
+        // interrupt is gone: use a fresh one.
+        output.unwrap_or_else(|_| {
+            let interrupt = Arc::new(ThreadInterrupt::new());
+            with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
+        })
     }
 
     /// NOTIFIED to EMPTY: consume a pending wake-up, if any, without
@@ -189,6 +168,24 @@ impl ThreadInterrupt {
         self.state
             .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
+    }
+
+    /// EMPTY to HOOKED before a [`Park`] sleeps; false (and the wake-up
+    /// consumed) if NOTIFIED, the only other state its thread can find.
+    pub(crate) fn begin_hooked(&self) -> bool {
+        let to = self
+            .state
+            .compare_exchange(EMPTY, HOOKED, Ordering::Relaxed, Ordering::Acquire);
+        if to.is_err() {
+            self.state.store(EMPTY, Ordering::Relaxed);
+        }
+        to.is_ok()
+    }
+
+    /// Back to EMPTY after a [`Park`] slept; true if NOTIFIED meanwhile
+    /// (the wake-up is consumed).
+    pub(crate) fn end_hooked(&self) -> bool {
+        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -231,65 +228,25 @@ impl Interrupt for ThreadInterrupt {
             .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
         {
             Ok(_) => {}
-            Err(NOTIFIED) => {
-                // Interrupted since the fast path: consume and return.
-                self.state.store(EMPTY, Ordering::Relaxed);
-                return;
-            }
+            // Interrupted since the fast path: consume and return.
+            Err(NOTIFIED) => return self.state.store(EMPTY, Ordering::Relaxed),
             // Another thread sleeps on this interrupt: one wake-up would
             // reach only one of them, and the other would hang.
             Err(_) => {
                 drop(guard);
-                two_waiters();
+                panic!(
+                    "pasts::ThreadInterrupt: two threads wait on one interrupt at once; \
+                     give each thread its own ThreadInterrupt (or use pasts::block_on, \
+                     which keeps one per thread)"
+                )
             }
         }
-        loop {
+        while !self.take_notified() {
             guard = self
                 .condvar
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner);
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return;
-            }
         }
-    }
-}
-
-/// A second thread waits on a `ThreadInterrupt` that a thread sleeps on.
-#[cold]
-fn two_waiters() -> ! {
-    panic!(
-        "pasts::ThreadInterrupt: two threads wait on one interrupt at once; \
-         give each thread its own ThreadInterrupt (or use pasts::block_on, \
-         which keeps one per thread)"
-    )
-}
-
-impl ThreadInterrupt {
-    /// EMPTY to HOOKED before a [`Park`] sleeps; false (and the wake-up
-    /// consumed) if NOTIFIED: then don't sleep.
-    pub(crate) fn begin_hooked(&self) -> bool {
-        match self
-            .state
-            .compare_exchange(EMPTY, HOOKED, Ordering::Relaxed, Ordering::Acquire)
-        {
-            Ok(_) => true,
-            // NOTIFIED: the only other state this thread can find here.
-            Err(_) => {
-                self.state.store(EMPTY, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// Back to EMPTY after a [`Park`] slept; true if NOTIFIED meanwhile
-    /// (the wake-up is consumed).
-    pub(crate) fn end_hooked(&self) -> bool {
-        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
     }
 }
 

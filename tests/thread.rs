@@ -34,7 +34,9 @@ fn two_threads_waiting_on_one_interrupt_panic_naming_the_fix() {
         })
         .collect();
     // The second to sleep finds the first asleep and panics.
-    let first = rx.recv_timeout(Duration::from_secs(20)).expect("no panic: a hang");
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("no panic: a hang");
     let payload = first.expect("the first to return panicked");
     let message = payload
         .downcast_ref::<&str>()
@@ -46,7 +48,9 @@ fn two_threads_waiting_on_one_interrupt_panic_naming_the_fix() {
     // The other one still finishes once woken.
     DONE.store(true, Ordering::Release);
     SHARED.interrupt();
-    let second = rx.recv_timeout(Duration::from_secs(20)).expect("the sleeper hung");
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the sleeper hung");
     assert!(second.is_none(), "the sleeper panicked too");
     for waiter in waiters {
         waiter.join().unwrap();
