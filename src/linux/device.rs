@@ -127,10 +127,8 @@ impl<T: AsFd> Device<T> {
     /// ```
     pub fn new(io: T, watch: Watch) -> io::Result<Device<T>> {
         let fd = io.as_fd();
-        let context = |e: io::Error| {
-            let what = format_args!("pasts::linux::Device::new(fd {})", fd.as_raw_fd());
-            sys::context(what, e)
-        };
+        let raw = fd.as_raw_fd();
+        let context = |e| sys::context(format_args!("pasts::linux::Device::new(fd {raw})"), e);
         sys::set_nonblocking(fd).map_err(context)?;
         let reactor = Reactor::get().map_err(context)?;
         let (shared, token) = reactor.insert(watch.0).map_err(context)?;
