@@ -11,7 +11,6 @@ use std::thread;
 use std::time::Duration;
 
 #[test]
-#[cfg_attr(miri, ignore = "sleeps for real time")]
 fn two_threads_waiting_on_one_interrupt_panic_naming_the_fix() {
     static SHARED: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
     static DONE: AtomicBool = AtomicBool::new(false);
