@@ -9,7 +9,18 @@ mod exec;
 #[path = "support/sys.rs"]
 mod sys;
 
+use common::{poll, within, Counter};
 use exec::rounds;
+use pasts::linux::{Device, Timer, Watch};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+use sys::{bump, file, new_eventfd, open_fds};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -24,15 +35,6 @@ mod cycles {
     //! allocation more than before (counted by this test's global allocator).
 
     use super::*;
-
-    use common::{poll, Counter};
-    use pasts::linux::{Device, Watch};
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::pin::Pin;
-    use std::sync::atomic::{AtomicIsize, Ordering};
-    use std::task::Waker;
-    use std::time::Duration;
-    use sys::{new_eventfd, open_fds};
 
     /// Counts live allocations and bytes.
     struct Counting;
@@ -109,15 +111,6 @@ mod drop_race {
 
     use super::*;
 
-    use common::{poll, within, Counter};
-    use pasts::linux::{Device, Watch};
-    use std::pin::Pin;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    use std::thread;
-    use std::time::Duration;
-    use sys::{bump, file, new_eventfd, open_fds};
-
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn drop_while_written() {
@@ -160,14 +153,6 @@ mod many_fds {
     //! 10,000 concurrent timers all complete, with a handful of fds open.
 
     use super::*;
-
-    use common::Counter;
-    use pasts::linux::Timer;
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::Context;
-    use std::time::{Duration, Instant};
-    use sys::open_fds;
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
