@@ -28,20 +28,24 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every [`CHECK`] and takes it when it stayed free for a
-//! whole check (no `block_on` thread took or gave it back since the
-//! previous one), and at start: so events wait at most two checks for a
-//! collector, whatever the `block_on` threads do. It keeps the role until
-//! a `block_on` thread wants to sleep: that one adds itself to `waiting`,
-//! writes the eventfd and sleeps on its own interrupt; the reactor thread
-//! gives the role back and interrupts every waiting thread, and the first
-//! to sleep again takes it. While a `block_on` thread owns the role for
-//! [`QUIET_CHECKS`] checks in a row the reactor thread stops checking;
-//! that thread's release wakes it.
+//! checks the role every [`CHECK`], never backing off while `block_on`
+//! threads are active, and takes it when it stayed free since the previous
+//! check (no `block_on` thread took or gave it back) and either events wait
+//! in epoll (`poll` on the epoll fd says so without taking them) or that
+//! went on for [`QUIET_CHECKS`] checks, and at start. So an event waits
+//! about one check for a collector while the `block_on` threads run, and a
+//! `block_on` thread that sleeps again within a check keeps the role. It
+//! keeps the role until a `block_on` thread wants to sleep: that one adds
+//! itself to `waiting`, writes the eventfd and sleeps on its own
+//! interrupt; the reactor thread gives the role back and interrupts every
+//! waiting thread, and the first to sleep again takes it. While a
+//! `block_on` thread owns the role for [`QUIET_CHECKS`] checks in a row
+//! the reactor thread stops checking; that thread's release wakes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free for a whole check, or start-> THREAD
+//!          FREE --free since last check, events---> THREAD
+//!               (or long quiet, or start)
 //!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
@@ -190,10 +194,11 @@ const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
 /// How often the reactor thread checks the role while `block_on` threads
-/// are active: a free role waits at most twice this for a collector.
-const CHECK: Duration = Duration::from_micros(250);
-/// Checks with a `block_on` thread in `epoll_wait` all along before the
-/// reactor thread stops checking until that thread releases the role.
+/// are active, never backing off: events wait at most about this long for
+/// a collector, whatever the `block_on` threads do.
+const CHECK: Duration = Duration::from_micros(500);
+/// Checks with no `block_on` activity before the reactor thread takes a
+/// free role with no events waiting, or stops checking an owned one.
 const QUIET_CHECKS: u32 = 10;
 
 /// The role and what the reactor thread watches.
@@ -319,7 +324,9 @@ impl Reactor {
         loop {
             let unchanged = seen.map_or(true, |seen| seen == role.epoch);
             quiet = if unchanged { quiet + 1 } else { 0 };
-            if role.owner == FREE && unchanged {
+            let take =
+                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
+            if role.owner == FREE && take {
                 role.owner = THREAD;
                 drop(role);
                 role = self.own();
@@ -343,6 +350,12 @@ impl Reactor {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// Whether events wait in epoll for someone to collect them.
+    fn events_waiting(&self) -> bool {
+        // An error counts as "yes": then owning the role at least retries.
+        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
     }
 
     /// The reactor thread owns the role: dispatch until a `block_on` thread

@@ -104,3 +104,37 @@ pub fn beside_cpu_bursts<T>(measure: impl FnOnce() -> T) -> T {
     busy.join().unwrap();
     out
 }
+
+/// Wakes `inner` and records when: the moment the reactor delivered the
+/// event, apart from when the woken thread got the CPU.
+struct Stamp {
+    inner: Waker,
+    woken: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Wake for Stamp {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.lock().unwrap().get_or_insert_with(Instant::now);
+        self.inner.wake_by_ref();
+    }
+}
+
+/// Awaits `fut`, returning when it was first woken (now if it was ready
+/// without a wake).
+pub async fn woken_at<F: Future + Unpin>(mut fut: F) -> Instant {
+    let woken = Arc::new(Mutex::new(None));
+    std::future::poll_fn(|cx| {
+        let waker = Waker::from(Arc::new(Stamp {
+            inner: cx.waker().clone(),
+            woken: Arc::clone(&woken),
+        }));
+        std::pin::Pin::new(&mut fut).poll(&mut Context::from_waker(&waker))
+    })
+    .await;
+    let at = *woken.lock().unwrap();
+    at.unwrap_or_else(Instant::now)
+}
