@@ -8,13 +8,13 @@ mod exec;
 mod sys;
 
 use common::{park_block_on, poll, within, Counter, Panics, Recording};
-use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, woken_at};
+use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, tcp_listener, woken_at};
 use pasts::linux::{Device, Watch};
 use pasts::prelude::*;
 use std::fs::{File, OpenOptions};
 use std::future::{poll_fn, Future};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::pin::{pin, Pin};
@@ -783,7 +783,7 @@ mod io {
     fn read_with_accepts_a_burst_of_100_pending_connections() {
         let _role = shared();
         within(Duration::from_secs(30), || {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let listener = tcp_listener();
             let addr = listener.local_addr().unwrap();
             let clients: Vec<_> = (0..100)
                 .map(|_| TcpStream::connect(addr).unwrap())
@@ -852,7 +852,7 @@ mod io {
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_borrowed_object_survives_a_failed_new() {
         let _role = shared();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = tcp_listener();
         let first = Device::new(&listener, Watch::INPUT).unwrap();
         let err = Device::new(&listener, Watch::INPUT).unwrap_err();
         // Says which call and which fd failed.
@@ -887,7 +887,7 @@ mod io {
         within(Duration::from_secs(60), || {
             let per_thread = rounds(250);
             let total = per_thread * 4;
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let listener = tcp_listener();
             let addr = listener.local_addr().unwrap();
             // Clients connect at most 64 ahead of the accepts: the listen
             // backlog (128) never overflows into SYN retransmits.

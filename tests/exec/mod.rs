@@ -138,3 +138,21 @@ pub async fn woken_at<F: Future + Unpin>(mut fut: F) -> Instant {
     let at = *woken.lock().unwrap();
     at.unwrap_or_else(Instant::now)
 }
+
+/// A TCP listener on 127.0.0.1. The guest's init leaves the loopback
+/// interface down: bring it up there first (busybox `ip`, as root).
+pub fn tcp_listener() -> std::net::TcpListener {
+    if std::env::var_os("PASTS_GUEST").is_some() {
+        static UP: std::sync::Once = std::sync::Once::new();
+        UP.call_once(|| {
+            let up = std::process::Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status();
+            assert!(
+                up.as_ref().is_ok_and(|s| s.success()),
+                "guest: ip link set lo up: {up:?}"
+            );
+        });
+    }
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap()
+}
