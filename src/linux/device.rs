@@ -296,6 +296,12 @@ impl<T: AsFd> Device<T> {
     /// that was last consumed (see `Registration::poll`).
     fn poll_ready(&self, want: u8, clear: bool, cx: &Context<'_>) -> Poll<()> {
         let Some(registered) = &self.registration else {
+            // Always ready; but after a `WouldBlock` yield once, so a retry
+            // loop goes through the executor instead of spinning in a poll.
+            if clear {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             return Poll::Ready(());
         };
         let arm = |events| {
