@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use super::reactor::{events, Reactor, Registration, READ, WRITE};
+use super::reactor::{Reactor, Registration, EVENTS, READ, WRITE};
 use super::sys;
 
 /// Which readiness a [`Device`] waits for when awaited. Combine with `|`.
@@ -131,14 +131,8 @@ impl<T: AsFd> Device<T> {
         let context = |e| sys::context(format_args!("pasts::linux::Device::new(fd {raw})"), e);
         sys::set_nonblocking(fd).map_err(context)?;
         let reactor = Reactor::get().map_err(context)?;
-        let (shared, token) = reactor.insert(watch.0).map_err(context)?;
-        let added = sys::epoll_ctl(
-            reactor.epoll(),
-            sys::EPOLL_CTL_ADD,
-            fd,
-            events(watch.0),
-            token,
-        );
+        let (shared, token) = reactor.insert().map_err(context)?;
+        let added = sys::epoll_ctl(reactor.epoll(), sys::EPOLL_CTL_ADD, fd, EVENTS, token);
         let registration = match added {
             Ok(()) => Some(Registered {
                 reactor,
@@ -277,46 +271,31 @@ impl<T: AsFd> Device<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
+            let tick = self.registration.as_ref().map(|r| r.shared.tick());
             match op(&mut self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => return done,
             }
-            // The fd just said "not ready": forget an older readiness.
-            let mut clear = true;
+            // The fd just said "not ready": the first poll clears an older
+            // readiness, unless an event came during the call.
+            let mut seen = Some(tick);
             poll_fn(|cx| {
-                let ready = self.poll_ready(dir, clear, cx);
-                clear = false;
-                ready
+                let Some(registered) = &self.registration else {
+                    // Always ready; but after a `WouldBlock` yield once, so
+                    // the retry goes through the executor instead of
+                    // spinning in a poll.
+                    if seen.take().is_some() {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(());
+                };
+                match registered.shared.poll_io(dir, seen.take().flatten(), cx.waker()) {
+                    true => Poll::Ready(()),
+                    false => Poll::Pending,
+                }
             })
             .await;
-        }
-    }
-
-    /// Ready if the fd was reported ready for a direction in `want` since
-    /// that was last consumed (see `Registration::poll`).
-    fn poll_ready(&self, want: u8, clear: bool, cx: &Context<'_>) -> Poll<()> {
-        let Some(registered) = &self.registration else {
-            // Always ready; but after a `WouldBlock` yield once, so a retry
-            // loop goes through the executor instead of spinning in a poll.
-            if clear {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            return Poll::Ready(());
-        };
-        let arm = |events| {
-            sys::epoll_ctl(
-                registered.reactor.epoll(),
-                sys::EPOLL_CTL_MOD,
-                self.io.as_fd(),
-                events,
-                registered.token,
-            )
-        };
-        if registered.shared.poll(want, clear, cx.waker(), arm) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
         }
     }
 }
@@ -325,8 +304,20 @@ impl<T: AsFd> Future for Device<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.into_ref().get_ref();
-        this.poll_ready(this.watch.0, false, cx)
+        let Some(registered) = &self.registration else {
+            return Poll::Ready(());
+        };
+        let want = self.watch.0;
+        let level = || {
+            let read = if want & READ != 0 { sys::POLLIN } else { 0 };
+            let write = if want & WRITE != 0 { sys::POLLOUT } else { 0 };
+            // An error counts as ready: the caller's I/O then meets it.
+            sys::poll(self.io.as_fd(), read | write, 0).map_or(true, |revents| revents != 0)
+        };
+        match registered.shared.poll_level(want, cx.waker(), level) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The process-wide epoll reactor behind [`Device`](super::Device).
 //!
-//! One epoll set holds every registered fd, each `EPOLLONESHOT`, with the
+//! One epoll set holds every registered fd, edge-triggered, with the
 //! registration's *token* as epoll data: slab index (low 32 bits) and the
 //! slot's generation (high 32 bits), never a pointer. Whoever dispatches an
 //! event looks the token up in the slab under its lock; a slot freed by a
@@ -49,7 +49,7 @@
 //!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
@@ -65,85 +65,106 @@ use crate::{Interrupt, ThreadInterrupt};
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
 
-// A registration's readiness, under its lock: `ready` holds the directions
-// (`READ`, `WRITE`) the last event reported and nobody consumed yet,
-// `armed` the directions its oneshot watches in epoll. The device polls
-// (one task at a time: it takes `&mut`); the dispatcher fires:
+// A registration's readiness. The fd is in epoll once, edge-triggered for
+// input and output (`EVENTS`): each event reports what the fd is ready for
+// after something happened on it. Under the registration's lock, `ready`
+// holds the directions (`READ`, `WRITE`) reported and not cleared since,
+// and every event bumps `tick`. The device polls (one task at a time: it
+// takes `&mut`); the dispatcher fires:
 //
-//   poll(want):  ready & want -> consume, Ready
-//                else store the waker; arm `want` unless armed (MOD), Pending
-//   fire(events): armed = 0 (the oneshot fired), ready |= events' directions,
-//                 wake the stored waker
+//   fire(events):  ready |= events' directions, tick += 1, wake the waker
+//                  if it waits for one of them (`wants`)
+//   poll_io(want, seen):  an I/O call returned WouldBlock after the device
+//                  read `tick == seen`: clear `want` unless tick moved
+//                  since (an event came during the call); then Ready if
+//                  `want` is set, else store the waker, Pending
+//   poll_level(want):  Ready (consuming it) if `want` is set; else store the
+//                  waker and ask the fd itself (`poll(2)`): level-triggered
 //
-// No readiness is lost: a consumed or cleared direction is re-armed before
-// the device waits on it, and `EPOLL_CTL_MOD` re-checks the fd's level, so
-// a readiness from before the arm (unread data) reports at once.
+// No readiness is lost: a direction is cleared only when the I/O call (or
+// `poll(2)`) said "not ready" after the last event, and the waker is
+// stored under the same lock, so the next edge finds it.
 
 /// The input direction (`EPOLLIN`, and hang-up or error).
 pub(crate) const READ: u8 = 1;
 /// The output direction (`EPOLLOUT`, and hang-up or error).
 pub(crate) const WRITE: u8 = 2;
 
+/// What every fd is watched for in epoll.
+pub(crate) const EVENTS: u32 = sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLRDHUP | sys::EPOLLET;
+
 /// What a device and the dispatcher share.
 #[derive(Debug)]
 pub(crate) struct Registration {
+    /// Events so far; changed only under `inner`'s lock.
+    tick: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
 #[derive(Debug)]
 struct Inner {
     ready: u8,
-    armed: u8,
+    /// The directions the stored waker waits for.
+    wants: u8,
     waker: Option<Waker>,
 }
 
 impl Registration {
-    /// Ready if an event reported a direction of `want` since it was last
-    /// consumed (consuming it); else store `waker` and make sure epoll
-    /// watches `want`, calling `arm` with the epoll events to watch.
-    /// `clear`: the caller saw `WouldBlock`, so forget `want`'s readiness
-    /// first. An arm that fails reports ready, so the caller's I/O meets
-    /// the fd's real error.
-    pub(crate) fn poll(
-        &self,
-        want: u8,
-        clear: bool,
-        waker: &Waker,
-        arm: impl FnOnce(u32) -> io::Result<()>,
-    ) -> bool {
+    /// The event count, read before an I/O call (see `poll_io`).
+    #[inline]
+    pub(crate) fn tick(&self) -> usize {
+        self.tick.load(Ordering::Acquire)
+    }
+
+    /// Ready if the fd was reported ready for a direction of `want`; else
+    /// store `waker`. `seen`: the I/O call just returned `WouldBlock`, with
+    /// [`tick`](Self::tick) read before it: then `want` is cleared first,
+    /// unless an event came since.
+    pub(crate) fn poll_io(&self, want: u8, seen: Option<usize>, waker: &Waker) -> bool {
         let mut inner = lock(&self.inner);
-        if clear {
+        if seen == Some(self.tick.load(Ordering::Relaxed)) {
             inner.ready &= !want;
-        } else if inner.ready & want != 0 {
-            inner.ready &= !want;
+        }
+        if inner.ready & want != 0 {
             return true;
         }
-        let old = match &inner.waker {
-            Some(old) if old.will_wake(waker) => None,
-            _ => inner.waker.replace(waker.clone()),
-        };
-        let mut ready = false;
-        if inner.armed & want != want {
-            let armed = inner.armed | want;
-            match arm(events(armed)) {
-                Ok(()) => inner.armed = armed,
-                Err(_) => ready = true,
-            }
-        }
+        inner.wants = want;
+        let old = store(&mut inner.waker, waker);
         // The replaced waker is dropped after the lock: its drop is user
         // code, which must not run while the dispatcher may wait for it.
         drop(inner);
         drop(old);
-        ready
+        false
+    }
+
+    /// Ready if the fd was reported ready for a direction of `want` since
+    /// that was last consumed (consuming it); else store `waker` and ask
+    /// `level` whether the fd is ready now.
+    pub(crate) fn poll_level(&self, want: u8, waker: &Waker, level: impl FnOnce() -> bool) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.ready & want != 0 {
+            inner.ready &= !want;
+            return true;
+        }
+        inner.wants = want;
+        let old = store(&mut inner.waker, waker);
+        drop(inner);
+        drop(old);
+        level()
     }
 
     /// The dispatcher's side: record what the event reports and wake the
-    /// stored waker.
+    /// stored waker if it waits for that.
     fn fire(&self, events: u32) {
         let mut inner = lock(&self.inner);
-        inner.armed = 0;
-        inner.ready |= directions(events);
-        let waker = inner.waker.take();
+        let ready = directions(events);
+        inner.ready |= ready;
+        let tick = self.tick.load(Ordering::Relaxed);
+        self.tick.store(tick.wrapping_add(1), Ordering::Release);
+        let waker = match ready & inner.wants {
+            0 => None,
+            _ => inner.waker.take(),
+        };
         drop(inner);
         if let Some(waker) = waker {
             waker.wake();
@@ -151,11 +172,13 @@ impl Registration {
     }
 }
 
-/// The epoll events that watch `dirs`.
-pub(crate) fn events(dirs: u8) -> u32 {
-    let read = if dirs & READ != 0 { sys::EPOLLIN } else { 0 };
-    let write = if dirs & WRITE != 0 { sys::EPOLLOUT } else { 0 };
-    read | write | sys::EPOLLONESHOT
+/// Store `waker` in `slot` unless it wakes the same task; returns the
+/// replaced one, for the caller to drop after its lock.
+fn store(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    match slot {
+        Some(old) if old.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
+    }
 }
 
 /// The directions epoll `events` make ready (hang-up and error: both).
@@ -503,7 +526,7 @@ impl Reactor {
             if let Some(registration) = registration {
                 // A waker that panics (a bug in its executor, reported by the
                 // panic hook) must not cost the batch's other events, whose
-                // oneshots are spent, nor unwind into an unrelated
+                // edges are spent, nor unwind into an unrelated
                 // `block_on` or end the reactor thread: it is contained here.
                 let events = event.events();
                 let _ = catch_unwind(AssertUnwindSafe(|| registration.fire(events)));
@@ -513,13 +536,14 @@ impl Reactor {
     }
 
     /// Add a registration to the slab; returns it and its token. It is not
-    /// in epoll yet: the caller adds the fd with the token, watching the
-    /// directions `armed`.
-    pub(crate) fn insert(&self, armed: u8) -> io::Result<(Arc<Registration>, u64)> {
+    /// in epoll yet: the caller adds the fd with the token, watching
+    /// [`EVENTS`].
+    pub(crate) fn insert(&self) -> io::Result<(Arc<Registration>, u64)> {
         let registration = Arc::new(Registration {
+            tick: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 ready: 0,
-                armed,
+                wants: 0,
                 waker: None,
             }),
         });
