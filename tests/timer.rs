@@ -191,22 +191,23 @@ mod dense {
         let _alone = exclusive();
         let start = Instant::now();
         // 2,000 deadlines 5 µs apart, far enough ahead to register them all,
-        // and one 300 ms after them: the pass that fires the last dense timer
-        // must arm the timerfd for that one, not keep running passes.
+        // and two sparse ones after them: the pass that fires the last dense
+        // timer must arm the timerfd for the next, not keep running passes.
         let base = start + Duration::from_millis(50);
-        let last = base + Duration::from_micros(5 * 1999);
+        // Well after the dense deadlines and their wake-ups: from here on
+        // only sparse waiting, which must cost no CPU.
+        let mid = base + Duration::from_millis(150);
         let lone = base + Duration::from_millis(300);
         let sparse = std::sync::Mutex::new(None);
         let on_time = pasts::block_on(
             (0..2000u64)
                 .map(|i| base + Duration::from_micros(5 * i))
-                .chain([lone])
+                .chain([mid, lone])
                 .map(|at| {
                     let sparse = &sparse;
                     async move {
                         Timer::at(at).unwrap().await;
-                        if at == last {
-                            // The sparse part starts: CPU time from here.
+                        if at == mid {
                             *sparse.lock().unwrap() = Some((cpu_time(), Instant::now()));
                         }
                         Instant::now() >= at

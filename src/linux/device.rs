@@ -290,7 +290,10 @@ impl<T: AsFd> Device<T> {
                     }
                     return Poll::Ready(());
                 };
-                match registered.shared.poll_io(dir, seen.take().flatten(), cx.waker()) {
+                match registered
+                    .shared
+                    .poll_io(dir, seen.take().flatten(), cx.waker())
+                {
                     true => Poll::Ready(()),
                     false => Poll::Pending,
                 }
