@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use super::reactor::{Reactor, Registration, EVENTS, READ, WRITE};
+use super::reactor::{events, Reactor, Registration, READ, WRITE};
 use super::sys;
 
 /// Which readiness a [`Device`] waits for when awaited. Combine with `|`.
@@ -131,8 +131,14 @@ impl<T: AsFd> Device<T> {
         let context = |e| sys::context(format_args!("pasts::linux::Device::new(fd {raw})"), e);
         sys::set_nonblocking(fd).map_err(context)?;
         let reactor = Reactor::get().map_err(context)?;
-        let (shared, token) = reactor.insert().map_err(context)?;
-        let added = sys::epoll_ctl(reactor.epoll(), sys::EPOLL_CTL_ADD, fd, EVENTS, token);
+        let (shared, token) = reactor.insert(watch.0).map_err(context)?;
+        let added = sys::epoll_ctl(
+            reactor.epoll(),
+            sys::EPOLL_CTL_ADD,
+            fd,
+            events(watch.0),
+            token,
+        );
         let registration = match added {
             Ok(()) => Some(Registered {
                 reactor,
@@ -290,10 +296,12 @@ impl<T: AsFd> Device<T> {
                     }
                     return Poll::Ready(());
                 };
-                match registered
-                    .shared
-                    .poll_io(dir, seen.take().flatten(), cx.waker())
-                {
+                let watch = |events| {
+                    let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
+                    sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
+                };
+                let seen = seen.take().flatten();
+                match registered.shared.poll_io(dir, seen, cx.waker(), watch) {
                     true => Poll::Ready(()),
                     false => Poll::Pending,
                 }

@@ -65,9 +65,11 @@ use crate::{Interrupt, ThreadInterrupt};
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
 
-// A registration's readiness. The fd is in epoll once, edge-triggered for
-// input and output (`EVENTS`): each event reports what the fd is ready for
-// after something happened on it. Under the registration's lock, `ready`
+// A registration's readiness. The fd is in epoll once, edge-triggered, for
+// the directions of its `Watch` (`interest`); `read_with`/`write_with` add
+// the other one the first time they wait for it (one `EPOLL_CTL_MOD`, which
+// also reports a readiness the fd already has). Each event reports what
+// the fd is ready for after something happened on it. Under the registration's lock, `ready`
 // holds the directions (`READ`, `WRITE`) reported and not cleared since,
 // and every event bumps `tick`. The device polls (one task at a time: it
 // takes `&mut`); the dispatcher fires:
@@ -90,8 +92,16 @@ pub(crate) const READ: u8 = 1;
 /// The output direction (`EPOLLOUT`, and hang-up or error).
 pub(crate) const WRITE: u8 = 2;
 
-/// What every fd is watched for in epoll.
-pub(crate) const EVENTS: u32 = sys::EPOLLIN | sys::EPOLLOUT | sys::EPOLLRDHUP | sys::EPOLLET;
+/// The epoll events that watch the directions `dirs`, edge-triggered.
+pub(crate) fn events(dirs: u8) -> u32 {
+    let read = if dirs & READ != 0 {
+        sys::EPOLLIN | sys::EPOLLRDHUP
+    } else {
+        0
+    };
+    let write = if dirs & WRITE != 0 { sys::EPOLLOUT } else { 0 };
+    read | write | sys::EPOLLET
+}
 
 /// What a device and the dispatcher share.
 #[derive(Debug)]
@@ -103,6 +113,8 @@ pub(crate) struct Registration {
 
 #[derive(Debug)]
 struct Inner {
+    /// The directions epoll watches.
+    interest: u8,
     ready: u8,
     /// The directions the stored waker waits for.
     wants: u8,
@@ -119,14 +131,29 @@ impl Registration {
     /// Ready if the fd was reported ready for a direction of `want`; else
     /// store `waker`. `seen`: the I/O call just returned `WouldBlock`, with
     /// [`tick`](Self::tick) read before it: then `want` is cleared first,
-    /// unless an event came since.
-    pub(crate) fn poll_io(&self, want: u8, seen: Option<usize>, waker: &Waker) -> bool {
+    /// unless an event came since. A direction epoll does not watch yet is
+    /// added with `watch` (given the epoll events); if that fails, ready, so
+    /// the caller's I/O meets the fd's error.
+    pub(crate) fn poll_io(
+        &self,
+        want: u8,
+        seen: Option<usize>,
+        waker: &Waker,
+        watch: impl FnOnce(u32) -> io::Result<()>,
+    ) -> bool {
         let mut inner = lock(&self.inner);
         if seen == Some(self.tick.load(Ordering::Relaxed)) {
             inner.ready &= !want;
         }
         if inner.ready & want != 0 {
             return true;
+        }
+        if inner.interest & want != want {
+            let interest = inner.interest | want;
+            if watch(events(interest)).is_err() {
+                return true;
+            }
+            inner.interest = interest;
         }
         inner.wants = want;
         let old = store(&mut inner.waker, waker);
@@ -537,11 +564,12 @@ impl Reactor {
 
     /// Add a registration to the slab; returns it and its token. It is not
     /// in epoll yet: the caller adds the fd with the token, watching
-    /// [`EVENTS`].
-    pub(crate) fn insert(&self) -> io::Result<(Arc<Registration>, u64)> {
+    /// [`events`]`(interest)`.
+    pub(crate) fn insert(&self, interest: u8) -> io::Result<(Arc<Registration>, u64)> {
         let registration = Arc::new(Registration {
             tick: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
+                interest,
                 ready: 0,
                 wants: 0,
                 waker: None,
