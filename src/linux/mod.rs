@@ -46,8 +46,8 @@
 //! timers), and poll it with a waker of their own (`Arc<impl Wake>`). That
 //! waker's `wake` runs on the thread that dispatches epoll events, right
 //! after the event: it may read the fd, fire expired entries (waking the
-//! users' wakers), re-arm the fd and poll the `Device` again to re-arm it
-//! — all inline, with no lock of the reactor held. It must not block and
+//! users' wakers), re-arm the fd and poll the `Device` again to register
+//! its waker again — all inline, with no lock of the reactor held. It must not block and
 //! must not call `block_on` (the dispatching thread may be a `block_on`
 //! thread that owns the role, or the reactor thread).
 

@@ -100,10 +100,8 @@ const COARSE_LAG: u64 = 20_000_000;
 /// a dense stream of deadlines (100,000 over 200 ms) is coalesced into
 /// fewer, larger passes. A pass that fired one timer keeps the [`SLACK`]
 /// floor, and a timer registered after the pass, earlier than what it
-/// armed, re-arms the timerfd as always.
-/// Measured (`timers_many`, 100,000 timers, quiet 2-core VM): creating the
-/// timers took 40 ms instead of 50–80 ms while the reactor thread ran a
-/// pass every 25 µs, and late_p99 went from 50–62 ms to 28 ms.
+/// armed, re-arms the timerfd as always (`timers_many` in the comparison
+/// harness measures the effect).
 const COALESCE_MAX: u64 = 250_000;
 
 /// The arming floor of a reactor-thread pass that fired `fired` timers.
@@ -747,19 +745,16 @@ impl Driver {
     /// `now` and fired `fired` timers. Returns the new `armed`.
     ///
     /// The expiry that started the pass is still unread, so the fd is
-    /// readable: left so, the device re-arms with an event already pending
-    /// and the next pass runs at once, with no timer interrupt. That is how
-    /// a `block_on` thread waits for a deadline at most [`SLACK`] ahead:
-    /// arming the timerfd for it costs a hardware timer interrupt and a
-    /// context switch, and on a VM an exit each for the `timerfd_settime`
-    /// and the interrupt (about 25 µs to wake up 10 µs ahead on the 2-core
-    /// VM of the benchmarks), more than the wait; instead the thread runs a
-    /// pass (its only syscalls the device's `epoll_ctl` and `epoll_wait`)
-    /// after each turn of its executor until the deadline passes, busy for
-    /// at most `SLACK`. Measured (`timers_many`, 100,000 deadlines within
-    /// 200 ms): late_p50 3 µs instead of 45 µs with the timerfd armed at
-    /// least `SLACK` ahead; async-io, which polls likewise, 12 µs. The
-    /// reactor thread does not (see [`COALESCE_MAX`]).
+    /// readable: left so, the device (level-triggered when polled) is ready
+    /// again at once and the next pass runs, with no timer interrupt. That
+    /// is how a `block_on` thread waits for a deadline at most [`SLACK`]
+    /// ahead: arming the timerfd for it costs a hardware timer interrupt and
+    /// a context switch (on a VM an exit each for the `timerfd_settime` and
+    /// the interrupt), more than the wait; instead the dispatching thread
+    /// runs passes back to back (a `poll` of the timerfd between them) until
+    /// the deadline passes, busy for at most `SLACK` (`timers_many` in the
+    /// comparison harness shows the effect). The reactor thread does not
+    /// (see [`COALESCE_MAX`]).
     ///
     /// Otherwise `timerfd_settime` clears the expiry and arms the next one;
     /// with nothing queued a `read` only clears it, so an idle program has
@@ -767,8 +762,8 @@ impl Driver {
     /// readable and the next pass tries again.
     ///
     /// Why the fd is readable when this leaves it so: a pass starts when
-    /// the reactor saw it readable (or the device could not re-arm, and
-    /// then passes repeat anyway), and only this `read` and a
+    /// the device saw it readable (or could not tell, and then passes
+    /// repeat anyway), and only this `read` and a
     /// `timerfd_settime`, which arms an expiry to come, clear that. A
     /// registration arms only for a deadline more than [`SLACK`] before
     /// `armed`. While the fd is readable, `armed` has passed or is this
@@ -803,7 +798,8 @@ impl Driver {
     ///
     /// Leaving while the device is ready would leave nobody to watch the
     /// timerfd, so this loops for as long as timers keep expiring during the
-    /// passes (real work); should the device be unable to re-arm (it reports
+    /// passes (real work), or while the fd is left readable (a deadline
+    /// within [`SLACK`]); should the device be unable to tell (it reports
     /// that as ready), the passes go on polling the clock instead of
     /// stopping the timers.
     fn on_readable(&self) {
