@@ -14,23 +14,21 @@ use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
 //
-//   EMPTY    --interrupt--> NOTIFIED   (no sleeper: nothing else to do)
-//   PARKED   --interrupt--> NOTIFIED   (+ lock/unlock the mutex, notify_one)
-//   HOOKED   --interrupt--> NOTIFIED   (+ `Park::unpark`)
-//   NOTIFIED --interrupt--> NOTIFIED   (wake-ups coalesce)
-//   NOTIFIED --wait_for---> EMPTY      (fast path: return without the mutex)
-//   EMPTY    --wait_for---> PARKED     (under the mutex, then Condvar::wait
-//                                       until the state is NOTIFIED)
-//   EMPTY    --begin_hooked--> HOOKED  (the installed `Park` sleeps)
+//   any      --interrupt-----> NOTIFIED  (from PARKED: + lock/unlock the
+//                                         mutex, notify_one; from HOOKED:
+//                                         + `Park::unpark`)
+//   NOTIFIED --wait_for------> EMPTY     (fast path: no mutex)
+//   EMPTY    --wait_for------> PARKED    (under the mutex, then
+//                                         Condvar::wait until NOTIFIED)
+//   EMPTY    --begin_hooked--> HOOKED    (the installed `Park` sleeps)
 //   HOOKED   --end_hooked----> EMPTY
 //
-// No wake-up is lost: `interrupt` always leaves NOTIFIED behind, which only
-// `wait_for` (or `begin_hooked`/`end_hooked`) consumes. A sleeper moves to
-// PARKED while holding the mutex and releases it only inside
-// `Condvar::wait`; `interrupt` takes the mutex after it saw PARKED, so its
-// `notify_one` cannot fall between the sleeper's check and its wait. A
-// hooked sleeper's state is HOOKED for its whole sleep, so an `interrupt`
-// either sees it (and calls `unpark`) or comes after `end_hooked`.
+// No wake-up is lost: `interrupt` always leaves NOTIFIED, which only the
+// sleeper consumes. A sleeper moves to PARKED holding the mutex and lets go
+// of it only inside `Condvar::wait`; `interrupt` takes the mutex after it
+// saw PARKED, so its `notify_one` cannot fall before that wait. A hooked
+// sleeper is HOOKED for its whole sleep, so an `interrupt` either sees it
+// (and calls `unpark`) or comes after `end_hooked`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
@@ -39,10 +37,8 @@ const HOOKED: u8 = 3;
 /// Where [`block_on`] threads sleep once a platform module installed it.
 pub(crate) trait Park: Sync {
     /// Sleep until `me` is interrupted (may return spuriously): in
-    /// [`Interrupt::wait_for`], or elsewhere between
-    /// [`ThreadInterrupt::begin_hooked`] and [`ThreadInterrupt::end_hooked`].
+    /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`.
     fn park(&self, me: &Arc<ThreadInterrupt>);
-
     /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
 }
@@ -170,8 +166,8 @@ impl ThreadInterrupt {
             .is_ok()
     }
 
-    /// EMPTY to HOOKED before a [`Park`] sleeps; false (and the wake-up
-    /// consumed) if NOTIFIED, the only other state its thread can find.
+    /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
+    /// only other state its thread can find): then the wake-up is consumed.
     pub(crate) fn begin_hooked(&self) -> bool {
         let to = self
             .state
