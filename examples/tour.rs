@@ -95,11 +95,99 @@ fn main() {
             seen.push(name);
         }
         println!("6. Selector, five events: {seen:?}");
+
+        // 7. Tasks: one-shot futures pushed as work comes; each await gives
+        // the output of one that finished.
+        let mut tasks: pasts::Tasks<_> = [after(30, "slow"), after(10, "quick")]
+            .into_iter()
+            .collect();
+        tasks.push(after(20, "pushed later"));
+        let mut order = Vec::new();
+        while !tasks.is_empty() {
+            order.push((&mut tasks).await);
+        }
+        println!("7. Tasks, in the order they finished: {order:?}");
     });
 
     #[cfg(feature = "linux")]
     if let Err(err) = linux::tour() {
         println!("the linux stops failed: {err}");
+    }
+    #[cfg(feature = "gamepad")]
+    gamepad::tour();
+    #[cfg(feature = "audio")]
+    audio::tour();
+}
+
+#[cfg(feature = "gamepad")]
+mod gamepad {
+    use pasts::linux::gamepad::{Event, Gamepads};
+    use pasts::linux::Timer;
+    use pasts::prelude::*;
+    use std::time::Duration;
+
+    pub(crate) fn tour() {
+        let mut pads = match Gamepads::new() {
+            Ok(pads) => pads,
+            Err(err) => return println!("10. Gamepads: cannot watch /dev/input: {err}"),
+        };
+        // Pads present at start arrive as `Connected` events right away.
+        let names = pasts::block_on(async {
+            let mut names = Vec::new();
+            let Ok(mut window) = Timer::new(Duration::from_millis(100)) else {
+                return names;
+            };
+            loop {
+                let event = async { Some((&mut pads).await) };
+                let timeout = async {
+                    (&mut window).await;
+                    None
+                };
+                match (event, timeout).select().await.1 {
+                    Some(Ok((id, Event::Connected))) => {
+                        let name = pads.get(id).map(|pad| pad.name().to_string());
+                        names.push(name.unwrap_or_default());
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => names.push(format!("({err})")),
+                    None => return names,
+                }
+            }
+        });
+        if names.is_empty() {
+            println!("10. Gamepads: no gamepad is plugged in (try `--example gamepad`)");
+        } else {
+            println!("10. Gamepads: {names:?}");
+        }
+    }
+}
+
+#[cfg(feature = "audio")]
+mod audio {
+    use pasts::linux::audio::{self, Config, Speakers};
+
+    pub(crate) fn tour() {
+        match audio::pcms() {
+            Ok(pcms) => println!("11. Audio: PCMs ALSA knows: {}", pcms.len()),
+            // No libasound: the error names the package to install.
+            Err(err) => return println!("11. Audio: {err}"),
+        }
+        // The `null` PCM takes samples and discards them: no card needed.
+        let played = Speakers::open("null", Config::default()).and_then(|mut speakers| {
+            pasts::block_on(async {
+                let mut frames = 0;
+                for _ in 0..4 {
+                    let mut sink = speakers.play().await?;
+                    sink.fill(0.0);
+                    frames += sink.len() / 2;
+                }
+                Ok(frames)
+            })
+        });
+        match played {
+            Ok(frames) => println!("    played {frames} frames of silence to the null PCM"),
+            Err(err) => println!("    the null PCM failed: {err}"),
+        }
     }
 }
 
@@ -113,17 +201,17 @@ mod linux {
 
     pub(crate) fn tour() -> io::Result<()> {
         pasts::block_on(async {
-            // 7. Timers: one-shot and periodic, any number on one timerfd.
+            // 8. Timers: one-shot and periodic, any number on one timerfd.
             let start = Instant::now();
             Timer::new(Duration::from_millis(15))?.await;
-            println!("7. Timer: 15 ms later ({} µs)", start.elapsed().as_micros());
+            println!("8. Timer: 15 ms later ({} µs)", start.elapsed().as_micros());
             let mut tick = Interval::new(Duration::from_millis(10))?;
             for n in 1..=3 {
                 (&mut tick).await;
                 println!("   Interval tick {n} at {} ms", start.elapsed().as_millis());
             }
 
-            // 8. A Device: any fd as a re-pollable future (a socket here).
+            // 9. A Device: any fd as a re-pollable future (a socket here).
             let (mut tx, rx) = UnixStream::pair()?;
             let mut device = Device::new(rx, Watch::INPUT)?;
             std::thread::spawn(move || {
@@ -145,7 +233,7 @@ mod linux {
                 0
             };
             println!(
-                "8. Device: read {:?} from a socket",
+                "9. Device: read {:?} from a socket",
                 String::from_utf8_lossy(&buf[..n])
             );
             Ok(())

@@ -3,79 +3,40 @@
 //!
 //! # The pool
 //!
-//! One pool per process, started lazily: no thread exists before the first
-//! [`spawn_blocking`]. Threads are named `pasts-blocking`. Jobs wait in a
-//! FIFO channel; sending is lock-free, so a task queueing a burst never
-//! fights the pool threads for a lock.
-//!
-//! A job that no searching thread will take goes to the thread that went
-//! idle most recently (so the others can time out), else to a new thread
-//! while there are fewer workers than CPUs but one (the submitter's thread
-//! needs a CPU too; at least one worker). Beyond that the pool grows only
-//! when the queue stalls: a *watcher* thread looks every [`STALL`] while jobs
-//! wait; if no thread is searching and no job was taken since its previous
-//! look, every worker is stuck in a job, so the watcher becomes a worker and
-//! a new watcher starts. A burst of short jobs is drained by the threads
-//! already running (10,000 tiny jobs on two CPUs need one worker and the
-//! watcher, not hundreds); jobs that block (sleep, wait for each other, read
-//! a pipe) get one more thread per stall, up to [`MAX_THREADS`], beyond
-//! which jobs wait.
-//!
-//! # Thread roles
+//! Jobs wait in a FIFO channel. A job that no *searching* thread (one that
+//! looks at the queue again before it sleeps) will take goes to the most
+//! recently idle thread (so the others can time out), else to a new worker
+//! while there are fewer than one per CPU but one. Beyond that the pool grows
+//! only when the queue stalls: a *watcher* looks every [`STALL`] while jobs
+//! wait; if no thread searches and no job was taken since its previous look,
+//! every worker is stuck in a job, so the watcher becomes a worker and a new
+//! watcher starts. Short jobs are drained by the threads already running;
+//! jobs that block get one more thread per stall.
 //!
 //! ```text
-//!   spawned as watcher:  WATCHING  ── stall ───────────> SEARCHING (and a
-//!                                                        new watcher starts)
-//!                        WATCHING  ── queue empty ─────> RESTING
-//!                        RESTING   ── unparked ────────> WATCHING
-//!                        RESTING   ── keep-alive ──────> exit
-//!   spawned as worker:   SEARCHING ── took a job ──────> BUSY
-//!                        BUSY      ── job done ────────> SEARCHING
-//!                        SEARCHING ── queue empty ─────> IDLE (after a spin)
-//!                        IDLE      ── claimed ─────────> SEARCHING
-//!                        IDLE      ── keep-alive ──────> exit
+//!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
+//!            WATCHING  ── queue empty ──> RESTING ── woken ──> WATCHING
+//!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
+//!            SEARCHING ── queue empty ──> IDLE (after a spin, one at a time)
+//!            IDLE      ── claimed ──────> SEARCHING
+//!   RESTING or IDLE for the keep-alive: exit
 //! ```
 //!
-//! - Atomics: `queued` counts jobs sent and not yet taken (raised after the
-//!   send and lowered after the receive, so it never counts a job the
-//!   channel does not hold yet; it may briefly be negative); `searching`
-//!   counts threads that will look at the queue again before they sleep;
-//!   `started` counts jobs taken (the watcher's progress). Everything else
-//!   is in [`State`], under one mutex.
-//! - One SEARCHING thread at a time spins for [`SPIN`] before it sleeps, so
-//!   a steady stream of jobs costs no wake-up syscall. A finished job's task
-//!   is woken once its thread counts as SEARCHING again.
-//! - The awaiting side mirrors the spin: the first poll of a job that is
-//!   running, or next in line with a SEARCHING thread, yields for up to
-//!   [`SETTLE`] for its output before the task sleeps. Waking a thread that
-//!   sleeps on an idle CPU costs tens of µs on a VM; a short job finishes
-//!   sooner, so a task awaiting such jobs one by one never sleeps.
-//! - IDLE threads sit on the `idle` stack. A submitter that sees more
-//!   queued jobs than searching threads takes the lock, pops the top one,
-//!   counts it as SEARCHING and unparks it; a thread that wakes and is no
-//!   longer on the stack was claimed, one still on it woke spuriously or
-//!   timed out. With no idle thread the submitter starts a worker (if
-//!   there are too few) or makes sure the watcher looks (unparks it if it
-//!   rests, starts one if none exists).
-//!
-//! No job is forgotten. A submitter raises `queued`, then reads `searching`;
-//! a SEARCHING thread about to sleep lowers `searching`, then reads `queued`
-//! (all `SeqCst`): either the submitter sees one searching thread fewer and
-//! covers its job under the lock (where the sleeper is already on the
-//! `idle` stack, or not yet looked), or the sleeper sees the job and stays.
-//! Taking a job lowers `queued` before `searching`, so jobs covered by
-//! searching threads stay covered; jobs beyond those have a looking watcher
-//! (unless the pool is at [`MAX_THREADS`] or the OS refused a thread; then
-//! a busy thread takes them when its job ends).
+//! No job is forgotten. A submitter raises `queued` (after the send), then
+//! reads `searching`; a searching thread about to sleep lowers `searching`
+//! under the state lock, then reads `queued` (all `SeqCst`): either the
+//! submitter sees it gone and covers the job under the lock, or the sleeper
+//! sees the job and stays. Taking a job lowers `queued` before `searching`,
+//! so covered jobs stay covered; the others have a watcher looking. If no
+//! thread can start (the pool is full or the OS refuses), a resting watcher
+//! is woken instead, busy threads take the job when theirs ends, and a
+//! submitter that finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{
-    AtomicBool, AtomicIsize, AtomicUsize,
-    Ordering::{Relaxed, SeqCst},
-};
+use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::panic::{self, AssertUnwindSafe};
@@ -88,61 +49,43 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// How long a thread stays idle before it exits. Not at all under Miri,
-/// which reports threads still alive when `main` returns: there the pool
-/// empties as soon as it has no work.
-const KEEP_ALIVE: Duration = if cfg!(miri) {
-    Duration::ZERO
-} else {
-    Duration::from_secs(10)
-};
+/// How long a thread stays idle before it exits, in ms (not at all under
+/// Miri, which reports threads still alive when `main` returns).
+const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
-/// Overrides [`KEEP_ALIVE`] (in milliseconds), read once when the pool is
-/// made. Meant for tests that check threads exit.
-const KEEP_ALIVE_VAR: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
-
-/// How often the watcher looks at the queue; a look that finds no job taken
-/// since the previous one grows the pool by one thread.
+/// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long a thread that ran out of work keeps looking before it sleeps
-/// (not at all under Miri, see [`KEEP_ALIVE`]).
-const SPIN: Duration = if cfg!(miri) {
-    Duration::ZERO
-} else {
-    Duration::from_micros(50)
-};
-
-/// How long the first poll of a job that is running, or next in line with a
-/// thread looking for it, yields for its output before the task sleeps.
-/// Shorter than waking a sleeping thread on an idle CPU (tens of µs on a
-/// VM), which would otherwise be paid for every short job awaited in turn.
-const SETTLE: Duration = Duration::from_micros(10);
+/// How long one thread that ran out of work keeps looking before it sleeps,
+/// so a steady stream of jobs costs no wake-up of a pool thread.
+const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
 
+/// While set, every thread start fails (see [`Blocking::__refuse_threads`]).
+static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
+
 /// Run `f` on a pool thread; the returned future resolves to its output.
 ///
-/// The job starts at once, whether or not the future is polled; any executor
-/// can await it (it only uses the [`Waker`] it is given); its first poll
-/// may yield the thread for up to 10 µs if a pool thread runs the job or is
-/// about to, so a short job's output is there without a wake-up. Dropping the
-/// future detaches the job: it still runs, and its output is dropped on the
-/// pool thread. A panic in `f` is caught on the pool thread (which stays in
-/// the pool) and resumed, with its original payload, on the task that
-/// awaits the future.
+/// The job starts at once, whether or not the future is polled, and any
+/// executor can await it (it only uses the [`Waker`] it is given). A panic
+/// in `f` is caught on the pool thread (which stays in the pool) and resumed,
+/// with its original payload, on the task that awaits the future.
+///
+/// Dropping the future detaches the job: it still runs, and nobody is woken.
+/// If the job has finished, its output is dropped with the future; otherwise
+/// it is dropped on the thread that ran the job, when it ends (a panic in
+/// that destructor is caught there).
 ///
 /// The pool starts no thread before the first call and reuses idle threads.
-/// It starts threads as jobs come, up to one per CPU but one; beyond that
-/// it grows only while jobs wait 1 ms with every thread stuck in a job and
-/// none started (so a burst of short jobs does not make hundreds of
-/// threads), to at most 512 threads. A thread idle for 10 s exits (the
-/// environment variable `PASTS_BLOCKING_KEEP_ALIVE_MS`, read once by the
-/// first call, overrides that, e.g. for tests). If the OS refuses to start
-/// a thread while the pool has none, the calling thread runs the job (or
-/// one queued before it) before `spawn_blocking` returns; if the pool has
-/// threads, the job waits for one.
+/// It starts up to one thread per CPU but one as jobs come, then one more
+/// each time jobs wait 1 ms with every thread stuck in a job, to at most 512.
+/// A thread idle for 10 s exits (the environment variable
+/// `PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
+/// If the OS refuses to start a thread, the job waits for the pool's
+/// threads; if the pool has none, the calling thread runs the job (or one
+/// queued before it) before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -184,14 +127,24 @@ pub struct Blocking<R> {
     task: Option<Arc<Task<R, dyn Send + Sync>>>,
 }
 
+impl Blocking<()> {
+    /// Not public API: while `refuse` holds, every pool thread start fails
+    /// as if the OS refused it (debug builds, for tests).
+    #[doc(hidden)]
+    #[cfg(debug_assertions)]
+    pub fn __refuse_threads(refuse: bool) {
+        REFUSE_THREADS.store(refuse, SeqCst);
+    }
+}
+
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.task.as_ref().map(|task| task.slot.try_lock()) {
-            None => "returned",
-            Some(Ok(slot)) if matches!(*slot, Slot::Done(_)) => "done",
-            Some(_) => "running",
-        };
-        f.debug_struct("Blocking").field("state", &state).finish()
+        let slot = self
+            .task
+            .as_ref()
+            .and_then(|task| task.slot.try_lock().ok());
+        let done = slot.is_some_and(|slot| matches!(*slot, Slot::Done(_)));
+        f.debug_struct("Blocking").field("done", &done).finish()
     }
 }
 
@@ -205,11 +158,6 @@ impl<R> Future for Blocking<R> {
             )
         };
         let mut slot = lock(&task.slot);
-        // No waker yet: the first poll.
-        if matches!(*slot, Slot::Waiting(None)) && POOL.get().is_some_and(Pool::next_up) {
-            drop(slot);
-            slot = settle(&task.slot);
-        }
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
@@ -234,13 +182,10 @@ impl<R> Future for Blocking<R> {
 
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
-        // Detach: the job no longer needs to wake this task.
+        // Detach: take the waker, or the output if the job is done, and drop
+        // it here, after the lock.
         if let Some(task) = &self.task {
-            let waker = match &mut *lock(&task.slot) {
-                Slot::Waiting(waker) => waker.take(),
-                Slot::Done(_) => None,
-            };
-            drop(waker);
+            drop(mem::replace(&mut *lock(&task.slot), Slot::Waiting(None)));
         }
     }
 }
@@ -254,7 +199,7 @@ struct Task<R, J: ?Sized> {
 
 /// Where the output goes.
 enum Slot<R> {
-    /// The job has not finished; the waker of the task awaiting it, if any.
+    /// No output (yet, or any more); the waker of the task awaiting it.
     Waiting(Option<Waker>),
     /// The job's output, or its panic's payload.
     Done(thread::Result<R>),
@@ -262,335 +207,24 @@ enum Slot<R> {
 
 /// A queued job, its types erased.
 trait Run: Send + Sync {
-    /// Run the job and store its output; returns the waker of the task
-    /// awaiting it, if any. A panic in the job is caught and stored.
-    fn run(&self) -> Option<Waker>;
+    /// Run the job (catching its panic) and store its output; returns the
+    /// waker of the task awaiting it, if any.
+    fn run(self: Arc<Self>) -> Option<Waker>;
 }
 
-impl<R, F> Run for Task<R, Mutex<Option<F>>>
-where
-    F: FnOnce() -> R + Send,
-    R: Send,
-{
-    fn run(&self) -> Option<Waker> {
+impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
+    fn run(self: Arc<Self>) -> Option<Waker> {
         let f = lock(&self.job).take()?;
+        // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
+        let waker = match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
             Slot::Waiting(waker) => waker,
             Slot::Done(_) => None,
-        }
-    }
-}
-
-/// The thread pool (see the module docs).
-struct Pool {
-    sender: Sender<Arc<dyn Run>>,
-    /// Taken by one thread at a time to receive a job.
-    receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken. Raised after a send and lowered after a
-    /// receive, so it never counts a job that is not in the channel yet,
-    /// and may briefly be negative.
-    queued: AtomicIsize,
-    /// Threads that will look at the queue again before they sleep.
-    searching: AtomicUsize,
-    /// Jobs taken so far: the progress the watcher checks. Written under
-    /// the `receiver` lock.
-    started: AtomicUsize,
-    /// Whether a searching thread is spinning.
-    spinning: AtomicBool,
-    state: Mutex<State>,
-    /// [`KEEP_ALIVE`] or its override.
-    keep_alive: Duration,
-    /// How many workers the pool starts without waiting for a stall: one
-    /// per CPU this process may use, but one (the submitter's).
-    workers: usize,
-}
-
-/// The part of the pool under its mutex.
-struct State {
-    /// Live pool threads, the watcher included.
-    threads: usize,
-    /// Parked threads, the most recently idle on top.
-    idle: Vec<Thread>,
-    /// The watcher, if one exists.
-    watcher: Option<Thread>,
-    /// Whether the watcher rests: it found the queue empty and sleeps until
-    /// unparked or its keep-alive ends, instead of looking every [`STALL`].
-    resting: bool,
-}
-
-impl Pool {
-    fn new() -> Self {
-        let (sender, receiver) = mpsc::channel();
-        let keep_alive = std::env::var(KEEP_ALIVE_VAR)
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(KEEP_ALIVE, Duration::from_millis);
-        Self {
-            sender,
-            receiver: Mutex::new(receiver),
-            queued: AtomicIsize::new(0),
-            searching: AtomicUsize::new(0),
-            started: AtomicUsize::new(0),
-            spinning: AtomicBool::new(false),
-            state: Mutex::new(State {
-                threads: 0,
-                idle: Vec::new(),
-                watcher: None,
-                resting: false,
-            }),
-            keep_alive,
-            workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
-    }
-
-    /// Whether a job was sent and not taken yet.
-    fn has_jobs(&self) -> bool {
-        self.queued.load(SeqCst) > 0
-    }
-
-    /// Whether every queued job but the latest was taken, and a searching
-    /// thread will take that one (see [`SETTLE`]).
-    fn next_up(&self) -> bool {
-        self.queued.load(SeqCst) <= 1 && !self.uncovered()
-    }
-
-    /// Whether more jobs are queued than searching threads will take.
-    fn uncovered(&self) -> bool {
-        let queued = self.queued.load(SeqCst);
-        queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
-    }
-
-    /// Queue `job` and make sure a thread will take it. If the pool has no
-    /// thread and the OS refuses to start one, runs a queued job (`job` or
-    /// an earlier one in the same plight) on the calling thread.
-    fn submit(&'static self, job: Arc<dyn Run>) {
-        if let Err(mpsc::SendError(job)) = self.sender.send(job) {
-            // Unreachable (the receiver lives in a static), but harmless.
-            wake(run(job));
-            return;
-        }
-        self.queued.fetch_add(1, SeqCst);
-        if !self.uncovered() {
-            return;
-        }
-        let mut state = self.lock();
-        let wake_up = self.cover(&mut state);
-        let threadless = state.threads == 0;
-        drop(state);
-        if let Some(thread) = wake_up {
-            thread.unpark();
-        }
-        if threadless {
-            if let Some(job) = self.pop() {
-                wake(run(job));
-            }
-        }
-    }
-
-    /// If more jobs are queued than searching threads will take: claim an
-    /// idle thread, else start a worker if there are fewer than
-    /// `self.workers`, else make the watcher look (start one, or return it
-    /// if it rests).
-    /// The thread returned is to be unparked once the lock is released.
-    fn cover(&'static self, state: &mut State) -> Option<Thread> {
-        if !self.uncovered() {
-            return None;
-        }
-        if let Some(thread) = state.idle.pop() {
-            self.searching.fetch_add(1, SeqCst);
-            return Some(thread);
-        }
-        let workers = state.threads - usize::from(state.watcher.is_some());
-        match &state.watcher {
-            _ if workers < self.workers => {
-                self.spawn(state, false);
-                None
-            }
-            Some(watcher) if state.resting => {
-                state.resting = false;
-                Some(watcher.clone())
-            }
-            Some(_) => None,
-            None => {
-                self.spawn(state, true);
-                None
-            }
-        }
-    }
-
-    /// Start a watcher, or a searching thread, unless the pool is full or
-    /// the OS refuses (then the queued jobs wait for a busy thread).
-    fn spawn(&'static self, state: &mut State, watcher: bool) {
-        if state.threads >= MAX_THREADS {
-            return;
-        }
-        let spawned = thread::Builder::new()
-            .name("pasts-blocking".into())
-            .spawn(move || {
-                if !watcher || self.watch() {
-                    self.serve();
-                }
-            });
-        // The new thread needs the lock to start, so it sees these.
-        if let Ok(handle) = spawned {
-            state.threads += 1;
-            if watcher {
-                state.watcher = Some(handle.thread().clone());
-                state.resting = false;
-            } else {
-                self.searching.fetch_add(1, SeqCst);
-            }
-        }
-    }
-
-    /// Take the next job, if one was sent.
-    fn pop(&self) -> Option<Arc<dyn Run>> {
-        if !self.has_jobs() {
-            return None;
-        }
-        let receiver = lock(&self.receiver);
-        let job = receiver.try_recv().ok()?;
-        // Only the receiver's holder writes `started`: no read-modify-write.
-        self.started
-            .store(self.started.load(Relaxed).wrapping_add(1), Relaxed);
-        drop(receiver);
-        self.queued.fetch_sub(1, SeqCst);
-        Some(job)
-    }
-
-    /// WATCHING and RESTING: while jobs wait that no searching thread will
-    /// take, look every [`STALL`]; when a look finds no job taken since the
-    /// previous one, become a searching thread (true) and hand the role to a
-    /// new watcher. Rests while the queue is empty; false once it rested for
-    /// the keep-alive (the thread then exits).
-    fn watch(&'static self) -> bool {
-        let mut state = self.lock();
-        let mut seen = None;
-        loop {
-            let started = self.started.load(SeqCst);
-            if !self.has_jobs() {
-                state.resting = true;
-                let deadline = Instant::now() + self.keep_alive;
-                while state.resting {
-                    if Instant::now() >= deadline {
-                        state.watcher = None;
-                        state.threads -= 1;
-                        return false;
-                    }
-                    drop(state);
-                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
-                    state = self.lock();
-                }
-                // Unparked for a queued job: give the busy threads a full
-                // period to take it.
-                seen = Some(self.started.load(SeqCst));
-            } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
-                // Stalled: every other thread is stuck in a job.
-                state.watcher = None;
-                self.searching.fetch_add(1, SeqCst);
-                let wake_up = self.cover(&mut state);
-                drop(state);
-                if let Some(thread) = wake_up {
-                    thread.unpark();
-                }
-                return true;
-            } else {
-                seen = Some(started);
-            }
-            drop(state);
-            thread::park_timeout(STALL);
-            state = self.lock();
-        }
-    }
-
-    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive. The caller
-    /// counted this thread as searching.
-    ///
-    /// A finished job's task is woken only once this thread counts as
-    /// searching again, so a task that queues its next job at once finds
-    /// this thread ready for it, instead of waking the watcher.
-    fn serve(&'static self) {
-        let me = thread::current();
-        let mut waker = None;
-        loop {
-            if let Some(job) = self.pop() {
-                wake(waker.take());
-                self.searching.fetch_sub(1, SeqCst);
-                waker = run(job);
-                self.searching.fetch_add(1, SeqCst);
-                continue;
-            }
-            wake(waker.take());
-            if !self.spinning.swap(true, SeqCst) {
-                self.spin();
-                self.spinning.store(false, SeqCst);
-                if self.has_jobs() {
-                    continue;
-                }
-            }
-            let mut state = self.lock();
-            self.searching.fetch_sub(1, SeqCst);
-            if self.has_jobs() {
-                // A job came: look again.
-                self.searching.fetch_add(1, SeqCst);
-                drop(state);
-                continue;
-            }
-            state.idle.push(me.clone());
-            let deadline = Instant::now() + self.keep_alive;
-            loop {
-                drop(state);
-                thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
-                state = self.lock();
-                match state.idle.iter().position(|t| t.id() == me.id()) {
-                    // Claimed: counted as searching by the claimer.
-                    None => break,
-                    Some(i) if Instant::now() >= deadline => {
-                        state.idle.remove(i);
-                        state.threads -= 1;
-                        return;
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-    }
-
-    /// Wait up to [`SPIN`] for a job to be queued. Yields between looks, so
-    /// a submitter that shares this CPU (the OS often moves a woken task to
-    /// its waker's CPU) runs at once instead of after the spin.
-    fn spin(&self) {
-        let start = Instant::now();
-        while self.queued.load(Relaxed) <= 0 && start.elapsed() < SPIN {
-            thread::yield_now();
-        }
-    }
-}
-
-/// Run a job on a pool thread; returns the waker of the task awaiting it.
-/// The job catches its own panic; this catches one from the destructor of a
-/// detached job's output, so no user code unwinds out of a pool thread.
-fn run(job: Arc<dyn Run>) -> Option<Waker> {
-    // Such a payload has nowhere to go: the job's output is stored already.
-    panic::catch_unwind(AssertUnwindSafe(move || job.run())).unwrap_or(None)
-}
-
-/// Yield until the job stored its output or [`SETTLE`] has passed; returns
-/// the slot, locked. Yielding (not spinning) lets a pool thread that shares
-/// this CPU run the job.
-fn settle<R>(slot: &Mutex<Slot<R>>) -> MutexGuard<'_, Slot<R>> {
-    let start = Instant::now();
-    loop {
-        thread::yield_now();
-        let slot = lock(slot);
-        if matches!(*slot, Slot::Done(_)) || start.elapsed() >= SETTLE {
-            return slot;
-        }
+        };
+        // If the future is gone, this drops the output: a panic in its
+        // destructor has nowhere to go and must not end the thread.
+        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
+        waker
     }
 }
 
@@ -602,8 +236,247 @@ fn wake(waker: Option<Waker>) {
     }
 }
 
-/// Lock `mutex`; no code panics while holding these locks, and a poisoned
-/// one holds consistent data anyway.
+/// Lock `mutex`; only a waker's `clone` can panic under these locks, which
+/// leaves consistent data, so poisoning is ignored.
 fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The thread pool (see the module docs).
+struct Pool {
+    sender: Sender<Arc<dyn Run>>,
+    receiver: Mutex<Receiver<Arc<dyn Run>>>,
+    /// Jobs sent and not yet taken (raised after the send, lowered after the
+    /// receive: briefly negative when a job is taken at once).
+    queued: AtomicIsize,
+    /// Threads that will look at the queue again before they sleep.
+    searching: AtomicUsize,
+    /// Jobs taken so far: the watcher's measure of progress.
+    started: AtomicUsize,
+    /// Whether a searching thread spins.
+    spinning: AtomicBool,
+    state: Mutex<State>,
+    keep_alive: Duration,
+    /// How many workers start without waiting for a stall.
+    workers: usize,
+}
+
+/// The part of the pool under its mutex.
+#[derive(Default)]
+struct State {
+    /// Live pool threads, the watcher included.
+    threads: usize,
+    /// Idle threads, the most recently idle on top.
+    idle: Vec<Thread>,
+    watcher: Option<Thread>,
+    /// Whether the watcher sleeps until unparked instead of looking.
+    resting: bool,
+}
+
+impl Pool {
+    fn new() -> Self {
+        let (sender, receiver) = mpsc::channel();
+        let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
+        let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
+        Self {
+            sender,
+            receiver: Mutex::new(receiver),
+            queued: AtomicIsize::new(0),
+            searching: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
+            state: Mutex::default(),
+            keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
+            workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
+        }
+    }
+
+    /// Whether a job was sent and not taken yet.
+    fn has_jobs(&self) -> bool {
+        self.queued.load(SeqCst) > 0
+    }
+
+    /// Whether more jobs are queued than searching threads will take.
+    fn uncovered(&self) -> bool {
+        let queued = self.queued.load(SeqCst);
+        queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
+    }
+
+    /// Queue `job` and make sure a thread will take it (see the module docs).
+    fn submit(&'static self, job: Arc<dyn Run>) {
+        if let Err(mpsc::SendError(job)) = self.sender.send(job) {
+            return wake(job.run()); // Unreachable: the receiver is in a static.
+        }
+        self.queued.fetch_add(1, SeqCst);
+        if self.uncovered() && !self.cover(lock(&self.state)) {
+            if let Some(job) = self.pop() {
+                wake(job.run());
+            }
+        }
+    }
+
+    /// If more jobs are queued than searching threads will take: claim an
+    /// idle thread, else start a worker if there are fewer than
+    /// `self.workers`, else (or if that fails) make the watcher look (wake
+    /// it if it rests, start one if there is none). Releases the lock; false
+    /// if the pool has no thread.
+    fn cover(&'static self, mut state: MutexGuard<'_, State>) -> bool {
+        let workers = state.threads - usize::from(state.watcher.is_some());
+        let wake_up = if !self.uncovered() {
+            None
+        } else if let Some(thread) = state.idle.pop() {
+            self.searching.fetch_add(1, SeqCst);
+            Some(thread)
+        } else if workers < self.workers && self.spawn(&mut state, false) {
+            None
+        } else if state.watcher.is_none() {
+            self.spawn(&mut state, true);
+            None
+        } else {
+            state
+                .watcher
+                .clone()
+                .filter(|_| mem::take(&mut state.resting))
+        };
+        let threads = state.threads;
+        drop(state);
+        if let Some(thread) = wake_up {
+            thread.unpark();
+        }
+        threads > 0
+    }
+
+    /// Start a watcher or a searching worker; false if the pool is full or
+    /// the OS refused.
+    fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
+        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(SeqCst) {
+            return false;
+        }
+        let spawned = thread::Builder::new()
+            .name("pasts-blocking".into())
+            .spawn(move || {
+                if !watcher || self.watch() {
+                    self.serve();
+                }
+            });
+        let Ok(handle) = spawned else { return false };
+        // The new thread needs the lock to start, so it sees these.
+        state.threads += 1;
+        if watcher {
+            state.watcher = Some(handle.thread().clone());
+            state.resting = false;
+        } else {
+            self.searching.fetch_add(1, SeqCst);
+        }
+        true
+    }
+
+    /// Take the next job, if one was sent.
+    fn pop(&self) -> Option<Arc<dyn Run>> {
+        if !self.has_jobs() {
+            return None;
+        }
+        let job = lock(&self.receiver).try_recv().ok()?;
+        self.started.fetch_add(1, SeqCst);
+        self.queued.fetch_sub(1, SeqCst);
+        Some(job)
+    }
+
+    /// WATCHING and RESTING; true once the thread is to become a searching
+    /// worker (a stall), false once it rested for the keep-alive.
+    fn watch(&'static self) -> bool {
+        let mut state = lock(&self.state);
+        let mut seen = None;
+        loop {
+            let started = self.started.load(SeqCst);
+            if !self.has_jobs() {
+                state.resting = true;
+                let woken;
+                (state, woken) = self.rest(state, |state| !state.resting);
+                if !woken {
+                    state.watcher = None;
+                    state.threads -= 1;
+                    return false;
+                }
+                // Woken for a job: give the busy threads a full period.
+                seen = Some(self.started.load(SeqCst));
+            } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
+                // Stalled: every other thread is stuck in a job.
+                state.watcher = None;
+                self.searching.fetch_add(1, SeqCst);
+                self.cover(state);
+                return true;
+            } else {
+                seen = Some(started);
+            }
+            drop(state);
+            thread::park_timeout(STALL);
+            state = lock(&self.state);
+        }
+    }
+
+    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive; the caller
+    /// counted this thread as searching. A finished job's task is woken once
+    /// this thread searches again, so the task's next job finds it ready.
+    fn serve(&'static self) {
+        let me = thread::current();
+        let mut waker = None;
+        loop {
+            if let Some(job) = self.pop() {
+                wake(waker.take());
+                self.searching.fetch_sub(1, SeqCst);
+                waker = job.run();
+                self.searching.fetch_add(1, SeqCst);
+                continue;
+            }
+            wake(waker.take());
+            if !self.spinning.swap(true, SeqCst) {
+                // Wait for a job, yielding so a submitter on this CPU runs.
+                let start = Instant::now();
+                while !self.has_jobs() && start.elapsed() < SPIN {
+                    thread::yield_now();
+                }
+                self.spinning.store(false, SeqCst);
+                if self.has_jobs() {
+                    continue;
+                }
+            }
+            let mut state = lock(&self.state);
+            self.searching.fetch_sub(1, SeqCst);
+            if self.has_jobs() {
+                self.searching.fetch_add(1, SeqCst);
+                continue;
+            }
+            state.idle.push(me.clone());
+            // Claimed: taken off the stack and counted as searching.
+            let claimed;
+            (state, claimed) = self.rest(state, |state| {
+                !state.idle.iter().any(|thread| thread.id() == me.id())
+            });
+            if !claimed {
+                state.idle.retain(|thread| thread.id() != me.id());
+                state.threads -= 1;
+                return;
+            }
+        }
+    }
+
+    /// Sleep, the lock released, until `woken` holds (true) or for the
+    /// keep-alive (false).
+    fn rest<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        woken: impl Fn(&State) -> bool,
+    ) -> (MutexGuard<'a, State>, bool) {
+        let deadline = Instant::now() + self.keep_alive;
+        while !woken(&state) {
+            if Instant::now() >= deadline {
+                return (state, false);
+            }
+            drop(state);
+            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
+            state = lock(&self.state);
+        }
+        (state, true)
+    }
 }

@@ -1,14 +1,16 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
 //!
 //! Pinning: each future lives in a [`Slot`] pinned in place inside the join
-//! future (an array, a tuple, or a boxed slice that is never reallocated).
+//! future (an array, a tuple, or a `Pinned` slice).
 //! A running future is polled through a pinned reference to its slot and,
 //! once finished, dropped in place by overwriting the slot with its output;
 //! only an output is ever moved out. That is the only unsafe here.
 #![allow(unsafe_code)]
 
 #[cfg(feature = "alloc")]
-use alloc::{boxed::Box, vec::Vec};
+use crate::pinned::Pinned;
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::mem;
@@ -28,10 +30,10 @@ use crate::schedule::Schedule;
 /// - `Vec<F>` (feature `alloc`), giving `Vec<F::Output>`.
 ///
 /// Each future is dropped as soon as it finishes. With the `alloc` feature
-/// each future gets its own waker (all from one allocation per join, kept
-/// for reuse as for [`Select`](crate::Select)), so a wake re-polls only the
-/// futures that were woken: a join of N futures polls each about twice, not
-/// N times. Without `alloc`, every poll polls every unfinished future.
+/// each future gets its own waker (as for [`Select`](crate::Select)), so a
+/// wake re-polls only the futures that were woken: a join of N futures
+/// polls each about twice, not N times. Without `alloc`, every poll polls
+/// every unfinished future.
 ///
 /// ```rust
 /// use pasts::prelude::*;
@@ -70,22 +72,22 @@ enum Slot<F: Future> {
 }
 
 impl<F: Future> Slot<F> {
-    /// Poll the future if it still runs; `true` if it finished just now.
+    /// Poll the future if it still runs; if it finished, count it off
+    /// `left` and drop it (counted first: a destructor that panics must not
+    /// leave the join waiting for it).
     #[inline]
-    fn poll_slot(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+    fn poll_slot(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) {
         // SAFETY: `Running` is structurally pinned: its future is never
         // moved; the assignment below drops it in place.
         let this = unsafe { self.get_unchecked_mut() };
         let Slot::Running(fut) = this else {
-            return false;
+            return;
         };
         // SAFETY: the future of a pinned slot (see above).
-        match unsafe { Pin::new_unchecked(fut) }.poll(cx) {
-            Poll::Ready(output) => {
-                *this = Slot::Done(output);
-                true
-            }
-            Poll::Pending => false,
+        if let Poll::Ready(output) = unsafe { Pin::new_unchecked(fut) }.poll(cx) {
+            *left -= 1;
+            // Should the drop panic, the output is stored all the same.
+            *this = Slot::Done(output);
         }
     }
 
@@ -119,8 +121,8 @@ trait Slots {
 
     fn len(&self) -> usize;
 
-    /// `true` if slot `i` finished just now.
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> bool;
+    /// Poll slot `i` (see [`Slot::poll_slot`]).
+    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize);
 
     /// Every output (all slots are done).
     fn take(self: Pin<&mut Self>) -> Self::Output;
@@ -163,13 +165,11 @@ impl<S: Slots> Future for JoinFuture<S> {
         if *left > 0 {
             let len = slots.len();
             let all = this.schedule.poll_each(len, cx, |i, cx| {
-                if slots.as_mut().poll_slot(i, cx) {
-                    *left -= 1;
-                    if *left == 0 {
-                        return ControlFlow::Break(());
-                    }
+                slots.as_mut().poll_slot(i, cx, left);
+                match *left {
+                    0 => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
                 }
-                ControlFlow::Continue(())
             });
             if all.is_pending() {
                 return Poll::Pending;
@@ -200,8 +200,8 @@ impl<F: Future, const N: usize> Slots for [Slot<F>; N] {
     }
 
     #[inline]
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> bool {
-        pin_index(self, i).poll_slot(cx)
+    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
+        pin_index(self, i).poll_slot(cx, left);
     }
 
     fn take(self: Pin<&mut Self>) -> [F::Output; N] {
@@ -220,30 +220,21 @@ impl<F: Future, const N: usize> Join for [F; N] {
 }
 
 #[cfg(feature = "alloc")]
-impl<F: Future> Slots for Box<[Slot<F>]> {
+impl<F: Future> Slots for Pinned<Slot<F>> {
     type Output = Vec<F::Output>;
 
     fn len(&self) -> usize {
-        <[Slot<F>]>::len(self)
+        self.len()
     }
 
     #[inline]
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> bool {
-        // The boxed slice is never reallocated: its elements stay put.
-        let slots: &mut [Slot<F>] = self.get_mut();
-        // SAFETY: the slots are pinned for as long as the join lives: the
-        // box is owned by the pinned join and never reallocated, and no slot
-        // is moved (see `pin_index`).
-        pin_index(unsafe { Pin::new_unchecked(slots) }, i).poll_slot(cx)
+    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
+        self.get_mut().get(i).poll_slot(cx, left);
     }
 
     fn take(self: Pin<&mut Self>) -> Vec<F::Output> {
-        let slots: &mut [Slot<F>] = self.get_mut();
-        // SAFETY: as in `poll_slot`.
-        let mut slots = unsafe { Pin::new_unchecked(slots) };
-        (0..slots.len())
-            .map(|i| pin_index(slots.as_mut(), i).take())
-            .collect()
+        let slots = self.get_mut();
+        (0..slots.len()).map(|i| slots.get(i).take()).collect()
     }
 }
 
@@ -253,7 +244,7 @@ impl<F: Future> Join for Vec<F> {
 
     #[inline]
     fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
-        JoinFuture::new(self.into_iter().map(Slot::Running).collect::<Box<[_]>>())
+        JoinFuture::new(Pinned::new(self.into_iter().map(Slot::Running).collect()))
     }
 }
 
@@ -268,16 +259,16 @@ macro_rules! tuple {
             }
 
             #[inline]
-            fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> bool {
+            fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
                 // SAFETY: the fields of a pinned tuple are structurally
                 // pinned: no slot is ever moved out of it.
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
                     $($i => {
                         // SAFETY: a field of the pinned tuple (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_slot(cx)
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_slot(cx, left)
                     })+
-                    _ => false,
+                    _ => {}
                 }
             }
 

@@ -26,11 +26,15 @@ mod interrupt;
 mod join;
 #[cfg(all(feature = "linux", target_os = "linux"))]
 pub mod linux;
+#[cfg(feature = "alloc")]
+mod pinned;
 pub mod prelude;
 mod schedule;
 mod select;
 #[cfg(feature = "alloc")]
 mod selector;
+#[cfg(feature = "alloc")]
+mod tasks;
 #[cfg(feature = "std")]
 mod thread;
 #[cfg(feature = "alloc")]
@@ -45,5 +49,7 @@ pub use join::Join;
 pub use select::Select;
 #[cfg(feature = "alloc")]
 pub use selector::Selector;
+#[cfg(feature = "alloc")]
+pub use tasks::Tasks;
 #[cfg(feature = "std")]
 pub use thread::{block_on, ThreadInterrupt};

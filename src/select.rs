@@ -24,27 +24,24 @@ use crate::schedule::Schedule;
 ///   one `Output` (no boxing);
 /// - `&mut [F]` with `F: Future + Unpin`: every future stays in place, so an
 ///   event loop can select again over the same sources (for a select that
-///   lives across rounds, see [`Selector`](crate::Selector)).
+///   lives across rounds, see [`Selector`](crate::Selector));
+/// - `Vec<F>` (feature `alloc`): consumes the futures, like an array: any
+///   futures, `Unpin` or not.
 ///
 /// Fair: each select starts at a pseudo-random branch, so no branch starves
 /// when others are always ready.
 ///
 /// With the `alloc` feature each branch gets its own waker (all from one
-/// allocation per select), so after the first poll a wake re-polls only the
-/// branches that were woken, and a wake on the thread that polls the select
-/// takes no atomic read-modify-write (so, with `std`, do not wake a branch
-/// from a signal handler on that thread: the wake could be lost; wakers in
-/// general are not async-signal-safe). A select moved to another thread polls
-/// every branch once there. With `std` the allocation of a select or join
-/// of up to 4,096 branches is kept for the thread's next one instead of
-/// freed: a thread keeps as many as it had in use at once, and hands them
-/// on to the next thread when it ends. Without `alloc`, every poll polls
-/// every branch.
+/// allocation per select, kept for the thread's next select or join with
+/// `std`), so after the first poll a wake re-polls only the branches that
+/// were woken. Branch wakers are lock-free: they may be woken from any
+/// thread, or from a signal handler. Without `alloc`, every poll polls every
+/// branch.
 ///
 /// # Panics
 ///
-/// Selecting over nothing (an empty array or slice) panics: nothing could
-/// ever finish. Give it at least one future.
+/// Selecting over nothing (an empty array, slice or `Vec`) panics: nothing
+/// could ever finish. Give it at least one future.
 ///
 /// # Example
 ///
@@ -62,6 +59,10 @@ use crate::schedule::Schedule;
 /// // Different future types, one output type:
 /// let (i, word) = (async { "tuple" }, core::future::ready("ready")).select().await;
 /// assert_eq!(word, ["tuple", "ready"][i]);
+///
+/// // Any number of futures, `Unpin` or not:
+/// let (i, res) = vec![async_identity_fn(3), async_identity_fn(4)].select().await;
+/// assert_eq!(res, i + 3);
 /// # });
 /// ```
 pub trait Select {
@@ -175,6 +176,30 @@ impl<F: Future, const N: usize> Select for [F; N] {
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
         SelectFuture::new(self)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<F: Future> Branches for crate::pinned::Pinned<F> {
+    type Output = F::Output;
+
+    fn len(&self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.get_mut().get(i).poll(cx)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<F: Future> Select for alloc::vec::Vec<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
+        SelectFuture::new(crate::pinned::Pinned::new(self))
     }
 }
 

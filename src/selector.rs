@@ -7,7 +7,6 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::schedule::Cursor;
 use crate::wake_set::WakeSet;
 
 /// The event-loop select: long-lived sources, awaited again and again, each
@@ -15,22 +14,21 @@ use crate::wake_set::WakeSet;
 ///
 /// A select made afresh each round must poll every source once, since it
 /// cannot know which woke before it existed. A `Selector` keeps one waker
-/// per source (all from one allocation) across rounds, so each round polls
-/// only the sources woken since their last poll, plus the previous winner
-/// (to let it register again).
+/// per source across rounds, so each round polls only the sources woken
+/// since their last poll, plus the previous winner (to let it register
+/// again).
 ///
 /// `Selector<F>` is an `Unpin` future of `(index, output)`: await it through
 /// `&mut` in a loop. Sources stay in place after they fire (devices,
 /// intervals and controllers are re-pollable futures); [`push`](Self::push),
-/// [`replace`](Self::replace), [`remove`](Self::remove) and
-/// [`swap_remove`](Self::swap_remove) change the set, and a new source is
-/// polled on the next round. Fair: a woken source waits behind the sources
-/// woken before it, so none starves when others are always ready.
+/// [`replace`](Self::replace) and [`remove`](Self::remove) change the set,
+/// and a new source is polled on the next round. Fair: the sources woken
+/// together are all polled before any of them is polled again.
 ///
-/// # Panics
-///
-/// Awaiting a selector with no sources panics: nothing could ever fire.
-/// Push a source first.
+/// An empty selector is pending (an event loop over hot-plugged sources
+/// starts with none), and a `push` wakes the task that awaits it. Like any
+/// re-pollable future, after it returns `Ready` the task polls it again for
+/// the next event (a wake is owed only after `Pending`).
 ///
 /// # Example
 ///
@@ -72,7 +70,6 @@ use crate::wake_set::WakeSet;
 pub struct Selector<F> {
     sources: Vec<F>,
     set: WakeSet,
-    cursor: Cursor,
 }
 
 impl<F: Future + Unpin> Selector<F> {
@@ -84,16 +81,13 @@ impl<F: Future + Unpin> Selector<F> {
     /// ```
     pub fn new(sources: impl IntoIterator<Item = F>) -> Self {
         let sources: Vec<F> = sources.into_iter().collect();
-        let place = sources.as_ptr() as usize;
-        let set = WakeSet::new(sources.len().max(MIN_CAP), sources.len(), place);
-        Self {
-            sources,
-            cursor: Cursor::begin(&set, 0),
-            set,
-        }
+        let mut set = WakeSet::growable(sources.len());
+        set.sweep(0, sources.len());
+        Self { sources, set }
     }
 
-    /// Add a source, polled on the next round; returns its index.
+    /// Add a source, polled on the next round (this wakes the task that
+    /// awaits the selector); returns its index.
     ///
     /// ```rust
     /// use pasts::prelude::*;
@@ -105,16 +99,14 @@ impl<F: Future + Unpin> Selector<F> {
     pub fn push(&mut self, source: F) -> usize {
         let i = self.sources.len();
         self.sources.push(source);
-        if i < self.set.cap() {
-            self.set.mark(i);
-        } else {
-            self.rewake_all();
-        }
+        self.set.reserve(i + 1);
+        self.set.wake(i);
         i
     }
 
-    /// Put `source` at index `i`, polled on the next round; returns the
-    /// source it replaces.
+    /// Put `source` at index `i`, polled on the next round, and drop the
+    /// source it replaces (to keep it: `core::mem::replace` on
+    /// [`get_mut`](Self::get_mut)).
     ///
     /// # Panics
     ///
@@ -125,41 +117,17 @@ impl<F: Future + Unpin> Selector<F> {
     /// use pasts::prelude::*;
     ///
     /// let mut selector = pasts::Selector::new([pending().fut()]);
-    /// let _old = selector.replace(0, ready('x').fut());
+    /// selector.replace(0, ready('x').fut());
     /// assert_eq!(pasts::block_on(&mut selector), (0, 'x'));
     /// ```
-    pub fn replace(&mut self, i: usize, source: F) -> F {
-        let old = core::mem::replace(&mut self.sources[i], source);
-        self.set.mark(i);
-        old
+    pub fn replace(&mut self, i: usize, source: F) {
+        let slot = &mut self.sources[i];
+        self.set.wake(i);
+        *slot = source;
     }
 
-    /// Remove and return the source at `i`; the sources after it move down
-    /// one index (as `Vec::remove`), and are each polled on the next round
-    /// so they register their new index: O(`len - i`).
-    ///
-    /// # Panics
-    ///
-    /// If `i` is out of bounds.
-    ///
-    /// ```rust
-    /// use core::future::{pending, ready};
-    /// use pasts::prelude::*;
-    ///
-    /// let mut selector = pasts::Selector::new([pending().fut(), ready(2).fut()]);
-    /// let _gone = selector.remove(0);
-    /// assert_eq!(pasts::block_on(&mut selector), (0, 2));
-    /// ```
-    pub fn remove(&mut self, i: usize) -> F {
-        let old = self.sources.remove(i);
-        for j in i..self.sources.len() {
-            self.set.mark(j);
-        }
-        old
-    }
-
-    /// Remove and return the source at `i`; the last source takes its index
-    /// (as `Vec::swap_remove`), and is polled on the next round: O(1).
+    /// Remove and drop the source at `i`: the last source takes its index
+    /// (as `Vec::swap_remove`) and is polled on the next round. O(1).
     ///
     /// # Panics
     ///
@@ -171,25 +139,15 @@ impl<F: Future + Unpin> Selector<F> {
     ///
     /// let sources = [pending().fut(), pending().fut(), ready(3).fut()];
     /// let mut selector = pasts::Selector::new(sources);
-    /// let _gone = selector.swap_remove(0);
+    /// selector.remove(0);
     /// assert_eq!(pasts::block_on(&mut selector), (0, 3));
     /// ```
-    pub fn swap_remove(&mut self, i: usize) -> F {
+    pub fn remove(&mut self, i: usize) {
         let old = self.sources.swap_remove(i);
         if i < self.sources.len() {
-            self.set.mark(i);
+            self.set.wake(i);
         }
-        old
-    }
-
-    /// Re-poll every source on the next round, with wakers from a new
-    /// allocation with room for twice as many.
-    #[cold]
-    fn rewake_all(&mut self) {
-        let len = self.sources.len();
-        let place = self.sources.as_ptr() as usize;
-        self.set = WakeSet::new(len.saturating_mul(2), len, place);
-        self.cursor = Cursor::begin(&self.set, 0);
+        drop(old);
     }
 }
 
@@ -234,7 +192,7 @@ impl<F> Selector<F> {
     /// ```
     pub fn get_mut(&mut self, i: usize) -> Option<&mut F> {
         let source = self.sources.get_mut(i)?;
-        self.set.mark(i);
+        self.set.wake(i);
         Some(source)
     }
 
@@ -249,31 +207,22 @@ impl<F> Selector<F> {
     }
 }
 
-/// Room for this many sources in the first allocation, so a few pushes
-/// onto a small selector don't reallocate.
-const MIN_CAP: usize = 4;
-
 impl<F: Future + Unpin> Future for Selector<F> {
     type Output = (usize, F::Output);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let len = this.sources.len();
-        assert!(
-            len != 0,
-            "pasts: a Selector with no sources can never fire: push a source before awaiting it"
-        );
         let sources = &mut this.sources;
-        let out = this.cursor.poll_each(&mut this.set, len, cx, |i, cx| {
+        let out = this.set.poll_each(sources.len(), cx, |i, cx| {
             match Pin::new(&mut sources[i]).poll(cx) {
                 Poll::Ready(output) => ControlFlow::Break((i, output)),
                 Poll::Pending => ControlFlow::Continue(()),
             }
         });
         if let Poll::Ready((i, _)) = &out {
-            // The winner stays in place: poll it next round (behind the
-            // sources already woken) so it registers its waker again.
-            this.set.mark(*i);
+            // The winner stays in place: poll it next round so it registers
+            // its waker again (the task polls now: no wake needed).
+            this.set.again(*i);
         }
         out
     }
@@ -296,7 +245,6 @@ impl<F> fmt::Debug for Selector<F> {
         f.debug_struct("Selector")
             .field("len", &self.sources.len())
             .field("set", &self.set)
-            .field("cursor", &self.cursor)
             .finish()
     }
 }

@@ -1,6 +1,7 @@
 //! After the first call on a thread, `block_on` allocates nothing, and
-//! neither do selects and joins after the first of their size: counted by a
-//! global allocator that tallies allocations made on the test's thread.
+//! neither do selects and joins after the first (the thread keeps one
+//! spare wake set); threads that come and go leave the heap as it was.
+//! Counted by a global allocator that tallies allocations per thread.
 
 #![cfg(feature = "std")]
 
@@ -8,35 +9,47 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::{Context, Poll};
 
 struct Counting;
 
 std::thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated and freed on this thread go to `LIVE`.
+    static TRACKED: Cell<bool> = const { Cell::new(false) };
 }
 
-fn count() {
+/// Bytes allocated and not yet freed by tracked threads.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+fn count(bytes: isize) {
     // `try_with`: allocations during thread teardown are not counted.
     let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
+    if TRACKED.try_with(Cell::get).unwrap_or(false) {
+        LIVE.fetch_add(bytes, Ordering::SeqCst);
+    }
 }
 
 // SAFETY: every method forwards to `System` with the caller's arguments, so
 // `System`'s guarantees are passed through unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
+        count(layout.size() as isize);
         // SAFETY: forwarded from our caller, who upholds `alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if TRACKED.try_with(Cell::get).unwrap_or(false) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::SeqCst);
+        }
         // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        count();
+        count(size as isize - layout.size() as isize);
         // SAFETY: forwarded from our caller, who upholds `realloc`'s contract.
         unsafe { System.realloc(ptr, layout, size) }
     }
@@ -44,6 +57,9 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Rounds after the warm-up (Miri is slow).
+const ROUNDS: usize = if cfg!(miri) { 20 } else { 1_000 };
 
 fn allocs() -> u64 {
     ALLOCS.with(Cell::get)
@@ -78,7 +94,7 @@ fn block_on_allocates_nothing_after_warm_up() {
     // Warm-up: the thread's interrupt is made on the first call.
     assert_eq!(pasts::block_on(async { 1 }), 1);
     let before = allocs();
-    for _ in 0..1_000 {
+    for _ in 0..ROUNDS {
         assert_eq!(pasts::block_on(async { 2 }), 2);
         assert_eq!(pasts::block_on(SelfWake { left: 10 }), 7);
     }
@@ -103,7 +119,7 @@ fn selects_and_joins_allocate_nothing_after_warm_up() {
     // Warm-up: the thread's interrupt and the sets are made the first time.
     round();
     let before = allocs();
-    for _ in 0..1_000 {
+    for _ in 0..ROUNDS {
         round();
     }
     assert_eq!(
@@ -120,4 +136,66 @@ fn counter_sees_allocations() {
     let b = Box::new(5u64);
     assert_eq!(**std::hint::black_box(&b), 5);
     assert!(allocs() > before);
+}
+
+struct Noop;
+
+impl std::task::Wake for Noop {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+type Job = Pin<Box<dyn Future<Output = (usize, u32)> + Send>>;
+
+/// A tracked thread: selects of a few sizes, one select polled here and
+/// finished and dropped on another tracked thread (`worker`).
+fn churn(worker: &std::sync::mpsc::Sender<Job>) {
+    let worker = worker.clone();
+    std::thread::spawn(move || {
+        TRACKED.with(|t| t.set(true));
+        use pasts::prelude::*;
+        use std::future::ready;
+        pasts::block_on(async {
+            for _ in 0..3 {
+                let (i, v) = [ready(0), ready(1)].select().await;
+                assert_eq!(i, v);
+                let (i, v) = (ready(0), ready(1), ready(2)).select().await;
+                assert_eq!(i, v);
+                let all: [u8; 70] = std::array::from_fn(|_| ready(1)).join().await;
+                assert_eq!(all, [1; 70]);
+            }
+        });
+        let mut fut = Box::pin([SelfWake { left: 3 }, SelfWake { left: 5 }].select());
+        let waker = std::task::Waker::from(std::sync::Arc::new(Noop));
+        assert!(fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        worker.send(fut).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn threads_that_come_and_go_leave_the_heap_as_it_was() {
+    let rounds = if cfg!(miri) { 10 } else { 200 };
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let worker = std::thread::spawn(move || {
+        TRACKED.with(|t| t.set(true));
+        for job in rx {
+            assert_eq!(pasts::block_on(job), (0, 7));
+        }
+    });
+    for _ in 0..10 {
+        churn(&tx);
+    }
+    let before = LIVE.load(Ordering::SeqCst);
+    for _ in 0..rounds {
+        churn(&tx);
+    }
+    let grown = LIVE.load(Ordering::SeqCst) - before;
+    drop(tx);
+    worker.join().unwrap();
+    // A set kept per ended thread would be over 100 bytes each.
+    assert!(grown < 2_048, "the heap grew by {grown} bytes");
 }

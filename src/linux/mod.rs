@@ -51,9 +51,19 @@
 //! must not call `block_on` (the dispatching thread may be a `block_on`
 //! thread that owns the role, or the reactor thread).
 
+#[cfg(feature = "audio")]
+mod alsa_sys;
+#[cfg(feature = "audio")]
+pub mod audio;
 mod device;
+#[cfg(feature = "gamepad")]
+pub mod gamepad;
 mod reactor;
+// `#[macro_use]`: its layout-assert macros serve the ABI files after it.
+#[macro_use]
 pub(crate) mod sys;
+#[cfg(feature = "gamepad")]
+mod input_sys;
 mod timer;
 
 pub use device::{Device, Watch};

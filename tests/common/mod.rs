@@ -131,3 +131,16 @@ pub fn park_block_on<F: Future>(fut: F) -> (F::Output, usize, usize) {
         thread::park();
     }
 }
+
+/// Pending once (waking its task at once), then ready: a suspension point.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            return Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}

@@ -87,11 +87,13 @@ impl Future for Child {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let b = &*self.board;
         b.polls[self.i].fetch_add(1, Ordering::SeqCst);
+        // Checked under the lock that `fire` takes the waker under: a fire
+        // either comes before the check or finds the waker stored.
+        let mut wakers = b.wakers.lock().unwrap();
         if b.always[self.i].load(Ordering::SeqCst) || b.ready[self.i].swap(false, Ordering::SeqCst)
         {
             return Poll::Ready(self.i);
         }
-        let mut wakers = b.wakers.lock().unwrap();
         match &mut wakers[self.i] {
             Some(w) if w.will_wake(cx.waker()) => {}
             slot => *slot = Some(cx.waker().clone()),

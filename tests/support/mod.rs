@@ -6,11 +6,15 @@
 //! - [`uinput`]: virtual input devices (a gamepad with rumble, a keyboard).
 //! - [`evdev`]: queries on an event node (`EVIOCG*`), as a reader sees it.
 //! - [`sound`]: the snd-dummy and snd-aloop cards and their PCM names.
+//! - [`counting`]: an allocator that counts each thread's allocations.
 //!
 //! Real devices exist only in the QEMU guest of `scripts/vm-test`, which
-//! sets [`GUEST_ENV`]; tests that need them start with [`in_guest`].
+//! sets [`GUEST_ENV`] and runs ignored tests too: a test that needs them is
+//! `#[ignore = "needs devices: run by scripts/vm-test"]` (older ones start
+//! with [`in_guest`]).
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod counting;
 pub mod evdev;
 pub mod sound;
 pub mod sys;

@@ -1,4 +1,4 @@
-//! The raw Linux (x86_64 and other LP64) ABI the tests need, every call
+//! The raw Linux ABI the tests need (64- and 32-bit layouts asserted), every call
 //! checked through one door ([`check`]): non-blocking fds (pipes, eventfds,
 //! `fcntl`, the open-file limit) and `/proc` probes for the `device_*`,
 //! `timer_*` and `blocking_*` tests; and, from `<linux/input.h>` and
@@ -18,12 +18,14 @@ use std::time::Duration;
 // Event types.
 pub const EV_SYN: u16 = 0x00;
 pub const EV_KEY: u16 = 0x01;
+pub const EV_REL: u16 = 0x02;
 pub const EV_ABS: u16 = 0x03;
 pub const EV_LED: u16 = 0x11;
 pub const EV_FF: u16 = 0x15;
 /// Requests the uinput owner must answer (read from the uinput fd).
 pub const EV_UINPUT: u16 = 0x0101;
 pub const SYN_REPORT: u16 = 0;
+pub const SYN_DROPPED: u16 = 3;
 pub const UI_FF_UPLOAD: u16 = 1;
 pub const UI_FF_ERASE: u16 = 2;
 
@@ -34,6 +36,8 @@ pub const BTN_NORTH: u16 = 0x133;
 pub const BTN_WEST: u16 = 0x134;
 pub const BTN_TL: u16 = 0x136;
 pub const BTN_TR: u16 = 0x137;
+pub const BTN_TL2: u16 = 0x138;
+pub const BTN_TR2: u16 = 0x139;
 pub const BTN_SELECT: u16 = 0x13a;
 pub const BTN_START: u16 = 0x13b;
 pub const BTN_MODE: u16 = 0x13c;
@@ -47,6 +51,16 @@ pub const ABS_RY: u16 = 0x04;
 pub const ABS_RZ: u16 = 0x05;
 pub const ABS_HAT0X: u16 = 0x10;
 pub const ABS_HAT0Y: u16 = 0x11;
+pub const ABS_HAT2X: u16 = 0x14;
+pub const ABS_HAT2Y: u16 = 0x15;
+
+// Mouse.
+pub const BTN_LEFT: u16 = 0x110;
+pub const BTN_RIGHT: u16 = 0x111;
+pub const BTN_MIDDLE: u16 = 0x112;
+pub const REL_X: u16 = 0x00;
+pub const REL_Y: u16 = 0x01;
+pub const REL_WHEEL: u16 = 0x08;
 
 // Keyboard.
 pub const KEY_ESC: u16 = 1;
@@ -84,6 +98,7 @@ pub const UI_DEV_SETUP: c_ulong = ioc(IOC_WRITE, b'U', 3, size_of::<UinputSetup>
 pub const UI_ABS_SETUP: c_ulong = ioc(IOC_WRITE, b'U', 4, size_of::<UinputAbsSetup>());
 pub const UI_SET_EVBIT: c_ulong = ioc(IOC_WRITE, b'U', 100, size_of::<c_int>());
 pub const UI_SET_KEYBIT: c_ulong = ioc(IOC_WRITE, b'U', 101, size_of::<c_int>());
+pub const UI_SET_RELBIT: c_ulong = ioc(IOC_WRITE, b'U', 102, size_of::<c_int>());
 pub const UI_SET_ABSBIT: c_ulong = ioc(IOC_WRITE, b'U', 103, size_of::<c_int>());
 pub const UI_SET_LEDBIT: c_ulong = ioc(IOC_WRITE, b'U', 105, size_of::<c_int>());
 pub const UI_SET_FFBIT: c_ulong = ioc(IOC_WRITE, b'U', 107, size_of::<c_int>());
@@ -136,7 +151,9 @@ pub struct AbsInfo {
     pub resolution: i32,
 }
 
-/// `struct input_event` (64-bit `timeval`), moved as its 24 bytes.
+/// `struct input_event`, moved as its bytes: the time as two `unsigned
+/// long`s (16 bytes on 64-bit targets, 8 on 32-bit ones, whatever the C
+/// library's `time_t`), then type, code, value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct InputEvent {
     pub kind: u16,
@@ -144,8 +161,11 @@ pub struct InputEvent {
     pub value: i32,
 }
 
+/// Where `type` starts in an event's bytes.
+const KIND_AT: usize = 2 * size_of::<c_ulong>();
+
 impl InputEvent {
-    pub const SIZE: usize = 24;
+    pub const SIZE: usize = KIND_AT + 8;
 
     pub fn new(kind: u16, code: u16, value: i32) -> Self {
         Self { kind, code, value }
@@ -154,18 +174,19 @@ impl InputEvent {
     /// The kernel's bytes; a zero time means "now" when written to uinput.
     pub fn to_bytes(self) -> [u8; Self::SIZE] {
         let mut b = [0; Self::SIZE];
-        b[16..18].copy_from_slice(&self.kind.to_ne_bytes());
-        b[18..20].copy_from_slice(&self.code.to_ne_bytes());
-        b[20..24].copy_from_slice(&self.value.to_ne_bytes());
+        b[KIND_AT..KIND_AT + 2].copy_from_slice(&self.kind.to_ne_bytes());
+        b[KIND_AT + 2..KIND_AT + 4].copy_from_slice(&self.code.to_ne_bytes());
+        b[KIND_AT + 4..].copy_from_slice(&self.value.to_ne_bytes());
         b
     }
 
     /// Parses one event, ignoring its time stamp.
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        let at = |i: usize| b[KIND_AT + i];
         Self {
-            kind: u16::from_ne_bytes([b[16], b[17]]),
-            code: u16::from_ne_bytes([b[18], b[19]]),
-            value: i32::from_ne_bytes([b[20], b[21], b[22], b[23]]),
+            kind: u16::from_ne_bytes([at(0), at(1)]),
+            code: u16::from_ne_bytes([at(2), at(3)]),
+            value: i32::from_ne_bytes([at(4), at(5), at(6), at(7)]),
         }
     }
 }
@@ -186,6 +207,8 @@ pub struct UinputAbsSetup {
 }
 
 /// `struct ff_effect` with its union seen as rumble (`strong`, `weak` first).
+/// The union's largest member holds a pointer: 32 bytes, 8-aligned, on
+/// 64-bit targets (48 in all); 28, 4-aligned, on 32-bit ones (44).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FfEffect {
@@ -195,9 +218,11 @@ pub struct FfEffect {
     pub trigger: [u16; 2],
     /// `length`, `delay` in milliseconds.
     pub replay: [u16; 2],
+    /// The union is aligned to its pointer member: it starts at 16.
+    pub pad: u16,
     /// `u.rumble.strong_magnitude`, `u.rumble.weak_magnitude`, rest of `u`.
     pub rumble: [u16; 2],
-    pub rest: [u64; 3],
+    pub rest: [usize; 24 / size_of::<usize>()],
 }
 
 /// `struct uinput_ff_upload`.
@@ -238,11 +263,33 @@ const _: () = assert!(size_of::<InputId>() == 8);
 const _: () = assert!(size_of::<AbsInfo>() == 24);
 const _: () = assert!(size_of::<UinputSetup>() == 92);
 const _: () = assert!(size_of::<UinputAbsSetup>() == 28);
-const _: () = assert!(size_of::<FfEffect>() == 48);
-const _: () = assert!(size_of::<UinputFfUpload>() == 104);
 const _: () = assert!(size_of::<UinputFfErase>() == 12);
 const _: () = assert!(size_of::<PollFd>() == 8);
-const _: () = assert!(size_of::<Rlimit>() == 16);
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    assert!(InputEvent::SIZE == 24);
+    assert!(size_of::<FfEffect>() == 48);
+    assert!(size_of::<UinputFfUpload>() == 104);
+    assert!(size_of::<Rlimit>() == 16);
+    assert!(size_of::<EpollEvent>() == if cfg!(target_arch = "x86_64") { 12 } else { 16 });
+};
+#[cfg(target_pointer_width = "32")]
+const _: () = {
+    assert!(InputEvent::SIZE == 16);
+    assert!(size_of::<FfEffect>() == 44);
+    assert!(size_of::<UinputFfUpload>() == 96);
+    assert!(size_of::<Rlimit>() == 8);
+    assert!(size_of::<EpollEvent>() == if cfg!(target_arch = "x86") { 12 } else { 16 });
+};
+
+/// `struct epoll_event`: packed on x86_64 only.
+#[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+#[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+#[derive(Clone, Copy)]
+pub struct EpollEvent {
+    pub events: u32,
+    pub data: u64,
+}
 
 extern "C" {
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
@@ -251,6 +298,10 @@ extern "C" {
     fn eventfd(initval: u32, flags: c_int) -> c_int;
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn getrlimit(resource: c_int, rlim: *mut Rlimit) -> c_int;
+    fn epoll_create1(flags: c_int) -> c_int;
+    fn epoll_ctl(epfd: c_int, op: c_int, fd: c_int, event: *mut EpollEvent) -> c_int;
+    fn epoll_wait(epfd: c_int, events: *mut EpollEvent, max: c_int, timeout: c_int) -> c_int;
+    fn setfsuid(fsuid: u32) -> c_int;
     fn setrlimit(resource: c_int, rlim: *const Rlimit) -> c_int;
 }
 
@@ -461,4 +512,49 @@ pub fn poll_in(fd: impl AsFd, timeout_ms: c_int) -> io::Result<bool> {
 pub fn bit(bits: &[u8], n: u16) -> bool {
     bits.get(usize::from(n / 8))
         .is_some_and(|b| b & (1 << (n % 8)) != 0)
+}
+
+/// An epoll instance with `fd` registered for input (level-triggered), for
+/// the raw baseline of the latency test.
+pub fn epoll_for(fd: impl AsFd) -> io::Result<OwnedFd> {
+    // SAFETY: no pointers.
+    let ep = owned(check(unsafe { epoll_create1(O_CLOEXEC) }, "epoll_create1")?);
+    let mut ev = EpollEvent { events: 1, data: 0 }; // EPOLLIN
+                                                    // SAFETY: `ev` is a valid `epoll_event`; the kernel copies it.
+    check(
+        unsafe { epoll_ctl(ep.as_raw_fd(), 1, fd.as_fd().as_raw_fd(), &mut ev) },
+        "epoll_ctl(ADD)",
+    )?;
+    Ok(ep)
+}
+
+/// `epoll_wait` for one event, forever; retries `EINTR`.
+pub fn epoll_wait_one(ep: impl AsFd) -> io::Result<()> {
+    let mut ev = EpollEvent { events: 0, data: 0 };
+    loop {
+        // SAFETY: room for the one event asked for.
+        match check(
+            unsafe { epoll_wait(ep.as_fd().as_raw_fd(), &mut ev, 1, -1) },
+            "epoll_wait",
+        ) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
+/// Makes the calling thread open files as user `uid` (its `fsuid`), which
+/// also drops the thread's file capabilities (`CAP_DAC_OVERRIDE`): root
+/// threads then meet permission checks. Per thread: other threads keep
+/// theirs. Returns the previous fsuid.
+pub fn set_thread_fsuid(uid: u32) -> u32 {
+    // SAFETY: no pointers; glibc's wrapper is the raw, per-thread syscall.
+    unsafe { setfsuid(uid) as u32 }
+}
+
+/// `chmod(path, mode)`.
+pub fn chmod(path: &std::path::Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| context(e, format!("chmod {}", path.display())))
 }

@@ -92,6 +92,7 @@ pub struct Builder {
     name: String,
     id: InputId,
     keys: Vec<u16>,
+    rels: Vec<u16>,
     axes: Vec<(u16, AbsInfo)>,
     leds: Vec<u16>,
     ff_effects_max: u32,
@@ -107,6 +108,7 @@ impl Builder {
                 ..InputId::default()
             },
             keys: Vec::new(),
+            rels: Vec::new(),
             axes: Vec::new(),
             leds: Vec::new(),
             ff_effects_max: 0,
@@ -130,6 +132,15 @@ impl Builder {
         b.keys.extend(sys::KEY_ESC..=sys::KEY_MICMUTE);
         b.leds
             .extend([sys::LED_NUML, sys::LED_CAPSL, sys::LED_SCROLLL]);
+        b
+    }
+
+    /// A mouse: three buttons, X/Y motion and a wheel.
+    pub fn mouse(name: &str) -> Self {
+        let mut b = Self::new(name);
+        b.keys
+            .extend([sys::BTN_LEFT, sys::BTN_RIGHT, sys::BTN_MIDDLE]);
+        b.rels.extend([sys::REL_X, sys::REL_Y, sys::REL_WHEEL]);
         b
     }
 
@@ -179,6 +190,12 @@ impl Builder {
         }
         for &key in &self.keys {
             set(sys::UI_SET_KEYBIT, key, "UI_SET_KEYBIT")?;
+        }
+        if !self.rels.is_empty() {
+            set(sys::UI_SET_EVBIT, sys::EV_REL, "UI_SET_EVBIT EV_REL")?;
+        }
+        for &rel in &self.rels {
+            set(sys::UI_SET_RELBIT, rel, "UI_SET_RELBIT")?;
         }
         if !self.axes.is_empty() {
             set(sys::UI_SET_EVBIT, sys::EV_ABS, "UI_SET_EVBIT EV_ABS")?;

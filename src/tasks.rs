@@ -1,0 +1,211 @@
+//! [`Tasks`]: a growing set of one-shot futures.
+//!
+//! Each future lives in a slot of a `Pinned` segment (segments of doubling
+//! size, like the wake set's nodes): polled and dropped in place, never
+//! moved.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::pinned::Pinned;
+use crate::wake_set::{locate, WakeSet};
+
+/// A set of one-shot futures that grows as work starts: what
+/// `FuturesUnordered` or a `JoinSet` is, without spawning.
+///
+/// [`push`](Self::push) a future at any time; `Tasks<F>` is an `Unpin`
+/// future of `F::Output` that can be awaited again and again: each await
+/// gives the output of one future that finished and drops that future.
+/// Each future has its own waker, so a wake costs O(1) however many
+/// futures the set holds. An empty set is pending, and a `push` wakes the
+/// task that awaits it. A future whose poll panics is dropped before the
+/// panic goes on; the set stays usable.
+///
+/// ```rust
+/// async fn square(x: u32) -> u32 {
+///     x * x
+/// }
+///
+/// let mut tasks: pasts::Tasks<_> = (1..=3).map(square).collect();
+/// let mut sum = 0;
+/// pasts::block_on(async {
+///     while !tasks.is_empty() {
+///         sum += (&mut tasks).await;
+///     }
+/// });
+/// assert_eq!(sum, 1 + 4 + 9);
+/// ```
+#[must_use = "futures do nothing unless you .await or poll them"]
+pub struct Tasks<F> {
+    /// Segment `k > 0` holds slots `cap0 << (k - 1)..cap0 << k` (see
+    /// `wake_set::locate`): each slot's index is its waker's.
+    slots: Vec<Pinned<Option<F>>>,
+    /// Slots below `used` that are empty.
+    free: Vec<usize>,
+    /// Slots ever used.
+    used: usize,
+    len: usize,
+    set: WakeSet,
+}
+
+impl<F: Future> Tasks<F> {
+    /// An empty set.
+    ///
+    /// ```rust
+    /// let tasks = pasts::Tasks::<core::future::Ready<()>>::new();
+    /// assert!(tasks.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        let set = WakeSet::growable(0);
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            used: 0,
+            len: 0,
+            set,
+        }
+    }
+
+    /// Add a future, polled by the next await (this wakes the task that
+    /// awaits the set).
+    ///
+    /// ```rust
+    /// let mut tasks = pasts::Tasks::new();
+    /// tasks.push(async { "done" });
+    /// assert_eq!(pasts::block_on(&mut tasks), "done");
+    /// ```
+    pub fn push(&mut self, future: F) {
+        let j = self.free.pop().unwrap_or_else(|| {
+            let j = self.used;
+            let room = match self.slots.first() {
+                Some(first) => first.len() << (self.slots.len() - 1),
+                None => 0,
+            };
+            if j == room {
+                // A new segment: as many slots as there are (the wake set's
+                // first: as many as it has nodes inline).
+                let more = if room == 0 { self.set.cap() } else { room };
+                self.slots
+                    .push(Pinned::new((0..more).map(|_| None).collect()));
+                self.set.reserve(j + 1);
+            }
+            self.used += 1;
+            j
+        });
+        slot(&mut self.slots, j).set(Some(future));
+        self.len += 1;
+        self.set.wake(j);
+    }
+}
+
+/// Slot `j` of `slots` (segments as in `wake_set::locate`).
+fn slot<F>(slots: &mut [Pinned<Option<F>>], j: usize) -> Pin<&mut Option<F>> {
+    let (seg, at) = locate(j, slots[0].len());
+    slots[seg].get(at)
+}
+
+impl<F> Tasks<F> {
+    /// The number of futures in the set.
+    ///
+    /// ```rust
+    /// let tasks: pasts::Tasks<_> = [async { 1 }].into_iter().collect();
+    /// assert_eq!(tasks.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `true` if the set holds no future.
+    ///
+    /// ```rust
+    /// assert!(pasts::Tasks::<core::future::Ready<()>>::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Frees slot `j` and drops its future: after a `Ready` or a panic in
+/// `poll`, counted before the drop (a destructor that panics leaves the set
+/// whole).
+struct Finish<'a, F> {
+    slot: Pin<&'a mut Option<F>>,
+    free: &'a mut Vec<usize>,
+    len: &'a mut usize,
+    j: usize,
+}
+
+impl<F> Drop for Finish<'_, F> {
+    fn drop(&mut self) {
+        self.free.push(self.j);
+        *self.len -= 1;
+        // Dropped in place; should the drop panic, the slot is `None` all
+        // the same.
+        self.slot.set(None);
+    }
+}
+
+impl<F: Future> Future for Tasks<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let (slots, free, len) = (&mut this.slots, &mut this.free, &mut this.len);
+        this.set.poll_each(this.used, cx, |j, cx| {
+            let mut slot = slot(slots, j);
+            // Only through `&mut` (a shared borrow of a running `async fn`
+            // would clash with the borrows it holds of itself).
+            if slot.as_mut().as_pin_mut().is_none() {
+                // A stale wake of a finished future.
+                return ControlFlow::Continue(());
+            }
+            let mut finish = Finish { slot, free, len, j };
+            let poll = match finish.slot.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Pending,
+            };
+            match poll {
+                Poll::Ready(output) => ControlFlow::Break(output),
+                Poll::Pending => {
+                    core::mem::forget(finish);
+                    ControlFlow::Continue(())
+                }
+            }
+        })
+    }
+}
+
+impl<F: Future> Default for Tasks<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: Future> FromIterator<F> for Tasks<F> {
+    /// A set of these futures.
+    ///
+    /// ```rust
+    /// let tasks: pasts::Tasks<_> = (0..3).map(core::future::ready).collect();
+    /// assert_eq!(tasks.len(), 3);
+    /// ```
+    fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
+        let mut tasks = Self::new();
+        for future in futures {
+            tasks.push(future);
+        }
+        tasks
+    }
+}
+
+impl<F> fmt::Debug for Tasks<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tasks")
+            .field("len", &self.len)
+            .field("set", &self.set)
+            .finish()
+    }
+}
