@@ -318,14 +318,14 @@ impl<T: AsFd> Future for Device<T> {
         let Some(registered) = &self.registration else {
             return Poll::Ready(());
         };
-        let want = self.watch.0;
-        let level = || {
-            let read = if want & READ != 0 { sys::POLLIN } else { 0 };
-            let write = if want & WRITE != 0 { sys::POLLOUT } else { 0 };
-            // An error counts as ready: the caller's I/O then meets it.
-            sys::poll(self.io.as_fd(), read | write, 0).map_or(true, |revents| revents != 0)
+        let recheck = |events| {
+            let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
+            sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
         };
-        match registered.shared.poll_level(want, cx.waker(), level) {
+        match registered
+            .shared
+            .poll_level(self.watch.0, cx.waker(), recheck)
+        {
             true => Poll::Ready(()),
             false => Poll::Pending,
         }

@@ -81,11 +81,13 @@ const NOTIFY: u64 = u64::MAX;
 //                  since (an event came during the call); then Ready if
 //                  `want` is set, else store the waker, Pending
 //   poll_level(want):  Ready (consuming it) if `want` is set; else store the
-//                  waker and ask the fd itself (`poll(2)`): level-triggered
+//                  waker and `EPOLL_CTL_MOD`, which reports the fd's present
+//                  readiness as a new event: level-triggered
 //
-// No readiness is lost: a direction is cleared only when the I/O call (or
-// `poll(2)`) said "not ready" after the last event, and the waker is
-// stored under the same lock, so the next edge finds it.
+// No readiness is lost: a direction is cleared only when the I/O call said
+// "not ready" after the last event (or when an await consumed it, and then
+// the MOD re-checks), and the waker is stored before, so the next edge
+// finds it.
 
 /// The input direction (`EPOLLIN`, and hang-up or error).
 pub(crate) const READ: u8 = 1;
@@ -165,9 +167,17 @@ impl Registration {
     }
 
     /// Ready if the fd was reported ready for a direction of `want` since
-    /// that was last consumed (consuming it); else store `waker` and ask
-    /// `level` whether the fd is ready now.
-    pub(crate) fn poll_level(&self, want: u8, waker: &Waker, level: impl FnOnce() -> bool) -> bool {
+    /// that was last consumed (consuming it); else store `waker` and call
+    /// `recheck` with the epoll events watched: an `EPOLL_CTL_MOD`, after
+    /// which epoll reports a readiness the fd has now (unread data) as a new
+    /// event, so the waker is woken through the reactor. If that fails,
+    /// ready, so the caller's I/O meets the fd's error.
+    pub(crate) fn poll_level(
+        &self,
+        want: u8,
+        waker: &Waker,
+        recheck: impl FnOnce(u32) -> io::Result<()>,
+    ) -> bool {
         let mut inner = lock(&self.inner);
         if inner.ready & want != 0 {
             inner.ready &= !want;
@@ -175,9 +185,10 @@ impl Registration {
         }
         inner.wants = want;
         let old = store(&mut inner.waker, waker);
+        let interest = inner.interest;
         drop(inner);
         drop(old);
-        level()
+        recheck(events(interest)).is_err()
     }
 
     /// The dispatcher's side: record what the event reports and wake the

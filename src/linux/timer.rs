@@ -745,16 +745,16 @@ impl Driver {
     /// `now` and fired `fired` timers. Returns the new `armed`.
     ///
     /// The expiry that started the pass is still unread, so the fd is
-    /// readable: left so, the device (level-triggered when polled) is ready
-    /// again at once and the next pass runs, with no timer interrupt. That
+    /// readable: left so, the device re-checks it with an event already
+    /// pending and the next pass runs at once, with no timer interrupt. That
     /// is how a `block_on` thread waits for a deadline at most [`SLACK`]
     /// ahead: arming the timerfd for it costs a hardware timer interrupt and
     /// a context switch (on a VM an exit each for the `timerfd_settime` and
-    /// the interrupt), more than the wait; instead the dispatching thread
-    /// runs passes back to back (a `poll` of the timerfd between them) until
-    /// the deadline passes, busy for at most `SLACK` (`timers_many` in the
-    /// comparison harness shows the effect). The reactor thread does not
-    /// (see [`COALESCE_MAX`]).
+    /// the interrupt), more than the wait; instead the thread runs a pass
+    /// (its only syscalls the device's `epoll_ctl` and `epoll_wait`) after
+    /// each turn of its executor until the deadline passes, busy for at most
+    /// `SLACK` (`timers_many` in the comparison harness shows the effect).
+    /// The reactor thread does not (see [`COALESCE_MAX`]).
     ///
     /// Otherwise `timerfd_settime` clears the expiry and arms the next one;
     /// with nothing queued a `read` only clears it, so an idle program has
@@ -762,8 +762,8 @@ impl Driver {
     /// readable and the next pass tries again.
     ///
     /// Why the fd is readable when this leaves it so: a pass starts when
-    /// the device saw it readable (or could not tell, and then passes
-    /// repeat anyway), and only this `read` and a
+    /// the reactor saw it readable (or the device could not re-check, and
+    /// then passes repeat anyway), and only this `read` and a
     /// `timerfd_settime`, which arms an expiry to come, clear that. A
     /// registration arms only for a deadline more than [`SLACK`] before
     /// `armed`. While the fd is readable, `armed` has passed or is this
@@ -798,10 +798,9 @@ impl Driver {
     ///
     /// Leaving while the device is ready would leave nobody to watch the
     /// timerfd, so this loops for as long as timers keep expiring during the
-    /// passes (real work), or while the fd is left readable (a deadline
-    /// within [`SLACK`]); should the device be unable to tell (it reports
-    /// that as ready), the passes go on polling the clock instead of
-    /// stopping the timers.
+    /// passes (real work); should the device be unable to re-check (it
+    /// reports that as ready), the passes go on polling the clock instead
+    /// of stopping the timers.
     fn on_readable(&self) {
         let mut reactor = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
         let reactor = &mut *reactor;
