@@ -28,9 +28,9 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every [`CHECK`], never backing off while `block_on`
-//! threads are active, and takes it when it stayed free since the previous
-//! check (no `block_on` thread took or gave it back) and either events wait
+//! checks the role every [`CHECK`] while it is free (backing off up to
+//! [`CHECK_MAX`] while a `block_on` thread owns it), and takes it when it
+//! stayed free since the previous check (no `block_on` thread took or gave it back) and either events wait
 //! in epoll (`poll` on the epoll fd says so without taking them) or that
 //! went on for [`QUIET_CHECKS`] checks, and at start. So an event waits
 //! about one check for a collector while the `block_on` threads run, and a
@@ -254,10 +254,13 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// How often the reactor thread checks the role while `block_on` threads
-/// are active, never backing off: events wait at most about this long for
-/// a collector, whatever the `block_on` threads do.
+/// How often the reactor thread checks the role while it is free: events
+/// wait about this long for a collector while the `block_on` threads run.
 const CHECK: Duration = Duration::from_micros(500);
+/// While a `block_on` thread owns the role the checks back off, doubling up
+/// to this (each check is a wake-up of the reactor thread): a role given
+/// back after a long sleep waits up to this for its first check.
+const CHECK_MAX: Duration = Duration::from_millis(10);
 /// Checks with no `block_on` activity before the reactor thread takes a
 /// free role with no events waiting, or stops checking an owned one.
 const QUIET_CHECKS: u32 = 10;
@@ -382,6 +385,7 @@ impl Reactor {
         // The epoch at the previous check; none at start: take the role.
         let mut seen = None;
         let mut quiet = 0;
+        let mut period = CHECK;
         loop {
             let unchanged = seen.map_or(true, |seen| seen == role.epoch);
             quiet = if unchanged { quiet + 1 } else { 0 };
@@ -404,10 +408,14 @@ impl Reactor {
                 }
                 quiet = 0;
             }
+            period = match role.owner {
+                BLOCK_ON => (period * 2).min(CHECK_MAX),
+                _ => CHECK,
+            };
             seen = Some(role.epoch);
             role = self
                 .check
-                .wait_timeout(role, CHECK)
+                .wait_timeout(role, period)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
