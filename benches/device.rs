@@ -13,17 +13,14 @@ fn create_drop(c: &mut Criterion) {
     let (_tx, rx) = UnixStream::pair().unwrap();
     c.bench_function("device_create_drop", |b| {
         b.iter(|| {
-            let fd = rx.try_clone().unwrap().into();
-            drop(Device::new(fd, Watch::INPUT).unwrap());
+            drop(Device::new(&rx, Watch::INPUT).unwrap());
         })
     });
 }
 
 fn readiness(c: &mut Criterion) {
     let (mut tx, rx) = UnixStream::pair().unwrap();
-    rx.set_nonblocking(true).unwrap();
-    let mut reader = rx.try_clone().unwrap();
-    let mut device = Device::new(rx.into(), Watch::INPUT).unwrap();
+    let mut device = Device::new(rx, Watch::INPUT).unwrap();
     let mut buf = [0; 1];
     c.bench_function("device_write_await_read", |b| {
         b.iter(|| {
@@ -31,11 +28,17 @@ fn readiness(c: &mut Criterion) {
             pasts::block_on(async {
                 loop {
                     (&mut device).await;
-                    if reader.read(&mut buf).is_ok() {
+                    if device.get_mut().read(&mut buf).is_ok() {
                         break;
                     }
                 }
             })
+        })
+    });
+    c.bench_function("device_write_read_with", |b| {
+        b.iter(|| {
+            tx.write_all(b"x").unwrap();
+            pasts::block_on(device.read_with(|io| io.read(&mut buf))).unwrap()
         })
     });
 }

@@ -1,6 +1,7 @@
 //! Criterion benches of `pasts::linux::Timer`: arming and cancelling a timer
 //! (create, poll once, drop) with an empty queue and with 100,000 other
-//! timers pending, and firing a batch of timers (sparse, on a hand-made
+//! timers pending, resetting a pending timer (an idle timeout pushed back),
+//! and firing a batch of timers (sparse, on a hand-made
 //! executor; dense, in `pasts::block_on`).
 //!
 //! The side-by-side comparison with tokio and async-io is
@@ -61,6 +62,19 @@ fn timers(c: &mut Criterion) {
     c.bench_function("timer arm+cancel, 100k pending", |b| {
         b.iter(|| black_box(arm_cancel(&mut cx, black_box(ten_s))))
     });
+    // An idle timeout pushed back on every packet: one pending timer reset
+    // to a later deadline (no syscall: the timerfd stays armed earlier).
+    let mut timeout = Timer::new(ten_s).unwrap();
+    assert!(Pin::new(&mut timeout).poll(&mut cx).is_pending());
+    let start = std::time::Instant::now();
+    let mut later = ten_s;
+    c.bench_function("timer reset later, 100k pending", |b| {
+        b.iter(|| {
+            later += Duration::from_nanos(1);
+            timeout.reset(black_box(start + later));
+        })
+    });
+    drop(timeout);
     drop(pending);
     c.bench_function("timer fire 1000 (1 ms) on a hand-made executor", |b| {
         b.iter_batched(

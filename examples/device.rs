@@ -19,43 +19,38 @@ fn main() -> std::io::Result<()> {
 #[cfg(feature = "linux")]
 mod demo {
     use pasts::linux::{Device, Watch};
+    use std::fs::File;
     use std::io::{self, Read, Write};
-    use std::os::fd::{AsFd, OwnedFd};
+    use std::os::fd::AsFd;
     use std::os::unix::net::UnixStream;
     use std::time::Duration;
 
-    /// Read everything `device` delivers until end of file, awaiting readiness
-    /// whenever the fd has nothing to read yet.
-    async fn read_all(mut device: Device) -> io::Result<()> {
-        // A second handle on the same open file to read through.
-        let mut reader = std::fs::File::from(device.as_fd().try_clone_to_owned()?);
+    /// Print everything `io` delivers until end of file: each read waits for
+    /// the fd to be readable whenever it has nothing to read yet.
+    async fn read_all<T: AsFd + Read>(io: T) -> io::Result<()> {
+        let mut device = Device::new(io, Watch::INPUT)?;
         let mut buf = [0; 256];
         loop {
-            (&mut device).await;
-            match reader.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => print!("got: {}", String::from_utf8_lossy(&buf[..n])),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+            match device.read_with(|io| io.read(&mut buf)).await? {
+                0 => return Ok(()),
+                n => print!("got: {}", String::from_utf8_lossy(&buf[..n])),
             }
         }
     }
 
     pub(crate) fn main() -> io::Result<()> {
-        let fd: OwnedFd = if std::env::args().nth(1).as_deref() == Some("stdin") {
-            io::stdin().as_fd().try_clone_to_owned()?
-        } else {
-            let (mut tx, rx) = UnixStream::pair()?;
-            rx.set_nonblocking(true)?;
-            std::thread::spawn(move || {
-                for i in 1..=3 {
-                    std::thread::sleep(Duration::from_millis(100));
-                    // Ignored: the reader only stops at end of file.
-                    let _ = writeln!(tx, "line {i}");
-                }
-            });
-            rx.into()
-        };
-        pasts::block_on(read_all(Device::new(fd, Watch::INPUT)?))
+        if std::env::args().nth(1).as_deref() == Some("stdin") {
+            let stdin = File::from(io::stdin().as_fd().try_clone_to_owned()?);
+            return pasts::block_on(read_all(stdin));
+        }
+        let (mut tx, rx) = UnixStream::pair()?;
+        std::thread::spawn(move || {
+            for i in 1..=3 {
+                std::thread::sleep(Duration::from_millis(100));
+                // Ignored: the reader only stops at end of file.
+                let _ = writeln!(tx, "line {i}");
+            }
+        });
+        pasts::block_on(read_all(rx))
     }
 }

@@ -1,46 +1,55 @@
 //! [`ThreadInterrupt`]: the `std` interrupt, a `Mutex` + `Condvar` with an
-//! atomic fast path, and the thread-local executor behind [`block_on`].
+//! atomic fast path, and the thread-local executor behind [`block_on`]. A
+//! platform may install a better place for `block_on` to sleep, a [`Park`]
+//! (the Linux reactor's `epoll_wait`); this module knows nothing else of it.
 
 use core::cell::Cell;
 use core::future::Future;
 use core::pin::pin;
 use core::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::interrupt::{run, with_shared_waker};
-#[cfg(feature = "linux")]
-use crate::linux::sleep;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
 //
-//   EMPTY    --interrupt--> NOTIFIED   (no sleeper: nothing else to do)
-//   PARKED   --interrupt--> NOTIFIED   (+ lock/unlock the mutex, notify_one)
-//   NOTIFIED --interrupt--> NOTIFIED   (wake-ups coalesce)
-//   NOTIFIED --wait_for---> EMPTY      (fast path: return without the mutex)
-//   EMPTY    --wait_for---> PARKED     (under the mutex, then Condvar::wait
-//                                       until the state is NOTIFIED)
+//   any      --interrupt-----> NOTIFIED  (from PARKED: + lock/unlock the
+//                                         mutex, notify_one; from HOOKED:
+//                                         + `Park::unpark`)
+//   NOTIFIED --wait_for------> EMPTY     (fast path: no mutex)
+//   EMPTY    --wait_for------> PARKED    (under the mutex, then
+//                                         Condvar::wait until NOTIFIED)
+//   EMPTY    --begin_hooked--> HOOKED    (the installed `Park` sleeps)
+//   HOOKED   --end_hooked----> EMPTY
 //
-// With feature `linux`, `block_on` may sleep in the device reactor's
-// `epoll_wait` instead (see `linux::sleep`), in a fourth state:
-//
-//   EMPTY    --begin_polling--> POLLING  (then epoll_wait)
-//   POLLING  --interrupt------> NOTIFIED (+ write the reactor's eventfd,
-//                                         which ends the epoll_wait)
-//   POLLING  --end_polling----> EMPTY    (epoll_wait returned)
-//
-// No wake-up is lost: `interrupt` always leaves NOTIFIED behind, which only
-// `wait_for` (or `begin_polling`/`end_polling`) consumes. A sleeper moves to
-// PARKED while holding the mutex and releases it only inside
-// `Condvar::wait`; `interrupt` takes the mutex after it saw PARKED, so its
-// `notify_one` cannot fall between the sleeper's check and its wait. A
-// poller's state is POLLING for the whole `epoll_wait`, so an `interrupt`
-// either sees it (and writes the eventfd) or comes after `end_polling`.
+// No wake-up is lost: `interrupt` always leaves NOTIFIED, which only the
+// sleeper consumes. A sleeper moves to PARKED holding the mutex and lets go
+// of it only inside `Condvar::wait`; `interrupt` takes the mutex after it
+// saw PARKED, so its `notify_one` cannot fall before that wait. A hooked
+// sleeper is HOOKED for its whole sleep, so an `interrupt` either sees it
+// (and calls `unpark`) or comes after `end_hooked`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
-#[cfg(feature = "linux")]
-const POLLING: u8 = 3;
+const HOOKED: u8 = 3;
+
+/// Where [`block_on`] threads sleep once a platform module installed it.
+pub(crate) trait Park: Sync {
+    /// Sleep until `me` is interrupted (may return spuriously): in
+    /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`.
+    fn park(&self, me: &Arc<ThreadInterrupt>);
+    /// End a sleep between `begin_hooked` and `end_hooked`.
+    fn unpark(&self);
+}
+
+static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
+
+/// Make every `block_on` sleep through `park` (the first call wins).
+pub(crate) fn install_park(park: &'static dyn Park) {
+    // Ignored: there is one platform, so a second call installs the same.
+    let _ = PARK.set(park);
+}
 
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
 /// fast path, so a wake while the thread is awake costs one atomic swap.
@@ -48,7 +57,9 @@ const POLLING: u8 = 3;
 /// Most programs use [`ThreadInterrupt::block_on`] (or [`pasts::block_on`](
 /// crate::block_on)), which keeps one interrupt per thread. A `static`
 /// `ThreadInterrupt` drives [`Interrupt::block_on`] with no allocation at
-/// all; only one thread may wait on a given interrupt at a time.
+/// all. Only one thread may wait on a given interrupt at a time: a second
+/// thread that waits while another one sleeps panics (give each thread its
+/// own interrupt, or use `pasts::block_on`, which keeps one per thread).
 ///
 /// ```rust
 /// use pasts::prelude::*;
@@ -108,29 +119,19 @@ impl ThreadInterrupt {
         }
 
         /// Restores the thread's state when a `block_on` ends, by return or
-        /// by unwinding.
-        struct Exit<'a> {
-            local: &'a Local,
-            nested: bool,
-        }
+        /// by unwinding. A nested call (`.1`) shared the outer call's
+        /// interrupt and may have consumed a wake-up meant for the outer
+        /// future: it hands the outer loop one (possibly spurious) wake-up.
+        struct Exit<'a>(&'a Local, bool);
 
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
-                if self.nested {
-                    nested_exit(&self.local.interrupt);
-                } else {
-                    self.local.busy.set(false);
+                match self.1 {
+                    true => self.0.interrupt.interrupt(),
+                    false => self.0.busy.set(false),
                 }
             }
-        }
-
-        /// The nested call shared the outer call's interrupt and may have
-        /// consumed a wake-up meant for the outer future: hand the outer loop
-        /// one (possibly spurious) wake-up.
-        #[cold]
-        fn nested_exit(interrupt: &ThreadInterrupt) {
-            interrupt.interrupt();
         }
 
         std::thread_local! {
@@ -142,31 +143,45 @@ impl ThreadInterrupt {
 
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
-            let nested = local.busy.replace(true);
-            let _exit = Exit { local, nested };
+            let _exit = Exit(local, local.busy.replace(true));
             let interrupt = &local.interrupt;
             with_shared_waker(interrupt, |waker| {
                 run(&Sleep(interrupt), waker, fut.as_mut())
             })
         });
-        match output {
-            Ok(output) => output,
-            // Only reachable from a thread-local destructor, after this
-            // thread's interrupt is gone: use a fresh one.
-            Err(_) => {
-                let interrupt = Arc::new(ThreadInterrupt::new());
-                with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
-            }
-        }
+        // Err only from a thread-local destructor, after this thread's
+        // interrupt is gone: use a fresh one.
+        output.unwrap_or_else(|_| {
+            let interrupt = Arc::new(ThreadInterrupt::new());
+            with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
+        })
     }
 
     /// NOTIFIED to EMPTY: consume a pending wake-up, if any, without
-    /// sleeping (the fast path of every sleep).
+    /// sleeping (the fast path of every sleep, [`Park`]'s too).
     #[inline]
     pub(crate) fn take_notified(&self) -> bool {
         self.state
             .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
+    }
+
+    /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
+    /// only other state its thread can find): then the wake-up is consumed.
+    pub(crate) fn begin_hooked(&self) -> bool {
+        let to = self
+            .state
+            .compare_exchange(EMPTY, HOOKED, Ordering::Relaxed, Ordering::Acquire);
+        if to.is_err() {
+            self.state.store(EMPTY, Ordering::Relaxed);
+        }
+        to.is_ok()
+    }
+
+    /// Back to EMPTY after a [`Park`] slept; true if NOTIFIED meanwhile
+    /// (the wake-up is consumed).
+    pub(crate) fn end_hooked(&self) -> bool {
+        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -186,8 +201,11 @@ impl Interrupt for ThreadInterrupt {
                 drop(self.lock());
                 self.condvar.notify_one();
             }
-            #[cfg(feature = "linux")]
-            POLLING => crate::linux::wake_poller(),
+            HOOKED => {
+                if let Some(park) = PARK.get() {
+                    park.unpark();
+                }
+            }
             _ => {}
         }
     }
@@ -201,57 +219,35 @@ impl Interrupt for ThreadInterrupt {
         // Acquire on failure too: seeing NOTIFIED here consumes the wake-up,
         // so what the waking thread did before `interrupt` must be visible
         // to the poll that follows (the interrupter took no lock).
-        if let Err(NOTIFIED) =
-            self.state
-                .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire)
         {
+            Ok(_) => {}
             // Interrupted since the fast path: consume and return.
-            self.state.store(EMPTY, Ordering::Relaxed);
-            return;
+            Err(NOTIFIED) => return self.state.store(EMPTY, Ordering::Relaxed),
+            // Another thread sleeps on this interrupt: one wake-up would
+            // reach only one of them, and the other would hang.
+            Err(_) => {
+                drop(guard);
+                panic!(
+                    "pasts::ThreadInterrupt: two threads wait on one interrupt at once; \
+                     give each thread its own ThreadInterrupt (or use pasts::block_on, \
+                     which keeps one per thread)"
+                )
+            }
         }
-        loop {
+        while !self.take_notified() {
             guard = self
                 .condvar
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner);
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return;
-            }
         }
     }
 }
 
-#[cfg(feature = "linux")]
-impl ThreadInterrupt {
-    /// EMPTY to POLLING before `epoll_wait`; false (and consumed) if
-    /// NOTIFIED: then don't wait.
-    pub(crate) fn begin_polling(&self) -> bool {
-        match self
-            .state
-            .compare_exchange(EMPTY, POLLING, Ordering::Relaxed, Ordering::Acquire)
-        {
-            Ok(_) => true,
-            // NOTIFIED: the only other state this thread can find here.
-            Err(_) => {
-                self.state.store(EMPTY, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// Back to EMPTY after `epoll_wait`; true if NOTIFIED meanwhile (the
-    /// wake-up is consumed).
-    pub(crate) fn end_polling(&self) -> bool {
-        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
-    }
-}
-
-/// How `block_on` sleeps between polls: [`Interrupt::wait_for`], or with
-/// feature `linux` possibly in the device reactor's `epoll_wait`.
+/// How `block_on` sleeps between polls: through the installed [`Park`],
+/// else [`Interrupt::wait_for`].
 struct Sleep<'a>(&'a Arc<ThreadInterrupt>);
 
 impl Interrupt for Sleep<'_> {
@@ -261,14 +257,11 @@ impl Interrupt for Sleep<'_> {
 
     #[inline]
     fn wait_for(&self) {
-        sleep(self.0);
+        match PARK.get() {
+            Some(park) => park.park(self.0),
+            None => self.0.wait_for(),
+        }
     }
-}
-
-#[cfg(not(feature = "linux"))]
-#[inline]
-fn sleep(interrupt: &Arc<ThreadInterrupt>) {
-    interrupt.wait_for();
 }
 
 /// Run `fut` to completion on the current thread: the same as

@@ -578,7 +578,8 @@ fn uinput_device_wakes_for_written_events() {
         "nothing before the first write"
     );
     let reader = node.file().try_clone().unwrap();
-    let mut device = Device::new(node.into_file().into(), Watch::INPUT).unwrap();
+    let mut device =
+        Device::<std::os::fd::OwnedFd>::new(node.into_file().into(), Watch::INPUT).unwrap();
 
     // The pad sends while the reader is already waiting.
     let writer = thread::spawn(move || {

@@ -1,7 +1,7 @@
-//! [`Device`]: a future that is ready whenever a file descriptor is.
+//! [`Device`]: an I/O object whose file descriptor the reactor watches.
 
 use core::fmt;
-use core::future::Future;
+use core::future::{poll_fn, Future};
 use core::ops::BitOr;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -9,10 +9,10 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use super::reactor::{Reactor, Registration};
+use super::reactor::{events, Reactor, Registration, READ, WRITE};
 use super::sys;
 
-/// Which readiness a [`Device`] waits for. Combine with `|`.
+/// Which readiness a [`Device`] waits for when awaited. Combine with `|`.
 ///
 /// ```rust
 /// use pasts::linux::Watch;
@@ -21,13 +21,13 @@ use super::sys;
 /// assert_ne!(both, Watch::INPUT);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Watch(u32);
+pub struct Watch(u8);
 
 impl Watch {
     /// Ready to read (`EPOLLIN`), or at end of file / hang-up.
-    pub const INPUT: Watch = Watch(sys::EPOLLIN);
+    pub const INPUT: Watch = Watch(READ);
     /// Ready to write (`EPOLLOUT`).
-    pub const OUTPUT: Watch = Watch(sys::EPOLLOUT);
+    pub const OUTPUT: Watch = Watch(WRITE);
 }
 
 impl BitOr for Watch {
@@ -38,13 +38,20 @@ impl BitOr for Watch {
     }
 }
 
-/// A file descriptor as a future: ready whenever the fd is ready for what it
-/// [`Watch`]es. Await it again and again through `&mut`.
+/// An I/O object (a socket, a pipe, any fd) that futures can wait on.
 ///
-/// The pattern: await, then do non-blocking I/O on the fd; on `EAGAIN`
-/// ([`io::ErrorKind::WouldBlock`]) await again. Readiness is
-/// level-triggered: awaiting while unread data remains completes at once,
-/// and a readiness that came before the first await is not lost.
+/// Two ways to use it:
+///
+/// - [`read_with`](Device::read_with) / [`write_with`](Device::write_with)
+///   run an I/O call on the object and, when it returns
+///   [`io::ErrorKind::WouldBlock`], wait until the fd is readable (writable)
+///   and call it again: a non-blocking call made async, whatever the
+///   [`Watch`].
+/// - Await the device itself (through `&mut`, again and again): it is ready
+///   whenever the fd is ready for what it [`Watch`]es; then do the I/O, and
+///   on `WouldBlock` await again. Readiness is level-triggered: awaiting
+///   while unread data remains completes at once, and a readiness that came
+///   before the first await is not lost. It may be ready spuriously.
 ///
 /// Works on any executor (pasts, tokio, futures, smol): one process-wide
 /// epoll reactor dispatches readiness to whatever waker polled last. Fds
@@ -53,8 +60,8 @@ impl BitOr for Watch {
 /// collects epoll events (a sleeping `pasts::block_on` thread or the
 /// reactor thread), so a waker must not block, nor run a future inline.
 ///
-/// Dropping the device deregisters and closes the fd; an event already in
-/// flight for it is ignored.
+/// Dropping the device deregisters the fd, then drops the I/O object; an
+/// event already in flight for it is ignored.
 ///
 /// ```rust
 /// use pasts::linux::{Device, Watch};
@@ -62,29 +69,19 @@ impl BitOr for Watch {
 /// use std::os::unix::net::UnixStream;
 ///
 /// let (mut tx, rx) = UnixStream::pair()?;
-/// rx.set_nonblocking(true)?;
-/// let mut rx_file = rx.try_clone()?;
-/// let mut device = Device::new(rx.into(), Watch::INPUT)?;
+/// let mut rx = Device::new(rx, Watch::INPUT)?;
 /// tx.write_all(b"hi")?;
 /// let mut buf = [0; 2];
-/// pasts::block_on(async {
-///     loop {
-///         (&mut device).await;
-///         match rx_file.read(&mut buf) {
-///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-///             other => break other.map(drop),
-///         }
-///     }
-/// })?;
-/// assert_eq!(&buf, b"hi");
+/// let n = pasts::block_on(rx.read_with(|io| io.read(&mut buf)))?;
+/// assert_eq!(&buf[..n], b"hi");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
-pub struct Device {
-    /// `None` for fds epoll refuses: always ready. Declared before `fd`, so
+pub struct Device<T: AsFd = OwnedFd> {
+    /// `None` for fds epoll refuses: always ready. Declared before `io`, so
     /// it is dropped (deregistered) while the fd is still open.
     registration: Option<Registered>,
-    fd: OwnedFd,
+    io: T,
     watch: Watch,
 }
 
@@ -97,34 +94,52 @@ struct Registered {
     fd: RawFd,
 }
 
-impl Device {
-    /// Register `fd` with the reactor (starting it on first use).
+impl<T: AsFd> Device<T> {
+    /// Make `io`'s fd non-blocking and register it with the reactor
+    /// (starting the reactor on first use).
     ///
-    /// Fails with the OS error if epoll rejects the fd for another reason
-    /// than `EPERM` (e.g. `EBADF`), or if the reactor cannot start. The fd
-    /// should be non-blocking, so I/O after a spurious wake-up returns
-    /// `EAGAIN` instead of blocking the executor.
+    /// # Errors
+    ///
+    /// The OS error, with the fd number, if the fd cannot be made
+    /// non-blocking or epoll rejects it for another reason than `EPERM`
+    /// (e.g. `EEXIST`: another device has the same fd), or if the reactor
+    /// cannot start. On error `io` is dropped (an owned fd closed); to keep
+    /// the object whatever happens, pass a reference (`&T`, or an `Arc<T>`:
+    /// any [`AsFd`]), or take it back later with
+    /// [`into_inner`](Device::into_inner).
     ///
     /// ```rust
     /// use pasts::linux::{Device, Watch};
+    /// use std::net::TcpListener;
     ///
     /// // epoll refuses regular files: they are always ready.
     /// let file = std::fs::File::open("Cargo.toml")?;
-    /// let mut device = Device::new(file.into(), Watch::INPUT)?;
+    /// let mut device = Device::new(file, Watch::INPUT)?;
     /// pasts::block_on(&mut device);
+    ///
+    /// // A borrowed socket stays the caller's, even if registering fails.
+    /// let listener = TcpListener::bind("127.0.0.1:0")?;
+    /// let device = Device::new(&listener, Watch::INPUT)?;
+    /// assert!(Device::new(&listener, Watch::INPUT).is_err()); // EEXIST
+    /// drop(device);
+    /// assert!(listener.local_addr().is_ok());
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn new(fd: OwnedFd, watch: Watch) -> io::Result<Device> {
-        let reactor = Reactor::get()?;
-        let (shared, token) = reactor.insert()?;
-        let events = watch.0 | sys::EPOLLONESHOT;
-        let registration = match sys::epoll_ctl(
+    pub fn new(io: T, watch: Watch) -> io::Result<Device<T>> {
+        let fd = io.as_fd();
+        let raw = fd.as_raw_fd();
+        let context = |e| sys::context(format_args!("pasts::linux::Device::new(fd {raw})"), e);
+        sys::set_nonblocking(fd).map_err(context)?;
+        let reactor = Reactor::get().map_err(context)?;
+        let (shared, token) = reactor.insert(watch.0).map_err(context)?;
+        let added = sys::epoll_ctl(
             reactor.epoll(),
             sys::EPOLL_CTL_ADD,
-            fd.as_fd(),
-            events,
+            fd,
+            events(watch.0),
             token,
-        ) {
+        );
+        let registration = match added {
             Ok(()) => Some(Registered {
                 reactor,
                 shared,
@@ -134,24 +149,24 @@ impl Device {
             Err(err) => {
                 reactor.remove(token);
                 if sys::errno(&err) != Some(sys::EPERM) {
-                    return Err(err);
+                    return Err(context(err));
                 }
                 None
             }
         };
         Ok(Device {
             registration,
-            fd,
+            io,
             watch,
         })
     }
 
-    /// What the device waits for.
+    /// What awaiting the device waits for.
     ///
     /// ```rust
     /// # use pasts::linux::{Device, Watch};
     /// # let file = std::fs::File::open("Cargo.toml")?;
-    /// let device = Device::new(file.into(), Watch::INPUT)?;
+    /// let device = Device::new(file, Watch::INPUT)?;
     /// assert_eq!(device.watch(), Watch::INPUT);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -159,58 +174,161 @@ impl Device {
         self.watch
     }
 
-    /// Deregister and give the fd back.
+    /// The I/O object.
+    ///
+    /// ```rust
+    /// # use pasts::linux::{Device, Watch};
+    /// let device = Device::new(std::fs::File::open("Cargo.toml")?, Watch::INPUT)?;
+    /// assert!(device.get_ref().metadata()?.is_file());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The I/O object, mutably. Do not replace or close its fd through
+    /// it: the device stays registered for the fd it was made with.
+    ///
+    /// ```rust
+    /// # use pasts::linux::{Device, Watch};
+    /// use std::io::Read;
+    ///
+    /// let mut device = Device::new(std::fs::File::open("Cargo.toml")?, Watch::INPUT)?;
+    /// let mut first = [0; 9];
+    /// device.get_mut().read_exact(&mut first)?;
+    /// assert_eq!(&first, b"[package]");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// Deregister and give the I/O object back (still non-blocking).
     ///
     /// ```rust
     /// # use pasts::linux::{Device, Watch};
     /// let file = std::fs::File::open("Cargo.toml")?;
-    /// let device = Device::new(file.into(), Watch::INPUT)?;
-    /// let file = std::fs::File::from(device.into_fd());
+    /// let device = Device::new(file, Watch::INPUT)?;
+    /// let file = device.into_inner();
     /// assert!(file.metadata()?.is_file());
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn into_fd(self) -> OwnedFd {
+    pub fn into_inner(self) -> T {
         let Device {
-            registration, fd, ..
+            registration, io, ..
         } = self;
         drop(registration);
-        fd
+        io
+    }
+
+    /// Run `op` on the I/O object until it does not return
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock), waiting for the fd to be
+    /// readable before each retry; returns `op`'s last result.
+    ///
+    /// ```rust
+    /// use pasts::linux::{Device, Watch};
+    /// use std::io::{Read, Write};
+    /// use std::net::{TcpListener, TcpStream};
+    ///
+    /// let mut listener = Device::new(TcpListener::bind("127.0.0.1:0")?, Watch::INPUT)?;
+    /// let mut client = TcpStream::connect(listener.get_ref().local_addr()?)?;
+    /// client.write_all(b"hello")?;
+    /// let mut buf = [0; 5];
+    /// pasts::block_on(async {
+    ///     let (stream, _) = listener.read_with(|io| io.accept()).await?;
+    ///     let mut stream = Device::new(stream, Watch::INPUT)?;
+    ///     stream.read_with(|io| io.read_exact(&mut buf)).await
+    /// })?;
+    /// assert_eq!(&buf, b"hello");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn read_with<R>(&mut self, op: impl FnMut(&mut T) -> io::Result<R>) -> io::Result<R> {
+        self.io_with(READ, op).await
+    }
+
+    /// Run `op` on the I/O object until it does not return
+    /// [`WouldBlock`](io::ErrorKind::WouldBlock), waiting for the fd to be
+    /// writable before each retry; returns `op`'s last result.
+    ///
+    /// ```rust
+    /// use pasts::linux::{Device, Watch};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (tx, mut rx) = UnixStream::pair()?;
+    /// let mut tx = Device::new(tx, Watch::INPUT)?; // the watch is for awaits
+    /// pasts::block_on(tx.write_with(|io| io.write_all(b"hi")))?;
+    /// let mut buf = [0; 2];
+    /// rx.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"hi");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn write_with<R>(
+        &mut self,
+        op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io_with(WRITE, op).await
+    }
+
+    /// `read_with`/`write_with` for direction `dir`.
+    async fn io_with<R>(
+        &mut self,
+        dir: u8,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let tick = self.registration.as_ref().map(|r| r.shared.tick());
+            match op(&mut self.io) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                done => return done,
+            }
+            // The fd just said "not ready": the first poll clears an older
+            // readiness, unless an event came during the call.
+            let mut seen = Some(tick);
+            poll_fn(|cx| {
+                let Some(registered) = &self.registration else {
+                    // Always ready; but after a `WouldBlock` yield once, so
+                    // the retry goes through the executor instead of
+                    // spinning in a poll.
+                    if seen.take().is_some() {
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(());
+                };
+                let watch = |events| {
+                    let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
+                    sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
+                };
+                let seen = seen.take().flatten();
+                match registered.shared.poll_io(dir, seen, cx.waker(), watch) {
+                    true => Poll::Ready(()),
+                    false => Poll::Pending,
+                }
+            })
+            .await;
+        }
     }
 }
 
-impl Future for Device {
+impl<T: AsFd> Future for Device<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let Some(registered) = &this.registration else {
+        let Some(registered) = &self.registration else {
             return Poll::Ready(());
         };
-        let shared = &registered.shared;
-        if shared.take_ready() {
-            return Poll::Ready(());
+        let recheck = |events| {
+            let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
+            sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
+        };
+        match registered
+            .shared
+            .poll_level(self.watch.0, cx.waker(), recheck)
+        {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
         }
-        shared.set_waker(cx.waker());
-        // An event may have come before the waker was stored.
-        if shared.take_ready() {
-            return Poll::Ready(());
-        }
-        if shared.arm() {
-            let rearm = sys::epoll_ctl(
-                registered.reactor.epoll(),
-                sys::EPOLL_CTL_MOD,
-                this.fd.as_fd(),
-                this.watch.0 | sys::EPOLLONESHOT,
-                registered.token,
-            );
-            if rearm.is_err() {
-                // Cannot wait for readiness: report it, so the caller's I/O
-                // surfaces the fd's real error.
-                shared.disarm();
-                return Poll::Ready(());
-            }
-        }
-        Poll::Pending
     }
 }
 
@@ -223,22 +341,22 @@ impl Drop for Registered {
     }
 }
 
-impl AsFd for Device {
+impl<T: AsFd> AsFd for Device<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.io.as_fd()
     }
 }
 
-impl AsRawFd for Device {
+impl<T: AsFd> AsRawFd for Device<T> {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.io.as_fd().as_raw_fd()
     }
 }
 
-impl fmt::Debug for Device {
+impl<T: AsFd> fmt::Debug for Device<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Device")
-            .field("fd", &self.fd.as_raw_fd())
+            .field("fd", &self.as_raw_fd())
             .field("watch", &self.watch)
             .field("always_ready", &self.registration.is_none())
             .finish()

@@ -1,9 +1,11 @@
 //! Futures for Linux file descriptors (feature `linux`).
 //!
-//! [`Device`] turns any file descriptor into a re-pollable future that is
-//! ready whenever the fd is. It works on any executor: one process-wide
-//! epoll reactor, started with the first device, wakes whatever waker
-//! polled the device last. [`pasts::block_on`](crate::block_on) waits in
+//! [`Device`] makes any I/O object with a file descriptor async: its
+//! `read_with`/`write_with` retry a non-blocking call whenever the fd is
+//! ready, and the device itself is a re-pollable future that is ready
+//! whenever the fd is. It works on any executor: one process-wide epoll
+//! reactor, started with the first device, wakes whatever waker polled the
+//! device last. [`pasts::block_on`](crate::block_on) waits in
 //! that reactor's `epoll_wait` itself when it can, so a device wakes the
 //! thread that awaits it with no hop through a reactor thread; a reactor
 //! thread serves the other executors. [`Timer`] and [`Interval`] share one
@@ -11,14 +13,16 @@
 //!
 //! ```rust
 //! use pasts::linux::{Device, Watch};
-//! use std::io::Write;
+//! use std::io::{Read, Write};
 //! use std::os::unix::net::UnixStream;
 //!
 //! let (mut tx, rx) = UnixStream::pair()?;
-//! rx.set_nonblocking(true)?;
-//! let mut device = Device::new(rx.into(), Watch::INPUT)?;
+//! let mut device = Device::new(rx, Watch::INPUT)?;
 //! tx.write_all(b"ping")?;
 //! pasts::block_on(&mut device); // readable now
+//! let mut buf = [0; 4];
+//! pasts::block_on(device.read_with(|rx| rx.read_exact(&mut buf)))?;
+//! assert_eq!(&buf, b"ping");
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
@@ -32,8 +36,9 @@
 //!   slab index + generation, never a pointer), `react`, which waits for
 //!   events and wakes the registered wakers, and the *role*: which thread
 //!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
-//!   thread). `sleep` and `wake_poller` are the hooks `thread.rs`
-//!   calls.
+//!   thread). The reactor is the `Park` it installs in `thread.rs` (the
+//!   core's seam): `block_on` sleeps through it, and an interrupt of a
+//!   thread asleep there writes the reactor's eventfd.
 //! - `device`: [`Device`] and [`Watch`].
 //!
 //! **How other modules hook into the reactor** (the timer does this): they
@@ -41,8 +46,8 @@
 //! timers), and poll it with a waker of their own (`Arc<impl Wake>`). That
 //! waker's `wake` runs on the thread that dispatches epoll events, right
 //! after the event: it may read the fd, fire expired entries (waking the
-//! users' wakers), re-arm the fd and poll the `Device` again to re-arm it
-//! — all inline, with no lock of the reactor held. It must not block and
+//! users' wakers), re-arm the fd and poll the `Device` again to register
+//! its waker again — all inline, with no lock of the reactor held. It must not block and
 //! must not call `block_on` (the dispatching thread may be a `block_on`
 //! thread that owns the role, or the reactor thread).
 
@@ -63,5 +68,3 @@ mod timer;
 
 pub use device::{Device, Watch};
 pub use timer::{Interval, Timer};
-
-pub(crate) use reactor::{sleep, wake_poller};

@@ -1,6 +1,6 @@
 //! The process-wide epoll reactor behind [`Device`](super::Device).
 //!
-//! One epoll set holds every registered fd, each `EPOLLONESHOT`, with the
+//! One epoll set holds every registered fd, edge-triggered, with the
 //! registration's *token* as epoll data: slab index (low 32 bits) and the
 //! slot's generation (high 32 bits), never a pointer. Whoever dispatches an
 //! event looks the token up in the slab under its lock; a slot freed by a
@@ -28,17 +28,19 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every period (1 ms, backing off to 10 ms) and takes it
-//! when it stayed free since the previous check (no `block_on` thread took
-//! or gave it back) and either events wait in epoll (`poll` on the epoll fd
-//! says so without taking them) or that went on for [`QUIET_CHECKS`]
-//! checks, and at start. It keeps the role until a `block_on` thread
-//! wants to sleep: that one adds itself to `waiting`, writes the eventfd
-//! and sleeps on its own interrupt; the reactor thread gives the role back
-//! and interrupts every waiting thread, and the first to sleep again takes
-//! it. The reactor thread also stops
-//! checking while a `block_on` thread waits in `epoll_wait` for that many
-//! checks; its release wakes it.
+//! checks the role every [`CHECK`] while it is free (backing off up to
+//! [`CHECK_MAX`] while a `block_on` thread owns it), and takes it when it
+//! stayed free since the previous check (no `block_on` thread took or gave it back) and either events wait
+//! in epoll (`poll` on the epoll fd says so without taking them) or that
+//! went on for [`QUIET_CHECKS`] checks, and at start. So an event waits
+//! about one check for a collector while the `block_on` threads run, and a
+//! `block_on` thread that sleeps again within a check keeps the role. It
+//! keeps the role until a `block_on` thread wants to sleep: that one adds
+//! itself to `waiting`, writes the eventfd and sleeps on its own
+//! interrupt; the reactor thread gives the role back and interrupts every
+//! waiting thread, and the first to sleep again takes it. While a
+//! `block_on` thread owns the role for [`QUIET_CHECKS`] checks in a row
+//! the reactor thread stops checking; that thread's release wakes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
@@ -47,7 +49,7 @@
 //!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
@@ -57,77 +59,180 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::vec::Vec;
 
 use super::sys;
+use crate::thread::{install_park, Park};
 use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
 
-// The readiness state of a registration. Transitions:
+// A registration's readiness. The fd is in epoll once, edge-triggered, for
+// the directions of its `Watch` (`interest`); `read_with`/`write_with` add
+// the other one the first time they wait for it (one `EPOLL_CTL_MOD`, which
+// also reports a readiness the fd already has). Each event reports what
+// the fd is ready for after something happened on it. Under the registration's lock, `ready`
+// holds the directions (`READ`, `WRITE`) reported and not cleared since,
+// and every event bumps `tick`. The device polls (one task at a time: it
+// takes `&mut`); the dispatcher fires:
 //
-//   ARMED --event (dispatcher)--> READY   then the stored waker is woken
-//   READY --poll (device)-------> IDLE    poll returns Ready
-//   IDLE  --poll (device)-------> ARMED   epoll_ctl(MOD) re-arms the oneshot
+//   fire(events):  ready |= events' directions, tick += 1, wake the waker
+//                  if it waits for one of them (`wants`)
+//   poll_io(want, seen):  an I/O call returned WouldBlock after the device
+//                  read `tick == seen`: clear `want` unless tick moved
+//                  since (an event came during the call); then Ready if
+//                  `want` is set, else store the waker, Pending
+//   poll_level(want):  Ready (consuming it) if `want` is set; else store the
+//                  waker and `EPOLL_CTL_MOD`, which reports the fd's present
+//                  readiness as a new event: level-triggered
 //
-// A registration starts ARMED: `EPOLL_CTL_ADD` arms it. While IDLE the fd is
-// disarmed in epoll (the oneshot fired), so only the device changes the
-// state; while ARMED only the dispatcher does. READY is never lost: the
-// dispatcher stores it before it takes the waker under the waker's mutex,
-// and `poll` checks for it after storing its waker under the same mutex.
-const IDLE: u8 = 0;
-const ARMED: u8 = 1;
-const READY: u8 = 2;
+// No readiness is lost: a direction is cleared only when the I/O call said
+// "not ready" after the last event (or when an await consumed it, and then
+// the MOD re-checks), and the waker is stored before, so the next edge
+// finds it.
+
+/// The input direction (`EPOLLIN`, and hang-up or error).
+pub(crate) const READ: u8 = 1;
+/// The output direction (`EPOLLOUT`, and hang-up or error).
+pub(crate) const WRITE: u8 = 2;
+
+/// The epoll events that watch the directions `dirs`, edge-triggered.
+pub(crate) fn events(dirs: u8) -> u32 {
+    let read = if dirs & READ != 0 {
+        sys::EPOLLIN | sys::EPOLLRDHUP
+    } else {
+        0
+    };
+    let write = if dirs & WRITE != 0 { sys::EPOLLOUT } else { 0 };
+    read | write | sys::EPOLLET
+}
 
 /// What a device and the dispatcher share.
 #[derive(Debug)]
 pub(crate) struct Registration {
-    state: AtomicU8,
-    waker: Mutex<Option<Waker>>,
+    /// Events so far; changed only under `inner`'s lock.
+    tick: AtomicUsize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The directions epoll watches.
+    interest: u8,
+    ready: u8,
+    /// The directions the stored waker waits for.
+    wants: u8,
+    waker: Option<Waker>,
 }
 
 impl Registration {
-    /// Consume a readiness the dispatcher reported.
+    /// The event count, read before an I/O call (see `poll_io`).
     #[inline]
-    pub(crate) fn take_ready(&self) -> bool {
-        self.state
-            .compare_exchange(READY, IDLE, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+    pub(crate) fn tick(&self) -> usize {
+        self.tick.load(Ordering::Acquire)
     }
 
-    /// Store `waker` to be woken on the next event.
-    #[inline]
-    pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut slot = lock(&self.waker);
-        let old = match &*slot {
-            Some(old) if old.will_wake(waker) => return,
-            _ => slot.replace(waker.clone()),
-        };
+    /// Ready if the fd was reported ready for a direction of `want`; else
+    /// store `waker`. `seen`: the I/O call just returned `WouldBlock`, with
+    /// [`tick`](Self::tick) read before it: then `want` is cleared first,
+    /// unless an event came since. A direction epoll does not watch yet is
+    /// added with `watch` (given the epoll events); if that fails, ready, so
+    /// the caller's I/O meets the fd's error.
+    pub(crate) fn poll_io(
+        &self,
+        want: u8,
+        seen: Option<usize>,
+        waker: &Waker,
+        watch: impl FnOnce(u32) -> io::Result<()>,
+    ) -> bool {
+        let mut inner = lock(&self.inner);
+        if seen == Some(self.tick.load(Ordering::Relaxed)) {
+            inner.ready &= !want;
+        }
+        if inner.ready & want != 0 {
+            return true;
+        }
+        if inner.interest & want != want {
+            let interest = inner.interest | want;
+            if watch(events(interest)).is_err() {
+                return true;
+            }
+            inner.interest = interest;
+        }
+        inner.wants = want;
+        let old = store(&mut inner.waker, waker);
         // The replaced waker is dropped after the lock: its drop is user
         // code, which must not run while the dispatcher may wait for it.
-        drop(slot);
+        drop(inner);
         drop(old);
+        false
     }
 
-    /// Move IDLE to ARMED; true if the caller must re-arm the fd in epoll.
-    #[inline]
-    pub(crate) fn arm(&self) -> bool {
-        self.state
-            .compare_exchange(IDLE, ARMED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+    /// Ready if the fd was reported ready for a direction of `want` since
+    /// that was last consumed (consuming it); else store `waker` and call
+    /// `recheck` with the epoll events watched: an `EPOLL_CTL_MOD`, after
+    /// which epoll reports a readiness the fd has now (unread data) as a new
+    /// event, so the waker is woken through the reactor. If that fails,
+    /// ready, so the caller's I/O meets the fd's error.
+    pub(crate) fn poll_level(
+        &self,
+        want: u8,
+        waker: &Waker,
+        recheck: impl FnOnce(u32) -> io::Result<()>,
+    ) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.ready & want != 0 {
+            inner.ready &= !want;
+            return true;
+        }
+        inner.wants = want;
+        let old = store(&mut inner.waker, waker);
+        let interest = inner.interest;
+        drop(inner);
+        drop(old);
+        recheck(events(interest)).is_err()
     }
 
-    /// Re-arming failed: leave the state IDLE so the next poll tries again.
-    pub(crate) fn disarm(&self) {
-        self.state.store(IDLE, Ordering::Release);
-    }
-
-    /// The dispatcher's side: mark READY and wake the stored waker.
-    fn fire(&self) {
-        self.state.store(READY, Ordering::Release);
-        let waker = lock(&self.waker).take();
+    /// The dispatcher's side: record what the event reports and wake the
+    /// stored waker if it waits for that.
+    fn fire(&self, events: u32) {
+        let mut inner = lock(&self.inner);
+        let ready = directions(events);
+        inner.ready |= ready;
+        let tick = self.tick.load(Ordering::Relaxed);
+        self.tick.store(tick.wrapping_add(1), Ordering::Release);
+        let waker = match ready & inner.wants {
+            0 => None,
+            _ => inner.waker.take(),
+        };
+        drop(inner);
         if let Some(waker) = waker {
             waker.wake();
         }
     }
+}
+
+/// Store `waker` in `slot` unless it wakes the same task; returns the
+/// replaced one, for the caller to drop after its lock.
+fn store(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+    match slot {
+        Some(old) if old.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
+    }
+}
+
+/// The directions epoll `events` make ready (hang-up and error: both).
+fn directions(events: u32) -> u8 {
+    let both = sys::EPOLLHUP | sys::EPOLLERR;
+    let read = if events & (sys::EPOLLIN | sys::EPOLLRDHUP | sys::EPOLLPRI | both) != 0 {
+        READ
+    } else {
+        0
+    };
+    let write = if events & (sys::EPOLLOUT | both) != 0 {
+        WRITE
+    } else {
+        0
+    };
+    read | write
 }
 
 /// One slab slot: the generation counts how often the slot was freed.
@@ -149,9 +254,12 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// The reactor thread checks the role this often at first…
-const CHECK_MIN: Duration = Duration::from_millis(1);
-/// …doubling up to this.
+/// How often the reactor thread checks the role while it is free: events
+/// wait about this long for a collector while the `block_on` threads run.
+const CHECK: Duration = Duration::from_micros(500);
+/// While a `block_on` thread owns the role the checks back off, doubling up
+/// to this (each check is a wake-up of the reactor thread): a role given
+/// back after a long sleep waits up to this for its first check.
 const CHECK_MAX: Duration = Duration::from_millis(10);
 /// Checks with no `block_on` activity before the reactor thread takes a
 /// free role with no events waiting, or stops checking an owned one.
@@ -199,23 +307,6 @@ pub(crate) fn on_reactor_thread() -> bool {
     ON_REACTOR_THREAD.with(core::cell::Cell::get)
 }
 
-/// Sleep until `me` is interrupted, for `pasts::block_on`: in `epoll_wait`,
-/// dispatching device events, if the role is free; else on `me`.
-pub(crate) fn sleep(me: &Arc<ThreadInterrupt>) {
-    match REACTOR.get() {
-        Some(reactor) => reactor.sleep(me),
-        None => me.wait_for(),
-    }
-}
-
-/// End the `epoll_wait` of a `block_on` thread that owns the role (its
-/// interrupt was POLLING).
-pub(crate) fn wake_poller() {
-    if let Some(reactor) = REACTOR.get() {
-        reactor.notify();
-    }
-}
-
 /// Lock a mutex whose data stays consistent across a panic (every critical
 /// section here is a few plain moves).
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -231,7 +322,9 @@ impl Reactor {
                 let new = Reactor::new()?;
                 // If another thread won the race, `new` is dropped (its fds
                 // closed) and theirs is used.
-                REACTOR.get_or_init(move || new)
+                let reactor = REACTOR.get_or_init(move || new);
+                install_park(reactor);
+                reactor
             }
         };
         if !reactor.thread_started.load(Ordering::Acquire) {
@@ -291,10 +384,10 @@ impl Reactor {
         let mut role = lock(&self.role);
         // The epoch at the previous check; none at start: take the role.
         let mut seen = None;
-        let mut period = CHECK_MIN;
         let mut quiet = 0;
+        let mut period = CHECK;
         loop {
-            let unchanged = seen == Some(role.epoch);
+            let unchanged = seen.map_or(true, |seen| seen == role.epoch);
             quiet = if unchanged { quiet + 1 } else { 0 };
             let take =
                 seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
@@ -302,7 +395,6 @@ impl Reactor {
                 role.owner = THREAD;
                 drop(role);
                 role = self.own();
-                period = CHECK_MIN;
                 quiet = 0;
             } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
                 // A `block_on` thread waits in epoll_wait for long: sleep
@@ -314,16 +406,18 @@ impl Reactor {
                         .wait(role)
                         .unwrap_or_else(PoisonError::into_inner);
                 }
-                period = CHECK_MIN;
                 quiet = 0;
             }
+            period = match role.owner {
+                BLOCK_ON => (period * 2).min(CHECK_MAX),
+                _ => CHECK,
+            };
             seen = Some(role.epoch);
             role = self
                 .check
                 .wait_timeout(role, period)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            period = (period * 2).min(CHECK_MAX);
         }
     }
 
@@ -340,7 +434,7 @@ impl Reactor {
             if self.react(-1, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(CHECK_MAX);
+                std::thread::sleep(CHECK);
             }
             let mut role = lock(&self.role);
             if !role.waiting.is_empty() {
@@ -353,7 +447,8 @@ impl Reactor {
         }
     }
 
-    /// `block_on`'s sleep (see [`sleep`]).
+    /// `block_on`'s sleep: in `epoll_wait`, dispatching device events, if
+    /// the role is free; else on `me`.
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
         // Woken already (a future that wakes itself, say): return without
         // touching the role. A busy thread that took and gave back the role
@@ -421,12 +516,12 @@ impl Reactor {
     /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
     /// events, until `me` is interrupted.
     fn poll_for(&self, me: &ThreadInterrupt) -> io::Result<()> {
-        while me.begin_polling() {
+        while me.begin_hooked() {
             let mut woken = false;
             // Back to EMPTY before dispatching, so waking `me` from the
             // dispatch costs no eventfd write.
-            let polled = self.react(-1, || woken = me.end_polling());
-            if polled.is_err() && me.end_polling() {
+            let polled = self.react(-1, || woken = me.end_hooked());
+            if polled.is_err() && me.end_hooked() {
                 // Keep the wake-up that came meanwhile for the plain
                 // `wait_for` the caller falls back to.
                 me.interrupt();
@@ -477,20 +572,27 @@ impl Reactor {
             if let Some(registration) = registration {
                 // A waker that panics (a bug in its executor, reported by the
                 // panic hook) must not cost the batch's other events, whose
-                // oneshots are spent, nor unwind into an unrelated
+                // edges are spent, nor unwind into an unrelated
                 // `block_on` or end the reactor thread: it is contained here.
-                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire()));
+                let events = event.events();
+                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire(events)));
             }
         }
         Ok(n)
     }
 
     /// Add a registration to the slab; returns it and its token. It is not
-    /// in epoll yet: the caller adds the fd with the token.
-    pub(crate) fn insert(&self) -> io::Result<(Arc<Registration>, u64)> {
+    /// in epoll yet: the caller adds the fd with the token, watching
+    /// [`events`]`(interest)`.
+    pub(crate) fn insert(&self, interest: u8) -> io::Result<(Arc<Registration>, u64)> {
         let registration = Arc::new(Registration {
-            state: AtomicU8::new(ARMED),
-            waker: Mutex::new(None),
+            tick: AtomicUsize::new(0),
+            inner: Mutex::new(Inner {
+                interest,
+                ready: 0,
+                wants: 0,
+                waker: None,
+            }),
         });
         let mut slab = lock(&self.slab);
         let index = match slab.free.pop() {
@@ -534,6 +636,16 @@ impl Reactor {
         drop(slab);
         // Dropped outside the lock: it may drop the last clone of a waker.
         drop(registration);
+    }
+}
+
+impl Park for Reactor {
+    fn park(&self, me: &Arc<ThreadInterrupt>) {
+        self.sleep(me);
+    }
+
+    fn unpark(&self) {
+        self.notify();
     }
 }
 

@@ -100,10 +100,8 @@ const COARSE_LAG: u64 = 20_000_000;
 /// a dense stream of deadlines (100,000 over 200 ms) is coalesced into
 /// fewer, larger passes. A pass that fired one timer keeps the [`SLACK`]
 /// floor, and a timer registered after the pass, earlier than what it
-/// armed, re-arms the timerfd as always.
-/// Measured (`timers_many`, 100,000 timers, quiet 2-core VM): creating the
-/// timers took 40 ms instead of 50–80 ms while the reactor thread ran a
-/// pass every 25 µs, and late_p99 went from 50–62 ms to 28 ms.
+/// armed, re-arms the timerfd as always (`timers_many` in the comparison
+/// harness measures the effect).
 const COALESCE_MAX: u64 = 250_000;
 
 /// The arming floor of a reactor-thread pass that fired `fired` timers.
@@ -209,6 +207,29 @@ impl Timer {
     pub fn at(deadline: Instant) -> io::Result<Self> {
         let driver = driver()?;
         Ok(Self::with_deadline(driver, driver.since_epoch(deadline)))
+    }
+
+    /// Move the deadline to `deadline`, earlier or later, whether the timer
+    /// is pending, ready or not polled yet. A pending timer keeps the waker
+    /// it was polled with: that task is woken at the new deadline without
+    /// polling again (a timeout pushed back on every packet).
+    ///
+    /// ```rust
+    /// use pasts::linux::Timer;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let start = Instant::now();
+    /// let mut timeout = Timer::new(Duration::from_secs(60))?;
+    /// timeout.reset(start + Duration::from_millis(2));
+    /// pasts::block_on(&mut timeout);
+    /// assert!(start.elapsed() >= Duration::from_millis(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = self.driver.since_epoch(deadline);
+        self.driver.reschedule(&mut self.ticket, self.deadline);
     }
 
     fn with_deadline(driver: &'static Driver, deadline: u64) -> Self {
@@ -326,6 +347,35 @@ impl Interval {
             period,
             moved: false,
         })
+    }
+}
+
+impl Interval {
+    /// An interval whose first tick is at `start` (at once if it has
+    /// passed), then one every `period`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Interval::new`].
+    ///
+    /// ```rust
+    /// use pasts::linux::Interval;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let start = Instant::now();
+    /// let mut ticks = Interval::at(start, Duration::from_millis(2))?;
+    /// pasts::block_on(&mut ticks); // at once: `start` has passed
+    /// pasts::block_on(&mut ticks);
+    /// assert!(start.elapsed() >= Duration::from_millis(2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn at(start: Instant, period: Duration) -> io::Result<Self> {
+        let mut interval = Self::new(period)?;
+        let next = &mut interval.next;
+        next.deadline = next.driver.since_epoch(start);
+        Ok(interval)
     }
 }
 
@@ -626,6 +676,42 @@ impl Driver {
         Poll::Pending
     }
 
+    /// A timer's deadline moved (see [`Timer::reset`]): a queued slot is
+    /// rescheduled with its waker, and the timerfd armed earlier if needed.
+    /// A slot that fired meanwhile woke its task, whose next poll queues the
+    /// new deadline.
+    fn reschedule(&self, ticket: &mut Option<Ticket>, deadline: u64) {
+        let Some(t) = ticket else { return };
+        if t.fired() {
+            *ticket = None;
+            return;
+        }
+        let mut state = self.lock();
+        if t.fired() {
+            *ticket = None;
+            return;
+        }
+        state.queue.reschedule(t.key, deadline);
+        // An earlier deadline (a passed one too: an absolute time in the
+        // past expires at once) must arm the timerfd, as in `poll`.
+        if deadline.saturating_add(SLACK) < state.armed {
+            match self.arm(deadline) {
+                Ok(()) => state.armed = deadline,
+                // Should arming fail (see `poll`), fire the slot at once:
+                // its task polls and tries again.
+                Err(_) => {
+                    let waker = state.queue.remove(t.key);
+                    retire(t.cell);
+                    *ticket = None;
+                    drop(state);
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
+            }
+        }
+    }
+
     /// Give back a timer's slot (its waker is dropped, never called).
     fn release(&self, ticket: Option<Ticket>) {
         let Some(ticket) = ticket else { return };
@@ -659,19 +745,16 @@ impl Driver {
     /// `now` and fired `fired` timers. Returns the new `armed`.
     ///
     /// The expiry that started the pass is still unread, so the fd is
-    /// readable: left so, the device re-arms with an event already pending
-    /// and the next pass runs at once, with no timer interrupt. That is how
-    /// a `block_on` thread waits for a deadline at most [`SLACK`] ahead:
-    /// arming the timerfd for it costs a hardware timer interrupt and a
-    /// context switch, and on a VM an exit each for the `timerfd_settime`
-    /// and the interrupt (about 25 µs to wake up 10 µs ahead on the 2-core
-    /// VM of the benchmarks), more than the wait; instead the thread runs a
-    /// pass (its only syscalls the device's `epoll_ctl` and `epoll_wait`)
-    /// after each turn of its executor until the deadline passes, busy for
-    /// at most `SLACK`. Measured (`timers_many`, 100,000 deadlines within
-    /// 200 ms): late_p50 3 µs instead of 45 µs with the timerfd armed at
-    /// least `SLACK` ahead; async-io, which polls likewise, 12 µs. The
-    /// reactor thread does not (see [`COALESCE_MAX`]).
+    /// readable: left so, the device re-checks it with an event already
+    /// pending and the next pass runs at once, with no timer interrupt. That
+    /// is how a `block_on` thread waits for a deadline at most [`SLACK`]
+    /// ahead: arming the timerfd for it costs a hardware timer interrupt and
+    /// a context switch (on a VM an exit each for the `timerfd_settime` and
+    /// the interrupt), more than the wait; instead the thread runs a pass
+    /// (its only syscalls the device's `epoll_ctl` and `epoll_wait`) after
+    /// each turn of its executor until the deadline passes, busy for at most
+    /// `SLACK` (`timers_many` in the comparison harness shows the effect).
+    /// The reactor thread does not (see [`COALESCE_MAX`]).
     ///
     /// Otherwise `timerfd_settime` clears the expiry and arms the next one;
     /// with nothing queued a `read` only clears it, so an idle program has
@@ -679,7 +762,7 @@ impl Driver {
     /// readable and the next pass tries again.
     ///
     /// Why the fd is readable when this leaves it so: a pass starts when
-    /// the reactor saw it readable (or the device could not re-arm, and
+    /// the reactor saw it readable (or the device could not re-check, and
     /// then passes repeat anyway), and only this `read` and a
     /// `timerfd_settime`, which arms an expiry to come, clear that. A
     /// registration arms only for a deadline more than [`SLACK`] before
@@ -715,9 +798,9 @@ impl Driver {
     ///
     /// Leaving while the device is ready would leave nobody to watch the
     /// timerfd, so this loops for as long as timers keep expiring during the
-    /// passes (real work); should the device be unable to re-arm (it reports
-    /// that as ready), the passes go on polling the clock instead of
-    /// stopping the timers.
+    /// passes (real work); should the device be unable to re-check (it
+    /// reports that as ready), the passes go on polling the clock instead
+    /// of stopping the timers.
     fn on_readable(&self) {
         let mut reactor = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
         let reactor = &mut *reactor;

@@ -1,0 +1,936 @@
+//! `Device`: readiness, executors, the reactor's role, I/O with
+//! `read_with`/`write_with`, errors (one module per behaviour group).
+#![cfg(feature = "linux")]
+
+mod common;
+mod exec;
+#[path = "support/sys.rs"]
+mod sys;
+
+use common::{park_block_on, poll, within, Counter, Panics, Recording};
+use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, tcp_listener, woken_at};
+use pasts::linux::{Device, Watch};
+use pasts::prelude::*;
+use std::fs::{File, OpenOptions};
+use std::future::{poll_fn, Future};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+use sys::{
+    bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit, try_read,
+    FD_CLOEXEC, O_NONBLOCK,
+};
+
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Which thread collects the reactor's events depends on every `block_on`
+/// thread of the process: the tests that check it hold this exclusively,
+/// every other test shares it.
+static ROLE: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    ROLE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    ROLE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+mod always_ready {
+    //! Fds that epoll refuses with `EPERM` (regular files, `/dev/null`) make
+    //! devices that are always ready, not errors.
+
+    use super::*;
+
+    fn always_ready(file: File) {
+        let mut device = Device::new(file, Watch::INPUT | Watch::OUTPUT).unwrap();
+        let (_, waker) = Counter::new();
+        for _ in 0..3 {
+            assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Ready(()));
+        }
+        pasts::block_on(&mut device);
+        assert!(format!("{device:?}").contains("always_ready: true"));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn regular_file() {
+        let _role = shared();
+        always_ready(File::open("Cargo.toml").unwrap());
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn dev_null() {
+        let _role = shared();
+        always_ready(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .unwrap(),
+        );
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn into_inner_gives_the_file_back() {
+        let _role = shared();
+        let device = Device::new(File::open("Cargo.toml").unwrap(), Watch::INPUT).unwrap();
+        let file: File = device.into_inner();
+        assert!(file.metadata().unwrap().is_file());
+    }
+}
+
+mod block_on {
+    //! `pasts::block_on` sleeps in the reactor's `epoll_wait` when it can: it
+    //! must still be woken by plain wakers, serve other executors' devices, and
+    //! not stall other threads when its own future blocks.
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(20);
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn plain_waker_ends_epoll_wait() {
+        let _role = shared();
+        within(LIMIT, || {
+            // A device that never fires: block_on waits in epoll_wait.
+            let (_tx, rx) = pipe();
+            let mut device = Device::new(rx, Watch::INPUT).unwrap();
+            for _ in 0..50 {
+                let slot: Arc<Mutex<(bool, Option<Waker>)>> = Arc::default();
+                let waker_side = Arc::clone(&slot);
+                let waker_thread = thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(2));
+                    let mut slot = waker_side.lock().unwrap();
+                    slot.0 = true;
+                    if let Some(waker) = slot.1.take() {
+                        waker.wake();
+                    }
+                });
+                pasts::block_on(poll_fn(|cx| {
+                    let _ = Pin::new(&mut device).poll(cx);
+                    let mut slot = slot.lock().unwrap();
+                    if slot.0 {
+                        return Poll::Ready(());
+                    }
+                    slot.1 = Some(cx.waker().clone());
+                    Poll::Pending
+                }));
+                waker_thread.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn foreign_executor_served_while_block_on_waits() {
+        let _role = shared();
+        within(LIMIT, || {
+            // Thread X: pasts::block_on on a device fired only at the end.
+            let late = new_eventfd();
+            let (late_reader, late_writer) = (file(&late), file(&late));
+            let mut late_device = Device::new(late, Watch::INPUT).unwrap();
+            let x =
+                thread::spawn(move || pasts::block_on(next_count(&mut late_device, &late_reader)));
+            thread::sleep(Duration::from_millis(20));
+            // This thread: a foreign executor on another device, fired 100 times.
+            let fd = new_eventfd();
+            let (reader, writer) = (file(&fd), file(&fd));
+            let mut device = Device::new(fd, Watch::INPUT).unwrap();
+            let bumper = bump_every(writer, 100, Duration::from_micros(200));
+            let mut total = 0;
+            while total < 100 {
+                // More than 1 if bumps came faster than reads.
+                total += park_block_on(next_count(&mut device, &reader)).0;
+            }
+            bumper.join().unwrap();
+            bump(&late_writer);
+            x.join().unwrap();
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn blocking_future_does_not_stall_other_threads() {
+        let _role = shared();
+        within(LIMIT, || {
+            for _ in 0..20 {
+                let (a, b) = (new_eventfd(), new_eventfd());
+                let (a_reader, a_writer) = (file(&a), file(&a));
+                let (b_reader, b_writer) = (file(&b), file(&b));
+                let (mut dev_a, mut dev_b) = (
+                    Device::new(a, Watch::INPUT).unwrap(),
+                    Device::new(b, Watch::INPUT).unwrap(),
+                );
+                let (done_tx, done_rx) = mpsc::channel::<()>();
+                // Thread 1: awaits A, then blocks its thread (inside the
+                // future) until thread 2 got B.
+                let t1 = thread::spawn(move || {
+                    pasts::block_on(async {
+                        next_count(&mut dev_a, &a_reader).await;
+                        done_rx.recv().unwrap();
+                    })
+                });
+                // Thread 2: awaits B.
+                let t2 = thread::spawn(move || {
+                    pasts::block_on(next_count(&mut dev_b, &b_reader));
+                    done_tx.send(()).unwrap();
+                });
+                thread::sleep(Duration::from_millis(5));
+                bump(&a_writer);
+                thread::sleep(Duration::from_millis(1));
+                bump(&b_writer);
+                t1.join().unwrap();
+                t2.join().unwrap();
+            }
+        });
+    }
+}
+
+mod cloexec {
+    //! Every fd the crate makes (the reactor's epoll fd and eventfd) is
+    //! `O_CLOEXEC | O_NONBLOCK`, checked with `fcntl`.
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn crate_fds_are_cloexec_nonblock() {
+        let _role = shared();
+        // The first device starts the reactor, which makes its fds. Every
+        // anonymous-inode fd of the process is then the crate's or this test's
+        // (made CLOEXEC | NONBLOCK too).
+        let device = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+        let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        let mut kinds = Vec::new();
+        for fd in fds {
+            let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+                continue; // read_dir's own fd, closed by now
+            };
+            let target = target.to_string_lossy().into_owned();
+            if !target.starts_with("anon_inode:") {
+                continue;
+            }
+            let (fd_flags, status) = fd_flags(fd);
+            assert_ne!(fd_flags & FD_CLOEXEC, 0, "fd {fd} ({target}) not CLOEXEC");
+            assert_ne!(status & O_NONBLOCK, 0, "fd {fd} ({target}) not NONBLOCK");
+            kinds.push(target);
+        }
+        assert!(
+            kinds.iter().any(|k| k.contains("eventpoll")),
+            "no epoll fd among {kinds:?}"
+        );
+        let eventfds = kinds.iter().filter(|k| k.contains("eventfd")).count();
+        assert!(
+            eventfds >= 2,
+            "expected the test's and the reactor's eventfd among {kinds:?}"
+        );
+        drop(device);
+    }
+}
+
+mod executors {
+    //! The same device future runs on `pasts::block_on` and on a hand-written
+    //! executor that knows nothing of pasts.
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn same_device_on_two_executors() {
+        let _role = shared();
+        within(Duration::from_secs(20), || {
+            let fd = new_eventfd();
+            let (reader, writer) = (file(&fd), file(&fd));
+            let mut device = Device::new(fd, Watch::INPUT).unwrap();
+            let bumper = bump_every(writer, 20, Duration::from_millis(2));
+            let mut total = 0;
+            let mut foreign_wakes = 0;
+            while total < 20 {
+                if total % 2 == 0 {
+                    total += pasts::block_on(next_count(&mut device, &reader));
+                } else {
+                    let (n, _, wakes) = park_block_on(next_count(&mut device, &reader));
+                    total += n;
+                    foreign_wakes += wakes;
+                }
+            }
+            bumper.join().unwrap();
+            assert_eq!(total, 20);
+            // The foreign executor was woken by the reactor, not by luck: it
+            // parked at least once across its rounds (a bump comes every 2 ms).
+            assert!(foreign_wakes > 0);
+        });
+    }
+}
+
+mod handoff {
+    //! Two `pasts::block_on` threads with devices: when the thread that waits in
+    //! `epoll_wait` wakes to run a long poll, the other (parked) thread takes
+    //! over collecting events at once, so its device event is dispatched on its
+    //! own thread — not left for the reactor thread's next periodic check.
+
+    use super::*;
+
+    /// One round; true if B's device event was dispatched on B's own thread.
+    fn round() -> bool {
+        // A: owns the role (sleeps in epoll_wait) until `go` is set and it is
+        // woken through `wake_a`; then runs a poll that blocks for 400 ms.
+        let go = Arc::new(AtomicBool::new(false));
+        let go_a = Arc::clone(&go);
+        let (wake_a_tx, wake_a) = mpsc::channel::<Waker>();
+        let a = thread::spawn(move || {
+            let mut sent = false;
+            pasts::block_on(poll_fn(move |cx| {
+                if go_a.load(Ordering::Acquire) {
+                    thread::sleep(Duration::from_millis(400));
+                    return Poll::Ready(());
+                }
+                if !sent {
+                    sent = true;
+                    wake_a_tx.send(cx.waker().clone()).unwrap();
+                }
+                Poll::Pending
+            }));
+        });
+        let wake_a = wake_a.recv().unwrap();
+        // Let A settle as the owner of the role.
+        thread::sleep(Duration::from_millis(50));
+
+        // B: awaits its device; parks, since A owns the role.
+        let fd = new_eventfd();
+        let writer = file(&fd);
+        let mut device = Device::new(fd, Watch::INPUT).unwrap();
+        let dispatched_on = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&dispatched_on);
+        let b = thread::spawn(move || {
+            pasts::block_on(poll_fn(|cx| {
+                let waker = Waker::from(Arc::new(Recording {
+                    inner: cx.waker().clone(),
+                    threads: Arc::clone(&record),
+                }));
+                Pin::new(&mut device).poll(&mut Context::from_waker(&waker))
+            }));
+            thread::current().id()
+        });
+        thread::sleep(Duration::from_millis(50));
+
+        // A wakes and blocks in its poll; then B's device becomes readable.
+        go.store(true, Ordering::Release);
+        wake_a.wake();
+        thread::sleep(Duration::from_millis(50));
+        bump(&writer);
+        let b_id = b.join().unwrap();
+        a.join().unwrap();
+        let on = dispatched_on.lock().unwrap();
+        on.as_slice() == [b_id]
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn parked_thread_takes_over_when_the_owner_runs() {
+        let _role = exclusive();
+        within(Duration::from_secs(60), || {
+            // The reactor exists before the rounds, so A's first sleep is in
+            // `epoll_wait`.
+            let _start_the_reactor = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+            let here = (0..5).filter(|_| round()).count();
+            // Scheduling on a loaded machine may let the reactor thread collect
+            // an event now and then; without the hand-over it collects them all.
+            assert!(
+                here >= 3,
+                "{here} of 5 events dispatched on the awaiting thread"
+            );
+        });
+    }
+}
+
+mod many {
+    //! A thousand devices at once: each wakes exactly when its own fd is
+    //! written, and the others stay pending.
+
+    use super::*;
+
+    const N: usize = 1_000;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn thousand_devices() {
+        let _role = shared();
+        // Three fds per device (the eventfd and two handles on it).
+        raise_fd_limit(3 * N as u64 + 100);
+        within(Duration::from_secs(60), || {
+            let fds: Vec<_> = (0..N).map(|_| new_eventfd()).collect();
+            let writers: Vec<_> = fds.iter().map(file).collect();
+            let readers: Vec<_> = fds.iter().map(file).collect();
+            let mut devices: Vec<Device> = fds
+                .into_iter()
+                .map(|fd| Device::new(fd, Watch::INPUT).unwrap())
+                .collect();
+            // Write every even one from another thread.
+            let evens: Vec<_> = writers.into_iter().step_by(2).collect();
+            let writer = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                for w in &evens {
+                    bump(w);
+                }
+            });
+            // Await until every even device was ready once (a hand-made join
+            // that polls each pending device).
+            let mut done = vec![false; N];
+            pasts::block_on(poll_fn(|cx| {
+                for (i, device) in devices.iter_mut().enumerate().step_by(2) {
+                    if !done[i] && Pin::new(device).poll(cx).is_ready() {
+                        done[i] = true;
+                    }
+                }
+                if done.iter().step_by(2).all(|&d| d) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }));
+            writer.join().unwrap();
+            let mut buf = [0; 8];
+            for (i, reader) in readers.iter().enumerate() {
+                let read = try_read(reader, &mut buf);
+                assert_eq!(read.is_some(), i % 2 == 0, "device {i}");
+            }
+            // The odd ones were never written: polling them is still pending.
+            let (_, waker) = Counter::unparking();
+            for device in devices.iter_mut().skip(1).step_by(2) {
+                assert!(poll(Pin::new(device), &waker).is_pending());
+            }
+        });
+    }
+}
+
+mod no_hop {
+    //! `pasts::block_on` waits in the reactor's `epoll_wait` itself: a device
+    //! event is dispatched on the thread that awaits it, not on the reactor
+    //! thread (one thread hop less).
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn device_events_dispatched_on_the_awaiting_thread() {
+        let _role = exclusive();
+        within(Duration::from_secs(20), || {
+            let fd = new_eventfd();
+            let (reader, writer) = (file(&fd), file(&fd));
+            let mut device = Device::new(fd, Watch::INPUT).unwrap();
+            let threads = Arc::new(Mutex::new(Vec::new()));
+            let bumper = bump_every(writer, 100, Duration::from_micros(500));
+            let mut total = 0;
+            while total < 100 {
+                pasts::block_on(poll_fn(|cx| {
+                    let waker = Waker::from(Arc::new(Recording {
+                        inner: cx.waker().clone(),
+                        threads: Arc::clone(&threads),
+                    }));
+                    match Pin::new(&mut device).poll(&mut Context::from_waker(&waker)) {
+                        Poll::Ready(()) => Poll::Ready(()),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }));
+                let mut buf = [0; 8];
+                if try_read(&reader, &mut buf).is_some() {
+                    total += u64::from_ne_bytes(buf);
+                }
+            }
+            bumper.join().unwrap();
+            let me = thread::current().id();
+            let threads = threads.lock().unwrap();
+            let here = threads.iter().filter(|&&id| id == me).count();
+            // The first wakes may come from the reactor thread, which owns the
+            // role until this thread first sleeps (and may take it again when
+            // this thread is descheduled for long on a loaded machine); the
+            // rest run here. Without the integration, none would.
+            assert!(
+                here * 2 >= threads.len(),
+                "{here} of {} wakes ran on the awaiting thread",
+                threads.len()
+            );
+        });
+    }
+}
+
+mod readiness {
+    //! A `Device` completes when its fd becomes ready: pipes, eventfds and
+    //! socket pairs, for input and for output, written from another thread.
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(20);
+
+    /// Await `rx` until a read succeeds while another thread runs `write` after
+    /// a pause; returns the bytes read.
+    fn read_after(rx: OwnedFd, write: impl FnOnce() + Send + 'static) -> Vec<u8> {
+        within(LIMIT, move || {
+            let reader = file(&rx);
+            let mut device = Device::new(rx, Watch::INPUT).unwrap();
+            let writer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                write();
+            });
+            let mut buf = [0; 64];
+            let n = pasts::block_on(async {
+                loop {
+                    (&mut device).await;
+                    if let Some(n) = try_read(&reader, &mut buf) {
+                        break n;
+                    }
+                }
+            });
+            writer.join().unwrap();
+            buf[..n].to_vec()
+        })
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn pipe_input() {
+        let _role = shared();
+        let (rx, tx) = pipe();
+        let got = read_after(rx, move || File::from(tx).write_all(b"pipe").unwrap());
+        assert_eq!(got, b"pipe");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn eventfd_input() {
+        let _role = shared();
+        let fd = new_eventfd();
+        let writer = file(&fd);
+        let got = read_after(fd, move || bump(&writer));
+        assert_eq!(got, 1u64.to_ne_bytes());
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn socketpair_input() {
+        let _role = shared();
+        let (mut tx, rx) = UnixStream::pair().unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let got = read_after(rx.into(), move || tx.write_all(b"sock").unwrap());
+        assert_eq!(got, b"sock");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn pipe_output_after_drain() {
+        let _role = shared();
+        within(LIMIT, || {
+            let (rx, tx) = pipe();
+            let writer = file(&tx);
+            // Fill the pipe: now it is not writable.
+            let chunk = [0u8; 4096];
+            let mut filled = 0;
+            loop {
+                match (&writer).write(&chunk) {
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let mut device = Device::new(tx, Watch::OUTPUT).unwrap();
+            let drainer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                let reader = file(&rx);
+                let mut buf = vec![0; filled];
+                let mut total = 0;
+                while total < filled {
+                    total += try_read(&reader, &mut buf).unwrap_or(0);
+                }
+                rx
+            });
+            pasts::block_on(async {
+                loop {
+                    (&mut device).await;
+                    if (&writer).write(b"x").is_ok() {
+                        break;
+                    }
+                }
+            });
+            drop(drainer.join().unwrap());
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn input_or_output_combined() {
+        let _role = shared();
+        within(LIMIT, || {
+            let (a, _b) = UnixStream::pair().unwrap();
+            a.set_nonblocking(true).unwrap();
+            // An empty socket is writable: INPUT | OUTPUT is ready at once.
+            let mut device = Device::new(a, Watch::INPUT | Watch::OUTPUT).unwrap();
+            pasts::block_on(&mut device);
+            assert_eq!(device.watch(), Watch::INPUT | Watch::OUTPUT);
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn hang_up_is_ready() {
+        let _role = shared();
+        let (rx, tx) = pipe();
+        // The read end of a pipe whose writer closed is readable (EOF).
+        let got = read_after(rx, move || drop(tx));
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn device_is_send_sync_unpin() {
+        let _role = shared();
+        fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
+        check::<Device>();
+    }
+}
+
+mod unread {
+    //! Level-triggered semantics: awaiting while unread data remains completes
+    //! at once, every time; once the data is read, the device waits again.
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn unread_data_keeps_it_ready() {
+        let _role = shared();
+        within(Duration::from_secs(20), || {
+            let (mut tx, rx) = UnixStream::pair().unwrap();
+            rx.set_nonblocking(true).unwrap();
+            // Written before the device exists: the readiness that races with
+            // registration is not lost either.
+            tx.write_all(b"abc").unwrap();
+            let reader = file(&rx);
+            let mut device = Device::new(rx, Watch::INPUT).unwrap();
+            // Never reading: each await completes with no new write.
+            for _ in 0..100 {
+                pasts::block_on(&mut device);
+            }
+            // Read one byte at a time: still ready until the last one is gone.
+            let mut byte = [0];
+            for expected in b"abc" {
+                pasts::block_on(&mut device);
+                assert_eq!(try_read(&reader, &mut byte), Some(1));
+                assert_eq!(byte[0], *expected);
+            }
+            assert_eq!(try_read(&reader, &mut byte), None);
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn drained_device_waits() {
+        let _role = shared();
+        within(Duration::from_secs(20), || {
+            let (mut tx, rx) = UnixStream::pair().unwrap();
+            rx.set_nonblocking(true).unwrap();
+            let mut device = Device::new(rx, Watch::INPUT).unwrap();
+            let (counter, waker) = Counter::unparking();
+            assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Pending);
+            // Nothing to read: no wake, still pending.
+            thread::sleep(Duration::from_millis(50));
+            assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Pending);
+            assert_eq!(counter.wakes(), 0);
+            // A write wakes the waker stored by the last poll.
+            tx.write_all(b"x").unwrap();
+            while counter.wakes() == 0 {
+                thread::park();
+            }
+            assert_eq!(poll(Pin::new(&mut device), &waker), Poll::Ready(()));
+        });
+    }
+}
+
+mod waker_panic {
+    //! A waker that panics when the reactor wakes it (a bug in some executor)
+    //! does not break the reactor: other devices keep working.
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn panicking_waker_is_contained() {
+        let _role = shared();
+        within(Duration::from_secs(20), || {
+            let waker = Waker::from(Arc::new(Panics));
+            for round in 0..3 {
+                // Ten devices in one batch; the first waker panics.
+                let fds: Vec<_> = (0..10).map(|_| new_eventfd()).collect();
+                let files: Vec<_> = fds.iter().map(file).collect();
+                let mut devices: Vec<_> = fds
+                    .into_iter()
+                    .map(|fd| Device::new(fd, Watch::INPUT).unwrap())
+                    .collect();
+                assert!(poll(Pin::new(&mut devices[0]), &waker).is_pending());
+                let others: Vec<_> = devices.split_off(1);
+                let workers: Vec<_> = others
+                    .into_iter()
+                    .zip(files.iter().skip(1).map(|f| f.try_clone().unwrap()))
+                    .map(|(mut device, reader)| {
+                        thread::spawn(move || pasts::block_on(next_count(&mut device, &reader)))
+                    })
+                    .collect();
+                thread::sleep(Duration::from_millis(10));
+                for f in &files {
+                    bump(f);
+                }
+                for worker in workers {
+                    assert_eq!(worker.join().unwrap(), 1, "round {round}");
+                }
+            }
+        });
+    }
+}
+
+mod foreign_lateness {
+    //! A device awaited on another executor is served however a
+    //! `pasts::block_on` thread spends its time: while it alternates short
+    //! waits and 50 ms CPU bursts, the reactor thread collects the event,
+    //! so readiness is never tens of milliseconds late.
+
+    use super::*;
+
+    /// Lateness from each of `n` writes (1 ms apart) to the reading task's
+    /// wake-up, measured by `run`, an executor.
+    fn readiness(
+        n: usize,
+        run: impl FnOnce(Device<UnixStream>, Arc<Mutex<Instant>>, usize) -> Vec<Duration>,
+    ) -> Vec<Duration> {
+        let (mut tx, rx) = UnixStream::pair().unwrap();
+        let device = Device::new(rx, Watch::INPUT).unwrap();
+        let sent = Arc::new(Mutex::new(Instant::now()));
+        let writer = {
+            let sent = Arc::clone(&sent);
+            thread::spawn(move || {
+                for _ in 0..n {
+                    thread::sleep(Duration::from_millis(1));
+                    *sent.lock().unwrap() = Instant::now();
+                    tx.write_all(&[1]).unwrap();
+                }
+            })
+        };
+        let late = run(device, sent, n);
+        writer.join().unwrap();
+        late
+    }
+
+    async fn reads(
+        mut device: Device<UnixStream>,
+        sent: Arc<Mutex<Instant>>,
+        n: usize,
+    ) -> Vec<Duration> {
+        let mut late = Vec::with_capacity(n);
+        let mut buf = [0; 1];
+        while late.len() < n {
+            let woken = woken_at(&mut device).await;
+            match device.get_mut().read(&mut buf) {
+                Ok(1) => late.push(woken.saturating_duration_since(*sent.lock().unwrap())),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {} // spurious
+                other => panic!("{other:?}"),
+            }
+        }
+        late
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn tokio_like_task_beside_cpu_bursts() {
+        let _role = exclusive();
+        let late = beside_cpu_bursts(|| {
+            readiness(rounds(200), |d, s, n| queue_block_on(reads(d, s, n)).0)
+        });
+        lateness(late, "tokio-like: readiness");
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn futures_like_task_beside_cpu_bursts() {
+        let _role = exclusive();
+        let late =
+            beside_cpu_bursts(|| readiness(rounds(200), |d, s, n| park_block_on(reads(d, s, n)).0));
+        lateness(late, "futures-like: readiness");
+    }
+}
+
+mod io {
+    //! `Device<T>` as an I/O type: `read_with`/`write_with` retry on
+    //! `WouldBlock` after waiting for readiness, whatever the watch; the
+    //! object stays usable (`get_ref`, `get_mut`, `into_inner`); a
+    //! borrowed object survives a failed `new`.
+
+    use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn read_with_accepts_a_burst_of_100_pending_connections() {
+        let _role = shared();
+        within(Duration::from_secs(30), || {
+            let listener = tcp_listener();
+            let addr = listener.local_addr().unwrap();
+            let clients: Vec<_> = (0..100)
+                .map(|_| TcpStream::connect(addr).unwrap())
+                .collect();
+            let mut listener = Device::new(listener, Watch::INPUT).unwrap();
+            let (accepted, polls) = queue_block_on(async move {
+                let mut accepted = Vec::new();
+                for _ in 0..100 {
+                    accepted.push(listener.read_with(|io| io.accept()).await.unwrap().0);
+                }
+                // None left: the next accept waits.
+                let (_, waker) = Counter::new();
+                let next = pin!(listener.read_with(|io| io.accept()));
+                assert!(poll(next, &waker).is_pending());
+                accepted
+            });
+            assert_eq!(accepted.len(), clients.len());
+            assert!(polls <= 3, "{polls} polls: all were pending at once");
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn write_with_on_a_full_socket_waits_and_resumes() {
+        let _role = shared();
+        within(Duration::from_secs(30), || {
+            let (tx, mut rx) = UnixStream::pair().unwrap();
+            // Watching input only: `write_with` waits for output anyway.
+            let mut tx = Device::new(tx, Watch::INPUT).unwrap();
+            let mut full = 0;
+            loop {
+                match tx.get_mut().write(&[7; 4096]) {
+                    Ok(n) => full += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let (counter, waker) = Counter::new();
+            let mut write = pin!(tx.write_with(|io| io.write(&[8; 100])));
+            assert!(
+                poll(write.as_mut(), &waker).is_pending(),
+                "the socket is full"
+            );
+            // Drain it from another thread: the write resumes by itself.
+            let reader = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                let mut buf = vec![0; full];
+                rx.read_exact(&mut buf).unwrap();
+                assert!(buf.iter().all(|&b| b == 7));
+                rx
+            });
+            common::eventually(10, "woken once there is room", || counter.wakes() > 0);
+            let written = match poll(write.as_mut(), &waker) {
+                std::task::Poll::Ready(n) => n.unwrap(),
+                std::task::Poll::Pending => panic!("woken but not writable"),
+            };
+            assert!(written > 0);
+            let mut rx = reader.join().unwrap();
+            let mut buf = vec![0; written];
+            rx.read_exact(&mut buf).unwrap();
+            assert!(buf.iter().all(|&b| b == 8));
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_borrowed_object_survives_a_failed_new() {
+        let _role = shared();
+        let listener = tcp_listener();
+        let first = Device::new(&listener, Watch::INPUT).unwrap();
+        let err = Device::new(&listener, Watch::INPUT).unwrap_err();
+        // Says which call and which fd failed.
+        assert!(err.to_string().contains("Device::new"), "{err}");
+        drop(first);
+        // Still open and ours: another device can take it.
+        let mut again = Device::new(&listener, Watch::INPUT).unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = pasts::block_on(again.read_with(|io| io.accept())).unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), client.local_addr().unwrap());
+    }
+
+    /// Echo every byte back until the peer closes.
+    async fn echo(mut stream: Device<TcpStream>) {
+        let mut buf = [0; 1024];
+        loop {
+            let n = stream.read_with(|io| io.read(&mut buf)).await.unwrap();
+            if n == 0 {
+                return;
+            }
+            stream
+                .write_with(|io| io.write_all(&buf[..n]))
+                .await
+                .unwrap();
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn echo_server_with_1000_clients_from_4_threads() {
+        let _role = shared();
+        within(Duration::from_secs(60), || {
+            let per_thread = rounds(250);
+            let total = per_thread * 4;
+            let listener = tcp_listener();
+            let addr = listener.local_addr().unwrap();
+            // Clients connect at most 64 ahead of the accepts: the listen
+            // backlog (128) never overflows into SYN retransmits.
+            let (connecting, accepted) =
+                (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+            let clients: Vec<_> = (0..4u8)
+                .map(|t| {
+                    let (connecting, accepted) = (Arc::clone(&connecting), Arc::clone(&accepted));
+                    thread::spawn(move || {
+                        let streams: Vec<_> = (0..per_thread)
+                            .map(|_| {
+                                let ticket = connecting.fetch_add(1, Ordering::Relaxed);
+                                while ticket >= accepted.load(Ordering::Relaxed) + 64 {
+                                    thread::sleep(Duration::from_micros(100));
+                                }
+                                TcpStream::connect(addr).unwrap()
+                            })
+                            .collect();
+                        for (i, mut s) in streams.into_iter().enumerate() {
+                            let msg: Vec<u8> = (0..3000).map(|b| (b + i) as u8 ^ t).collect();
+                            s.write_all(&msg).unwrap();
+                            s.shutdown(Shutdown::Write).unwrap();
+                            let mut back = Vec::new();
+                            s.read_to_end(&mut back).unwrap();
+                            assert_eq!(back, msg, "client {t}/{i}");
+                        }
+                    })
+                })
+                .collect();
+            let mut listener = Device::new(listener, Watch::INPUT).unwrap();
+            pasts::block_on(async {
+                let mut conns = Vec::new();
+                while conns.len() < total {
+                    let (stream, _) = listener.read_with(|io| io.accept()).await.unwrap();
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    conns.push(echo(Device::new(stream, Watch::INPUT).unwrap()));
+                }
+                // Every connection open at once, echoed by one thread.
+                conns.join().await;
+            });
+            for client in clients {
+                client.join().unwrap();
+            }
+        });
+    }
+}
