@@ -46,7 +46,10 @@ mod echo {
                 return Ok(()); // the peer closed
             }
             idle.reset(Instant::now() + IDLE);
-            stream.write_with(|io| io.write_all(&buf[..n])).await?;
+            let mut sent = 0;
+            while sent < n {
+                sent += stream.write_with(|io| io.write(&buf[sent..n])).await?;
+            }
         }
     }
 

@@ -873,10 +873,13 @@ mod io {
             if n == 0 {
                 return;
             }
-            stream
-                .write_with(|io| io.write_all(&buf[..n]))
-                .await
-                .unwrap();
+            let mut sent = 0;
+            while sent < n {
+                sent += stream
+                    .write_with(|io| io.write(&buf[sent..n]))
+                    .await
+                    .unwrap();
+            }
         }
     }
 

@@ -225,6 +225,10 @@ impl<T: AsFd> Device<T> {
     /// [`WouldBlock`](io::ErrorKind::WouldBlock), waiting for the fd to be
     /// readable before each retry; returns `op`'s last result.
     ///
+    /// `op` is run again from the start after `WouldBlock`, so it should be
+    /// one call (`read`, `accept`, `recv`), not a loop like `read_exact`
+    /// that may have consumed part of the data before it would block.
+    ///
     /// ```rust
     /// use pasts::linux::{Device, Watch};
     /// use std::io::{Read, Write};
@@ -237,7 +241,11 @@ impl<T: AsFd> Device<T> {
     /// pasts::block_on(async {
     ///     let (stream, _) = listener.read_with(|io| io.accept()).await?;
     ///     let mut stream = Device::new(stream, Watch::INPUT)?;
-    ///     stream.read_with(|io| io.read_exact(&mut buf)).await
+    ///     let mut len = 0;
+    ///     while len < buf.len() {
+    ///         len += stream.read_with(|io| io.read(&mut buf[len..])).await?;
+    ///     }
+    ///     Ok::<(), std::io::Error>(())
     /// })?;
     /// assert_eq!(&buf, b"hello");
     /// # Ok::<(), std::io::Error>(())
@@ -248,7 +256,10 @@ impl<T: AsFd> Device<T> {
 
     /// Run `op` on the I/O object until it does not return
     /// [`WouldBlock`](io::ErrorKind::WouldBlock), waiting for the fd to be
-    /// writable before each retry; returns `op`'s last result.
+    /// writable before each retry; returns `op`'s last result. Like
+    /// [`read_with`](Self::read_with), `op` should be one call (`write`,
+    /// `send`), not `write_all`, which may have written part of its buffer
+    /// before it would block.
     ///
     /// ```rust
     /// use pasts::linux::{Device, Watch};
@@ -257,7 +268,8 @@ impl<T: AsFd> Device<T> {
     ///
     /// let (tx, mut rx) = UnixStream::pair()?;
     /// let mut tx = Device::new(tx, Watch::INPUT)?; // the watch is for awaits
-    /// pasts::block_on(tx.write_with(|io| io.write_all(b"hi")))?;
+    /// let sent = pasts::block_on(tx.write_with(|io| io.write(b"hi")))?;
+    /// assert_eq!(sent, 2); // an empty socket buffer takes both bytes
     /// let mut buf = [0; 2];
     /// rx.read_exact(&mut buf)?;
     /// assert_eq!(&buf, b"hi");
