@@ -122,7 +122,11 @@ const CHUNK: usize = 16;
 /// another deadline was due less than 25 µs before it: a `block_on` thread
 /// then waits by polling the clock (busy for those microseconds) rather
 /// than sleeping. Up to 250 µs late when a dense stream of deadlines is
-/// dispatched by the reactor thread, for tasks on other threads. All
+/// dispatched by the reactor thread, for tasks on other threads. A task on
+/// another executor (tokio, futures) can be a few milliseconds late while a
+/// `pasts::block_on` thread of the same process alternates short waits with
+/// CPU work: the reactor thread then takes over the wait only at its next
+/// check of the epoll role. All
 /// timers of the process share one timerfd, so a timer costs memory, not a
 /// file descriptor, and creating and dropping one makes no syscall unless it
 /// is the earliest pending timer.
