@@ -154,13 +154,14 @@ impl Header {
     }
 
     /// Store `waker` as the parent (`None`: drop the stored one), unless it
-    /// is stored already. Owner only.
-    fn register(&self, waker: Option<&Waker>) {
+    /// is stored already. Owner only. `false` when a wake was reading the
+    /// old one, which is then kept.
+    fn register(&self, waker: Option<&Waker>) -> bool {
         // SAFETY: only the owner writes `parent`: reading it races with
         // reads only.
         match (unsafe { &*self.parent.get() }, waker) {
-            (Some(old), Some(new)) if old.will_wake(new) => return,
-            (None, None) => return,
+            (Some(old), Some(new)) if old.will_wake(new) => return true,
+            (None, None) => return true,
             _ => {}
         }
         // Cloned first: user code, which must not run while WRITING.
@@ -173,13 +174,14 @@ impl Header {
             if let Some(waker) = waker {
                 waker.wake_by_ref();
             }
-            return;
+            return false;
         }
         // SAFETY: WRITING with no reader: wakes that come now skip `parent`.
         let old = unsafe { core::mem::replace(&mut *self.parent.get(), new) };
         self.lock.fetch_sub(WRITING, Ordering::AcqRel);
         // Dropped with no lock held: it may run any code.
         drop(old);
+        true
     }
 
     /// Give up one count; the last one frees the allocation.
@@ -520,7 +522,8 @@ impl WakeSet {
             }
             let Some(j) = self.next(len) else {
                 if !registered {
-                    self.header().register(Some(cx.waker()));
+                    // `false`: kept the old waker and woke the task to retry.
+                    let _ = self.header().register(Some(cx.waker()));
                     registered = true;
                 }
                 if self.take() {
@@ -544,10 +547,11 @@ impl WakeSet {
 impl Drop for WakeSet {
     fn drop(&mut self) {
         #[cfg(feature = "std")]
-        if self.cap() <= SPARE_MAX {
-            // Quiet first: no parent, nothing queued (a stale wake may still
-            // queue a node: a spurious poll for the next owner).
-            self.header().register(None);
+        // Kept as the spare only without its parent waker (a wake reading
+        // it keeps it: then the set is released instead).
+        if self.cap() <= SPARE_MAX && self.header().register(None) {
+            // Quiet: nothing queued (a stale wake may still queue a node: a
+            // spurious poll for the next owner).
             self.sweep_left = 0;
             while self.next(0).is_some() {}
             if self.take() {

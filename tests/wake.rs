@@ -456,3 +456,50 @@ mod signal {
         });
     }
 }
+
+/// A set dropped while a branch wake is inside its parent's `wake` is not
+/// kept as the thread's spare with that parent still in it (it would pin
+/// the parent, a foreign task say, until the thread's next select).
+#[test]
+#[cfg_attr(miri, ignore = "a 50 ms sleep inside a wake")]
+fn a_set_dropped_during_a_parent_wake_keeps_no_parent() {
+    use std::task::{Context, Wake};
+
+    /// A parent whose wake says it started, then takes a while.
+    struct Slow(Mutex<mpsc::Sender<()>>);
+    impl Wake for Slow {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let _ = self.0.lock().unwrap().send(()); // the test may be gone
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    /// Pending for ever; hands out its waker.
+    struct Grab(Arc<Mutex<Option<Waker>>>);
+    impl Future for Grab {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            *self.0.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    let (entered, wait) = mpsc::channel();
+    let parent = Arc::new(Slow(Mutex::new(entered)));
+    let slot = Arc::new(Mutex::new(None));
+    let mut select = Box::pin([Grab(slot.clone()), Grab(slot.clone())].select());
+    let waker = Waker::from(parent.clone());
+    assert!(select
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(waker);
+    let branch = slot.lock().unwrap().take().unwrap();
+    let waking = thread::spawn(move || branch.wake());
+    wait.recv().unwrap(); // the wake is inside the parent's `wake` now
+    drop(select);
+    waking.join().unwrap();
+    assert_eq!(Arc::strong_count(&parent), 1, "the spare kept the parent");
+}

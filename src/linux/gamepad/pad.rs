@@ -22,6 +22,10 @@ use crate::linux::{sys, Device, Watch};
 /// Events read per `read` call.
 const READ_EVENTS: usize = 64;
 
+/// Full reads per poll at most (more than the kernel's queue of a pad
+/// holds, so a wake still drains everything queued).
+const MAX_READS: usize = 16;
+
 /// One gamepad or joystick: its name, ids and state, its rumble, and a
 /// re-pollable future of its [`Event`]s.
 ///
@@ -274,9 +278,12 @@ impl Pad {
         self.decoder.has_ready()
     }
 
-    /// Read and decode everything queued, until the fd would block.
+    /// Read and decode everything queued, until the fd would block, or
+    /// for at most `MAX_READS` full reads: a device that keeps its queue
+    /// full cannot keep one poll going (the level-triggered device reports
+    /// what is left on the next poll).
     fn drain(&mut self) -> Result<(), Gone> {
-        loop {
+        for _ in 0..MAX_READS {
             let space = self.buf.len() - self.filled;
             let n = match sys::read(self.device.as_fd(), &mut self.buf[self.filled..]) {
                 Ok(0) => return Err(Gone), // end of file: a closed pipe
@@ -308,6 +315,7 @@ impl Pad {
                 return Ok(()); // a short read: nothing more queued
             }
         }
+        Ok(())
     }
 
     /// After `SYN_DROPPED`: read the device's state and report changes;
