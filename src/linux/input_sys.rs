@@ -292,6 +292,8 @@ pub(crate) struct FfPeriodicEffect {
     pub(crate) offset: i16,
     pub(crate) phase: u16,
     pub(crate) envelope: FfEnvelope,
+    /// The C struct's implicit padding, named so that it is initialised.
+    pub(crate) _pad: u16,
     pub(crate) custom_len: u32,
     pub(crate) custom_data: *mut i16,
 }
@@ -314,6 +316,9 @@ pub(crate) struct FfEffect {
     pub(crate) direction: u16,
     pub(crate) trigger: FfTrigger,
     pub(crate) replay: FfReplay,
+    /// The C struct's implicit padding, named so that it is initialised:
+    /// the kernel copies every byte to a uinput device's owner.
+    pub(crate) _pad: u16,
     pub(crate) u: FfEffectUnion,
 }
 
@@ -323,8 +328,8 @@ impl FfEffect {
     /// zero.
     pub(crate) fn rumble(id: i16, strong: u16, weak: u16) -> Self {
         let mut u = FfEffectUnion {
-            // The largest member, all zero: no byte of the union is left
-            // uninitialised when the kernel copies it.
+            // The largest member, all zero, padding named: no byte of the
+            // union is left uninitialised when the kernel copies it.
             periodic: FfPeriodicEffect {
                 waveform: 0,
                 period: 0,
@@ -332,6 +337,7 @@ impl FfEffect {
                 offset: 0,
                 phase: 0,
                 envelope: FfEnvelope::default(),
+                _pad: 0,
                 custom_len: 0,
                 custom_data: core::ptr::null_mut(),
             },
@@ -346,6 +352,7 @@ impl FfEffect {
             direction: 0,
             trigger: FfTrigger::default(),
             replay: FfReplay::default(),
+            _pad: 0,
             u,
         }
     }
