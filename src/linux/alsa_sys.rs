@@ -41,7 +41,8 @@ use super::sys::{self, PollFd};
 
 /// The file `dlopen` looks for.
 pub(crate) const LIBRARY: &str = "libasound.so.2";
-/// The environment variable that names another file (tests only).
+/// The environment variable that names another file (for tests; ignored
+/// by a privileged process).
 const LIBRARY_ENV: &str = "PASTS_LIBASOUND";
 
 // ---------------------------------------------------------------- constants
@@ -99,6 +100,20 @@ extern "C" {
 extern "C" {
     /// libc's `free`, for the strings `snd_device_name_get_hint` returns.
     fn free(ptr: *mut c_void);
+    /// libc's `getauxval`: `AT_SECURE` says whether the process runs with
+    /// privileges it was given (setuid, file capabilities).
+    fn getauxval(kind: c_ulong) -> c_ulong;
+}
+
+/// `getauxval`'s key for "secure mode" (`<elf.h>`).
+const AT_SECURE: c_ulong = 23;
+
+/// Whether the process runs setuid/setgid or with file capabilities: then,
+/// as glibc does for `LD_*`, no environment variable names code to load.
+fn privileged() -> bool {
+    // SAFETY: `getauxval` reads the process's auxiliary vector; any key is
+    // allowed (an unknown one gives 0).
+    unsafe { getauxval(AT_SECURE) != 0 }
 }
 
 /// Opaque libasound objects.
@@ -276,6 +291,7 @@ fn lib() -> io::Result<&'static Lib> {
 
 fn load() -> Result<Lib, LoadError> {
     let file = std::env::var_os(LIBRARY_ENV)
+        .filter(|_| !privileged())
         .and_then(|name| name.into_string().ok())
         .unwrap_or_else(|| LIBRARY.into());
     let not_found = |why: String| LoadError {
