@@ -207,6 +207,7 @@ library! {
     fn snd_pcm_poll_descriptors_revents(*mut SndPcm, *mut PollFd, c_uint, *mut c_ushort) -> c_int;
     fn snd_pcm_avail_update(*mut SndPcm) -> c_long;
     fn snd_pcm_writei(*mut SndPcm, *const c_void, c_ulong) -> c_long;
+    fn snd_pcm_frames_to_bytes(*mut SndPcm, c_long) -> c_long;
     fn snd_pcm_readi(*mut SndPcm, *mut c_void, c_ulong) -> c_long;
     fn snd_pcm_prepare(*mut SndPcm) -> c_int;
     fn snd_pcm_start(*mut SndPcm) -> c_int;
@@ -539,20 +540,25 @@ impl Pcm {
         Ok(n as usize)
     }
 
-    /// `snd_pcm_writei`: write up to `frames` frames of `frame_bytes`
-    /// bytes from `bytes` (no more than it holds); returns the frames
-    /// written.
-    pub(crate) fn write(
-        &mut self,
-        bytes: &[u8],
-        frames: usize,
-        frame_bytes: usize,
-    ) -> io::Result<usize> {
-        let frames = frames.min(bytes.len().checked_div(frame_bytes).unwrap_or(0));
+    /// Bytes in one frame of the installed format and channel count (0
+    /// before hw params are installed).
+    fn frame_bytes(&mut self) -> usize {
         let pcm = self.ptr();
-        // SAFETY: `bytes` holds `frames` whole frames of the PCM's format
-        // (bounded above; the caller passes the format's frame size) and is
-        // only read; the PCM is open.
+        // SAFETY: `ssize_t snd_pcm_frames_to_bytes(pcm, frames)` on an open
+        // PCM only reads its configuration.
+        let ret = unsafe { (self.lib.snd_pcm_frames_to_bytes)(pcm, 1) };
+        usize::try_from(ret).unwrap_or(0)
+    }
+
+    /// `snd_pcm_writei`: write up to `frames` frames from `bytes` (no more
+    /// than it holds, in frames of the PCM's own format); returns the
+    /// frames written.
+    pub(crate) fn write(&mut self, bytes: &[u8], frames: usize) -> io::Result<usize> {
+        let frames = frames.min(bytes.len().checked_div(self.frame_bytes()).unwrap_or(0));
+        let pcm = self.ptr();
+        // SAFETY: `bytes` holds at least `frames` whole frames of the PCM's
+        // format (bounded above with the PCM's own frame size) and is only
+        // read; the PCM is open.
         let ret =
             unsafe { (self.lib.snd_pcm_writei)(pcm, bytes.as_ptr().cast(), frames as c_ulong) };
         let n = self
@@ -561,20 +567,15 @@ impl Pcm {
         Ok(n as usize)
     }
 
-    /// `snd_pcm_readi`: read up to `frames` frames of `frame_bytes` bytes
-    /// into `bytes` (no more than it has room for); returns the frames
-    /// read.
-    pub(crate) fn read(
-        &mut self,
-        bytes: &mut [u8],
-        frames: usize,
-        frame_bytes: usize,
-    ) -> io::Result<usize> {
-        let frames = frames.min(bytes.len().checked_div(frame_bytes).unwrap_or(0));
+    /// `snd_pcm_readi`: read up to `frames` frames into `bytes` (no more
+    /// than it has room for, in frames of the PCM's own format); returns
+    /// the frames read.
+    pub(crate) fn read(&mut self, bytes: &mut [u8], frames: usize) -> io::Result<usize> {
+        let frames = frames.min(bytes.len().checked_div(self.frame_bytes()).unwrap_or(0));
         let pcm = self.ptr();
-        // SAFETY: `bytes` has room for `frames` whole frames of the PCM's
-        // format (bounded above; the caller passes the format's frame size);
-        // the PCM is open.
+        // SAFETY: `bytes` has room for at least `frames` whole frames of the
+        // PCM's format (bounded above with the PCM's own frame size); the
+        // PCM is open.
         let ret =
             unsafe { (self.lib.snd_pcm_readi)(pcm, bytes.as_mut_ptr().cast(), frames as c_ulong) };
         let n = self

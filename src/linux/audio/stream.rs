@@ -163,7 +163,7 @@ impl Stream {
                 other => return other,
             };
             let frame_bytes = self.frame_bytes();
-            match self.pcm.read(&mut self.bytes, frames, frame_bytes) {
+            match self.pcm.read(&mut self.bytes, frames) {
                 Ok(0) => {}
                 Ok(read) => {
                     let n = read * self.channels();
@@ -232,10 +232,7 @@ impl Stream {
         let frame_bytes = self.frame_bytes();
         while !self.pending.is_empty() {
             let from = self.pending.start * frame_bytes;
-            match self
-                .pcm
-                .write(&self.bytes[from..], self.pending.len(), frame_bytes)
-            {
+            match self.pcm.write(&self.bytes[from..], self.pending.len()) {
                 Ok(0) => break,
                 Ok(n) => self.pending.start += n.min(self.pending.len()),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
