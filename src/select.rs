@@ -33,9 +33,11 @@ use crate::schedule::Schedule;
 /// With the `alloc` feature each branch gets its own waker, so after the
 /// first poll a wake re-polls only the branches that were woken (the same in
 /// [`Join`](crate::Join), [`Selector`](crate::Selector) and
-/// [`Tasks`](crate::Tasks)). These wakers are lock-free: any thread or a
-/// signal handler may wake them. Without `alloc`, every poll polls every
-/// branch.
+/// [`Tasks`](crate::Tasks)). These wakers are lock-free: any thread may
+/// wake them, and so may a signal handler (with `wake_by_ref`: dropping the
+/// last waker frees memory) as far as the task's own waker allows it, which
+/// a branch wake may call ([`ThreadInterrupt`](crate::ThreadInterrupt)'s
+/// does not allow it). Without `alloc`, every poll polls every branch.
 ///
 /// # Panics
 ///

@@ -61,6 +61,11 @@ pub(crate) fn install_park(park: &'static dyn Park) {
 /// thread that waits while another one sleeps panics (give each thread its
 /// own interrupt, or use `pasts::block_on`, which keeps one per thread).
 ///
+/// `interrupt` takes the mutex when the thread sleeps, so it is not
+/// async-signal-safe: a signal handler must not wake a task that this
+/// interrupt runs on the thread the handler interrupted (it could interrupt
+/// `wait_for` while the mutex is held, and deadlock).
+///
 /// ```rust
 /// use pasts::prelude::*;
 ///
