@@ -180,18 +180,24 @@ fn churn(worker: &std::sync::mpsc::Sender<Job>) {
 fn threads_that_come_and_go_leave_the_heap_as_it_was() {
     let rounds = if cfg!(miri) { 10 } else { 200 };
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    // The worker says when it has finished each job (a rendezvous channel:
+    // no allocation), so no job is still alive when the heap is measured.
+    let (done_tx, done) = std::sync::mpsc::sync_channel(0);
     let worker = std::thread::spawn(move || {
         TRACKED.with(|t| t.set(true));
         for job in rx {
             assert_eq!(pasts::block_on(job), (0, 7));
+            done_tx.send(()).unwrap();
         }
     });
     for _ in 0..10 {
         churn(&tx);
+        done.recv().unwrap();
     }
     let before = LIVE.load(Ordering::SeqCst);
     for _ in 0..rounds {
         churn(&tx);
+        done.recv().unwrap();
     }
     let grown = LIVE.load(Ordering::SeqCst) - before;
     drop(tx);
