@@ -5,65 +5,19 @@
 
 #![cfg(feature = "std")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting.rs"]
+mod counting;
+
+use counting::{allocs, live_bytes, track_this_thread};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::{Context, Poll};
 
-struct Counting;
-
-std::thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    /// Bytes allocated and freed on this thread go to `LIVE`.
-    static TRACKED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Bytes allocated and not yet freed by tracked threads.
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-fn count(bytes: isize) {
-    // `try_with`: allocations during thread teardown are not counted.
-    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-    if TRACKED.try_with(Cell::get).unwrap_or(false) {
-        LIVE.fetch_add(bytes, Ordering::SeqCst);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments, so
-// `System`'s guarantees are passed through unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: forwarded from our caller, who upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if TRACKED.try_with(Cell::get).unwrap_or(false) {
-            LIVE.fetch_sub(layout.size() as isize, Ordering::SeqCst);
-        }
-        // SAFETY: `ptr` was allocated by `System` with `layout` (see `alloc`).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
-        count(size as isize - layout.size() as isize);
-        // SAFETY: forwarded from our caller, who upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Rounds after the warm-up (Miri is slow).
 const ROUNDS: usize = if cfg!(miri) { 20 } else { 1_000 };
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
 
 /// Pending `left` times, waking itself each time (by reference and through
 /// a clone, which must not allocate either).
@@ -151,7 +105,7 @@ type Job = Pin<Box<dyn Future<Output = (usize, u32)> + Send>>;
 fn churn(worker: &std::sync::mpsc::Sender<Job>) {
     let worker = worker.clone();
     std::thread::spawn(move || {
-        TRACKED.with(|t| t.set(true));
+        track_this_thread();
         use pasts::prelude::*;
         use std::future::ready;
         pasts::block_on(async {
@@ -184,7 +138,7 @@ fn threads_that_come_and_go_leave_the_heap_as_it_was() {
     // no allocation), so no job is still alive when the heap is measured.
     let (done_tx, done) = std::sync::mpsc::sync_channel(0);
     let worker = std::thread::spawn(move || {
-        TRACKED.with(|t| t.set(true));
+        track_this_thread();
         for job in rx {
             assert_eq!(pasts::block_on(job), (0, 7));
             done_tx.send(()).unwrap();
@@ -194,12 +148,12 @@ fn threads_that_come_and_go_leave_the_heap_as_it_was() {
         churn(&tx);
         done.recv().unwrap();
     }
-    let before = LIVE.load(Ordering::SeqCst);
+    let before = live_bytes();
     for _ in 0..rounds {
         churn(&tx);
         done.recv().unwrap();
     }
-    let grown = LIVE.load(Ordering::SeqCst) - before;
+    let grown = live_bytes() - before;
     drop(tx);
     worker.join().unwrap();
     // A set kept per ended thread would be over 100 bytes each.

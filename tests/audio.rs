@@ -16,8 +16,6 @@ mod support;
 
 use common::{park_block_on, within};
 use pasts::linux::audio::{self, Config, Microphone, Speakers};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fs;
 use std::future::Future;
 use std::io::{self, ErrorKind};
@@ -376,28 +374,8 @@ fn config_default_and_traits() {
 
 // ---------------------------------------------------------------- allocations
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to `System` unchanged, counting on the calling thread.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1)); // not during teardown
-                                                         // SAFETY: our caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: support::counting::Counting = support::counting::Counting;
 
 /// Rust allocations on this thread while playing `periods` sinks on `pcm`
 /// after the first ten.
@@ -408,11 +386,11 @@ fn allocs_per_period(pcm: &str, periods: usize) -> u64 {
         for _ in 0..10 {
             drop(speakers.play().await.unwrap());
         }
-        let before = ALLOCS.with(Cell::get);
+        let before = support::counting::allocs();
         for _ in 0..periods {
             speakers.play().await.unwrap().fill(0.1);
         }
-        ALLOCS.with(Cell::get) - before
+        support::counting::allocs() - before
     })
 }
 
