@@ -142,9 +142,7 @@ impl<R> Future for Blocking<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let Some(task) = &self.task else {
-            panic!(
-                "`pasts::Blocking` polled after it returned its output; poll it until `Ready` only"
-            )
+            crate::schedule::polled_after_completion("`Blocking`")
         };
         let mut slot = lock(&task.slot);
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {

@@ -24,7 +24,8 @@ fn next_start(len: usize) -> usize {
     x % len.max(1)
 }
 
-/// A select or join (`what`) polled again after it returned `Ready`.
+/// A future of the crate (`what`) polled again after it returned `Ready`:
+/// a bug in the caller.
 #[cold]
 #[track_caller]
 pub(crate) fn polled_after_completion(what: &str) -> ! {

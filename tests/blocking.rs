@@ -333,7 +333,7 @@ fn detached_output_is_dropped_where_documented() {
 }
 
 #[test]
-#[should_panic(expected = "polled after it returned")]
+#[should_panic(expected = "a `Blocking` was polled after it completed")]
 fn polling_after_ready_panics() {
     let mut job = pasts::spawn_blocking(|| ());
     pasts::block_on(&mut job);

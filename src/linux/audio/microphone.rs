@@ -125,7 +125,7 @@ impl<'a> Future for Record<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(microphone) = this.microphone.take() else {
-            panic!("`Record` polled after it completed: call `record()` again");
+            crate::schedule::polled_after_completion("`Record` (call `record()` again)");
         };
         match microphone.stream.poll_record(cx) {
             Poll::Ready(Ok(frames)) => Poll::Ready(Ok(Source {

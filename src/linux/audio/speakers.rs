@@ -137,7 +137,7 @@ impl<'a> Future for Play<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(speakers) = this.speakers.take() else {
-            panic!("`Play` polled after it completed: call `play()` again");
+            crate::schedule::polled_after_completion("`Play` (call `play()` again)");
         };
         match speakers.stream.poll_play(cx) {
             Poll::Ready(Ok(frames)) => Poll::Ready(Ok(Sink {
