@@ -28,24 +28,20 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every [`CHECK`] while it is free (backing off up to
-//! [`CHECK_MAX`] while a `block_on` thread owns it), and takes it when it
-//! stayed free since the previous check (no `block_on` thread took or gave it back) and either events wait
-//! in epoll (`poll` on the epoll fd says so without taking them) or that
-//! went on for [`QUIET_CHECKS`] checks, and at start. So an event waits
-//! about one check for a collector while the `block_on` threads run, and a
-//! `block_on` thread that sleeps again within a check keeps the role. It
-//! keeps the role until a `block_on` thread wants to sleep: that one adds
-//! itself to `waiting`, writes the eventfd and sleeps on its own
+//! takes the role once it has stayed free for [`HANDOVER`], so a
+//! `block_on` thread that sleeps again sooner keeps it. While a `block_on`
+//! thread owns the role, the reactor thread looks again every [`CHECK`]:
+//! an event waits at most about `CHECK` for a collector while the
+//! `block_on` threads run. After [`IDLE_AFTER`] of one `block_on` thread
+//! owning the role it stops looking, and that thread's release wakes it.
+//! It keeps the role until a `block_on` thread wants to sleep: that one
+//! adds itself to `waiting`, writes the eventfd and sleeps on its own
 //! interrupt; the reactor thread gives the role back and interrupts every
-//! waiting thread, and the first to sleep again takes it. While a
-//! `block_on` thread owns the role for [`QUIET_CHECKS`] checks in a row
-//! the reactor thread stops checking; that thread's release wakes it.
+//! waiting thread, and the first to sleep again takes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free since last check, events---> THREAD
-//!               (or long quiet, or start)
+//!          FREE --free for HANDOVER---------------> THREAD
 //!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
@@ -56,6 +52,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Instant;
 use std::vec::Vec;
 
 use super::sys;
@@ -254,24 +251,23 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// How often the reactor thread checks the role while it is free: events
-/// wait about this long for a collector while the `block_on` threads run.
+/// How often the reactor thread looks at the role while a `block_on`
+/// thread owns it: a role given back waits at most about this long to be
+/// noticed.
 const CHECK: Duration = Duration::from_micros(500);
-/// While a `block_on` thread owns the role the checks back off, doubling up
-/// to this (each check is a wake-up of the reactor thread): a role given
-/// back after a long sleep waits up to this for its first check.
-const CHECK_MAX: Duration = Duration::from_millis(10);
-/// Checks with no `block_on` activity before the reactor thread takes a
-/// free role with no events waiting, or stops checking an owned one.
-const QUIET_CHECKS: u32 = 10;
+/// How long the role stays free before the reactor thread takes it: a
+/// `block_on` thread that sleeps again sooner keeps it without a handover.
+const HANDOVER: Duration = Duration::from_micros(250);
+/// How long a `block_on` thread owns the role before the reactor thread
+/// stops checking; that thread's release then wakes it.
+const IDLE_AFTER: Duration = Duration::from_millis(5);
 
 /// The role and what the reactor thread watches.
 #[derive(Debug)]
 struct Role {
     owner: u8,
-    /// Counts the times a `block_on` thread took or gave back the role: the
-    /// same value at two checks means nothing changed in between.
-    epoch: u64,
+    /// When `owner` last changed.
+    since: Instant,
     /// `block_on` threads asleep while the reactor thread owns the role.
     waiting: Vec<Arc<ThreadInterrupt>>,
     /// `block_on` threads asleep on their interrupt while another
@@ -279,6 +275,13 @@ struct Role {
     parked: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
+}
+
+impl Role {
+    fn set(&mut self, owner: u8) {
+        self.owner = owner;
+        self.since = Instant::now();
+    }
 }
 
 /// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
@@ -340,7 +343,7 @@ impl Reactor {
             slab: Mutex::new(Slab::default()),
             role: Mutex::new(Role {
                 owner: FREE,
-                epoch: 0,
+                since: Instant::now(),
                 waiting: Vec::new(),
                 parked: Vec::new(),
                 thread_idle: false,
@@ -382,49 +385,36 @@ impl Reactor {
     fn run(&self) {
         ON_REACTOR_THREAD.with(|on| on.set(true));
         let mut role = lock(&self.role);
-        // The epoch at the previous check; none at start: take the role.
-        let mut seen = None;
-        let mut quiet = 0;
-        let mut period = CHECK;
         loop {
-            let unchanged = seen.map_or(true, |seen| seen == role.epoch);
-            quiet = if unchanged { quiet + 1 } else { 0 };
-            let take =
-                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
-            if role.owner == FREE && take {
-                role.owner = THREAD;
-                drop(role);
-                role = self.own();
-                quiet = 0;
-            } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
-                // A `block_on` thread waits in epoll_wait for long: sleep
-                // until it releases the role.
-                role.thread_idle = true;
-                while role.thread_idle {
-                    role = self
-                        .check
-                        .wait(role)
-                        .unwrap_or_else(PoisonError::into_inner);
+            let held = role.since.elapsed();
+            let wait = match role.owner {
+                FREE if held >= HANDOVER => {
+                    role.set(THREAD);
+                    drop(role);
+                    role = self.own();
+                    continue;
                 }
-                quiet = 0;
-            }
-            period = match role.owner {
-                BLOCK_ON => (period * 2).min(CHECK_MAX),
+                FREE => HANDOVER - held,
+                BLOCK_ON if held >= IDLE_AFTER => {
+                    // A `block_on` thread waits in epoll_wait for long:
+                    // sleep until it gives the role back.
+                    role.thread_idle = true;
+                    while role.thread_idle {
+                        role = self
+                            .check
+                            .wait(role)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    continue;
+                }
                 _ => CHECK,
             };
-            seen = Some(role.epoch);
             role = self
                 .check
-                .wait_timeout(role, period)
+                .wait_timeout(role, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-    }
-
-    /// Whether events wait in epoll for someone to collect them.
-    fn events_waiting(&self) -> bool {
-        // An error counts as "yes": then owning the role at least retries.
-        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
     }
 
     /// The reactor thread owns the role: dispatch until a `block_on` thread
@@ -438,7 +428,7 @@ impl Reactor {
             }
             let mut role = lock(&self.role);
             if !role.waiting.is_empty() {
-                role.owner = FREE;
+                role.set(FREE);
                 for waiting in role.waiting.drain(..) {
                     waiting.interrupt();
                 }
@@ -452,17 +442,16 @@ impl Reactor {
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
         // Woken already (a future that wakes itself, say): return without
         // touching the role. A busy thread that took and gave back the role
-        // at every poll, never reaching `epoll_wait`, would change the epoch
-        // at every check, so the reactor thread would never take the role:
-        // nobody would collect events, not even the busy thread's timers.
+        // at every poll, never reaching `epoll_wait`, would never leave it
+        // free long enough for the reactor thread to take it: nobody would
+        // collect events, not even the busy thread's timers.
         if me.take_notified() {
             return;
         }
         let mut role = lock(&self.role);
         match role.owner {
             FREE => {
-                role.owner = BLOCK_ON;
-                role.epoch = role.epoch.wrapping_add(1);
+                role.set(BLOCK_ON);
                 drop(role);
                 let polled = self.poll_for(me);
                 self.release();
@@ -500,8 +489,7 @@ impl Reactor {
     /// thread runs its future.
     fn release(&self) {
         let mut role = lock(&self.role);
-        role.owner = FREE;
-        role.epoch = role.epoch.wrapping_add(1);
+        role.set(FREE);
         if role.thread_idle {
             role.thread_idle = false;
             self.check.notify_one();
