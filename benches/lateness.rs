@@ -94,6 +94,17 @@ fn timers() -> Vec<Duration> {
         .collect()
 }
 
+/// The floor: a thread that sleeps to each deadline itself.
+fn sleeps() -> Vec<Duration> {
+    (0..ROUNDS)
+        .map(|_| {
+            let deadline = Instant::now() + Duration::from_millis(1);
+            thread::sleep(deadline - Instant::now());
+            Instant::now().saturating_duration_since(deadline)
+        })
+        .collect()
+}
+
 fn readiness() -> Vec<Duration> {
     let (mut tx, rx) = UnixStream::pair().unwrap();
     let mut device = Device::new(rx, Watch::INPUT).unwrap();
@@ -141,5 +152,6 @@ fn main() {
         return;
     }
     report("1 ms timers", beside_cpu_bursts(timers));
+    report("1 ms thread::sleep (floor)", beside_cpu_bursts(sleeps));
     report("socket readiness", beside_cpu_bursts(readiness));
 }
