@@ -19,11 +19,11 @@
 //! eventfd write. It gives the role back as soon as it wakes, before it
 //! polls its future, so a future that blocks cannot starve others. A
 //! `block_on` thread that finds the role taken by another `block_on` thread
-//! *parks*: it sleeps on its own interrupt, woken by the owner's dispatch.
-//! An owner that gives the role back wakes one parked thread, which then
-//! takes the role, so while any `block_on` thread sleeps one of them
-//! collects events: a thread that wakes to run its future never leaves the
-//! others' devices without a collector.
+//! sleeps on its own interrupt: the owner dispatches its events, and when
+//! the owner wakes to run its future instead, the reactor thread takes the
+//! role over (below). The owner does not hand the role to a sleeping thread
+//! as it wakes: that wake-up would be spent whenever the owner sleeps again
+//! soon (a ping-pong between two threads), a context switch per message.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
@@ -42,7 +42,6 @@
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
 //!          FREE --free for HANDOVER---------------> THREAD
-//!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -270,9 +269,6 @@ struct Role {
     since: Instant,
     /// `block_on` threads asleep while the reactor thread owns the role.
     waiting: Vec<Arc<ThreadInterrupt>>,
-    /// `block_on` threads asleep on their interrupt while another
-    /// `block_on` thread owns the role.
-    parked: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
 }
@@ -345,7 +341,6 @@ impl Reactor {
                 owner: FREE,
                 since: Instant::now(),
                 waiting: Vec::new(),
-                parked: Vec::new(),
                 thread_idle: false,
             }),
             check: Condvar::new(),
@@ -468,36 +463,22 @@ impl Reactor {
                 me.wait_for();
             }
             _ => {
-                role.parked.push(Arc::clone(me));
+                // Another `block_on` thread owns the role: it dispatches
+                // this thread's events, and while it runs its future
+                // instead, the reactor thread takes over.
                 drop(role);
                 me.wait_for();
-                // Woken by a dispatch or an owner's release (which took
-                // `me` off the list already).
-                let mut role = lock(&self.role);
-                if let Some(i) = role.parked.iter().position(|t| Arc::ptr_eq(t, me)) {
-                    role.parked.swap_remove(i);
-                }
             }
         }
     }
 
     /// A `block_on` owner gives the role back.
-    ///
-    /// If other `block_on` threads parked meanwhile, one is woken: it polls
-    /// its future once (a spurious wake) and, going back to sleep, finds the
-    /// role free and takes it, so their devices keep a collector while this
-    /// thread runs its future.
     fn release(&self) {
         let mut role = lock(&self.role);
         role.set(FREE);
         if role.thread_idle {
             role.thread_idle = false;
             self.check.notify_one();
-        }
-        let next = role.parked.pop();
-        drop(role);
-        if let Some(next) = next {
-            next.interrupt();
         }
     }
 
