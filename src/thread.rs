@@ -51,6 +51,27 @@ pub(crate) fn install_park(park: &'static dyn Park) {
     let _ = PARK.set(park);
 }
 
+/// The thread's interrupt and whether a `block_on` runs on it.
+struct Local {
+    interrupt: Arc<ThreadInterrupt>,
+    busy: Cell<bool>,
+}
+
+std::thread_local! {
+    static LOCAL: Local = Local {
+        interrupt: Arc::new(ThreadInterrupt::new()),
+        busy: Cell::new(false),
+    };
+}
+
+/// Whether a [`block_on`] runs on this thread: a platform module asks it
+/// to tell a future polled by `block_on` from one polled by another
+/// executor.
+#[allow(dead_code)] // used by platform modules only
+pub(crate) fn in_block_on() -> bool {
+    LOCAL.try_with(|local| local.busy.get()).unwrap_or(false)
+}
+
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
 /// fast path, so a wake while the thread is awake costs one atomic swap.
 ///
@@ -117,12 +138,6 @@ impl ThreadInterrupt {
     /// ```
     #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {
-        /// The thread's interrupt and whether a `block_on` runs on it.
-        struct Local {
-            interrupt: Arc<ThreadInterrupt>,
-            busy: Cell<bool>,
-        }
-
         /// Restores the thread's state when a `block_on` ends, by return or
         /// by unwinding. A nested call (`.1`) shared the outer call's
         /// interrupt and may have consumed a wake-up meant for the outer
@@ -137,13 +152,6 @@ impl ThreadInterrupt {
                     false => self.0.busy.set(false),
                 }
             }
-        }
-
-        std::thread_local! {
-            static LOCAL: Local = Local {
-                interrupt: Arc::new(ThreadInterrupt::new()),
-                busy: Cell::new(false),
-            };
         }
 
         let mut fut = pin!(fut);

@@ -7,7 +7,7 @@ mod exec;
 #[path = "support/sys.rs"]
 mod sys;
 
-use common::{park_block_on, poll, within, Counter, Panics, Recording};
+use common::{in_fresh_process, park_block_on, poll, within, Counter, Panics, Recording};
 use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, tcp_listener, woken_at};
 use pasts::linux::{Device, Watch};
 use pasts::prelude::*;
@@ -24,8 +24,8 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 use sys::{
-    bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit, try_read,
-    FD_CLOEXEC, O_NONBLOCK,
+    bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit,
+    reactor_sleeps, try_read, FD_CLOEXEC, O_NONBLOCK,
 };
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -340,6 +340,46 @@ mod takeover {
             // Left to A, the event would wait out the rest of A's 400 ms poll.
             lateness(late, "a sleeping block_on thread beside a long poll");
         });
+    }
+}
+
+mod cadence {
+    //! The reactor thread watches the epoll role closely (every 500 µs)
+    //! only while a task may need it: one of another executor, or a
+    //! `block_on` thread asleep while another owns the role. A program
+    //! whose tasks all run on `pasts::block_on` does not wake it thousands
+    //! of times a second.
+
+    use super::*;
+    use pasts::linux::Timer;
+
+    /// The reactor thread's sleeps during 100 `block_on`s of a 2 ms timer.
+    fn sleeps_beside_a_block_on_loop() -> u64 {
+        let before = reactor_sleeps();
+        for _ in 0..100 {
+            pasts::block_on(Timer::new(Duration::from_millis(2)).unwrap());
+        }
+        reactor_sleeps() - before
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn closely_only_while_a_task_may_need_it() {
+        if !in_fresh_process("cadence::closely_only_while_a_task_may_need_it", &[]) {
+            return;
+        }
+        // Start the reactor thread and let it settle.
+        let device = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+        thread::sleep(Duration::from_millis(50));
+        // Every 10 ms over about 200 ms: some 20; every 500 µs: some 400.
+        let quiet = sleeps_beside_a_block_on_loop();
+        assert!(quiet < 100, "{quiet} reactor wake-ups beside block_on only");
+        // A task of another executor waits on a device: closely from now on.
+        let mut device = pin!(device);
+        assert!(poll(device.as_mut(), &Counter::new().1).is_pending());
+        let close = sleeps_beside_a_block_on_loop();
+        println!("reactor wake-ups: {quiet} beside block_on only, {close} with a foreign task");
+        assert!(close > 200, "{close} reactor wake-ups with a foreign task");
     }
 }
 

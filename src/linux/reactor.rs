@@ -28,20 +28,26 @@
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! takes the role once it has stayed free for [`HANDOVER`], so a
-//! `block_on` thread that sleeps again sooner keeps it. While a `block_on`
-//! thread owns the role, the reactor thread looks again every [`CHECK`]:
-//! an event waits at most about `CHECK` for a collector while the
-//! `block_on` threads run. After [`IDLE_AFTER`] of one `block_on` thread
-//! owning the role it stops looking, and that thread's release wakes it.
-//! It keeps the role until a `block_on` thread wants to sleep: that one
-//! adds itself to `waiting`, writes the eventfd and sleeps on its own
-//! interrupt; the reactor thread gives the role back and interrupts every
-//! waiting thread, and the first to sleep again takes it.
+//! takes the role once it has stayed free for a *handover* time, so a
+//! `block_on` thread that sleeps again sooner keeps it; while a `block_on`
+//! thread owns the role it looks again every *check*, and after a while it
+//! stops looking until that thread's release wakes it. How closely it
+//! watches depends on who may be waiting ([`Cadence`]): [`FAST`] (check
+//! every 500 µs, take after 250 µs free) once a task of another executor
+//! waited on a device or timer, or while a `block_on` thread sleeps under
+//! another's role, so their events wait at most about 500 µs while the
+//! owner runs; [`SLOW`] (10 ms, 20 ms) when every waiting task runs on a
+//! `block_on` thread, which collects its own events as it sleeps, so a
+//! `block_on` loop of short waits does not wake the reactor thread
+//! thousands of times a second. It keeps the role until a `block_on`
+//! thread wants to sleep: that one adds itself to `waiting`, writes the
+//! eventfd and sleeps on its own interrupt; the reactor thread gives the
+//! role back and interrupts every waiting thread, and the first to sleep
+//! again takes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free for HANDOVER---------------> THREAD
+//!          FREE --free for the handover time------> THREAD
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -55,7 +61,7 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use super::sys;
-use crate::thread::{install_park, Park};
+use crate::thread::{in_block_on, install_park, Park};
 use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
@@ -250,16 +256,38 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// How often the reactor thread looks at the role while a `block_on`
-/// thread owns it: a role given back waits at most about this long to be
-/// noticed.
-const CHECK: Duration = Duration::from_micros(500);
-/// How long the role stays free before the reactor thread takes it: a
-/// `block_on` thread that sleeps again sooner keeps it without a handover.
-const HANDOVER: Duration = Duration::from_micros(250);
-/// How long a `block_on` thread owns the role before the reactor thread
-/// stops checking; that thread's release then wakes it.
-const IDLE_AFTER: Duration = Duration::from_millis(5);
+/// How closely the reactor thread watches the role.
+#[derive(Debug)]
+struct Cadence {
+    /// How often it looks while a `block_on` thread owns the role: a role
+    /// given back waits at most about this long to be noticed.
+    check: Duration,
+    /// How long the role stays free before it takes it: a `block_on` thread
+    /// that sleeps again sooner keeps it without a handover.
+    handover: Duration,
+    /// How long one `block_on` thread owns the role before it stops looking;
+    /// that thread's release then wakes it.
+    idle_after: Duration,
+}
+
+/// While a task of another executor ever waited on a device or timer, or a
+/// `block_on` thread sleeps while another owns the role: their events have
+/// no other collector while the owner runs.
+const FAST: Cadence = Cadence {
+    check: Duration::from_micros(500),
+    handover: Duration::from_micros(250),
+    idle_after: Duration::from_millis(5),
+};
+
+/// Otherwise: every waiting task runs on a `block_on` thread, which
+/// collects its own events when it sleeps. The reactor thread only covers
+/// what nobody foresaw (a waker handed to another thread) and sleeps
+/// through a `block_on` loop of short waits (audio periods, frames).
+const SLOW: Cadence = Cadence {
+    check: Duration::from_millis(10),
+    handover: Duration::from_millis(20),
+    idle_after: Duration::from_millis(100),
+};
 
 /// The role and what the reactor thread watches.
 #[derive(Debug)]
@@ -290,6 +318,11 @@ pub(crate) struct Reactor {
     /// Where the reactor thread waits between checks.
     check: Condvar,
     thread_started: AtomicBool,
+    /// A task of another executor waited on a device or timer (for good).
+    foreign: AtomicBool,
+    /// `block_on` threads asleep while another `block_on` thread owns the
+    /// role.
+    sleepers: AtomicUsize,
 }
 
 /// The reactor if a device was ever made (else `block_on` sleeps plainly).
@@ -304,6 +337,21 @@ std::thread_local! {
 /// run elsewhere) rather than a `block_on` thread that owns the role.
 pub(crate) fn on_reactor_thread() -> bool {
     ON_REACTOR_THREAD.with(core::cell::Cell::get)
+}
+
+/// A task waits on a device or timer: if no `pasts::block_on` polled it
+/// (another executor's task), the reactor thread keeps the fast cadence
+/// from now on, since that task has no other collector.
+pub(crate) fn note_waiter() {
+    let Some(reactor) = REACTOR.get() else {
+        return;
+    };
+    if reactor.foreign.load(Ordering::Relaxed) || in_block_on() || on_reactor_thread() {
+        return;
+    }
+    let _role = lock(&reactor.role);
+    reactor.foreign.store(true, Ordering::Relaxed);
+    reactor.check.notify_one();
 }
 
 /// Lock a mutex whose data stays consistent across a panic (every critical
@@ -345,6 +393,8 @@ impl Reactor {
             }),
             check: Condvar::new(),
             thread_started: AtomicBool::new(false),
+            foreign: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
         };
         // Level-triggered: stays ready until `react` drains it.
         sys::epoll_ctl(
@@ -381,16 +431,23 @@ impl Reactor {
         ON_REACTOR_THREAD.with(|on| on.set(true));
         let mut role = lock(&self.role);
         loop {
+            let cadence = if self.foreign.load(Ordering::Relaxed)
+                || self.sleepers.load(Ordering::Relaxed) > 0
+            {
+                &FAST
+            } else {
+                &SLOW
+            };
             let held = role.since.elapsed();
             let wait = match role.owner {
-                FREE if held >= HANDOVER => {
+                FREE if held >= cadence.handover => {
                     role.set(THREAD);
                     drop(role);
                     role = self.own();
                     continue;
                 }
-                FREE => HANDOVER - held,
-                BLOCK_ON if held >= IDLE_AFTER => {
+                FREE => cadence.handover - held,
+                BLOCK_ON if held >= cadence.idle_after => {
                     // A `block_on` thread waits in epoll_wait for long:
                     // sleep until it gives the role back.
                     role.thread_idle = true;
@@ -402,7 +459,7 @@ impl Reactor {
                     }
                     continue;
                 }
-                _ => CHECK,
+                _ => cadence.check,
             };
             role = self
                 .check
@@ -419,7 +476,7 @@ impl Reactor {
             if self.react(-1, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(CHECK);
+                std::thread::sleep(FAST.check);
             }
             let mut role = lock(&self.role);
             if !role.waiting.is_empty() {
@@ -467,7 +524,9 @@ impl Reactor {
                 // this thread's events, and while it runs its future
                 // instead, the reactor thread takes over.
                 drop(role);
+                self.sleepers.fetch_add(1, Ordering::Relaxed);
                 me.wait_for();
+                self.sleepers.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }

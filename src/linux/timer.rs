@@ -677,6 +677,7 @@ impl Driver {
         };
         drop(state);
         drop(replaced); // outside the lock: a waker's drop may run any code
+        super::reactor::note_waiter();
         Poll::Pending
     }
 
@@ -809,8 +810,7 @@ impl Driver {
         let mut reactor = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
         let reactor = &mut *reactor;
         loop {
-            let mut cx = Context::from_waker(&reactor.waker);
-            if Pin::new(&mut reactor.device).poll(&mut cx).is_pending() {
+            if reactor.device.poll_ready(&reactor.waker).is_pending() {
                 return;
             }
             self.pass(&mut reactor.expired);
