@@ -41,6 +41,9 @@ pub(crate) trait Park: Sync {
     fn park(&self, me: &Arc<ThreadInterrupt>);
     /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
+    /// The outermost `block_on` of a thread returned (or unwound): the
+    /// thread will not sleep through `park` again soon.
+    fn leave(&self);
 }
 
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
@@ -147,9 +150,13 @@ impl ThreadInterrupt {
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
-                match self.1 {
-                    true => self.0.interrupt.interrupt(),
-                    false => self.0.busy.set(false),
+                if self.1 {
+                    self.0.interrupt.interrupt();
+                    return;
+                }
+                self.0.busy.set(false);
+                if let Some(park) = PARK.get() {
+                    park.leave();
                 }
             }
         }

@@ -21,7 +21,8 @@
 //! `block_on` thread that finds the role taken by another `block_on` thread
 //! sleeps on its own interrupt: the owner dispatches its events, and when
 //! the owner wakes to run its future instead, the reactor thread takes the
-//! role over (below). The owner does not hand the role to a sleeping thread
+//! role over (below), at once if the owner's `block_on` returned
+//! ([`Park::leave`]). The owner does not hand the role to a sleeping thread
 //! as it wakes: that wake-up would be spent whenever the owner sleeps again
 //! soon (a ping-pong between two threads), a context switch per message.
 //!
@@ -299,6 +300,12 @@ struct Role {
     waiting: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
+    /// The reactor thread watches with the [`FAST`] cadence: a release
+    /// that leaves a sleeping `block_on` thread need not wake it.
+    fast: bool,
+    /// A `block_on` thread left while another slept under its role: take
+    /// the role at once (see [`Reactor::leave`]).
+    urgent: bool,
 }
 
 impl Role {
@@ -390,6 +397,8 @@ impl Reactor {
                 since: Instant::now(),
                 waiting: Vec::new(),
                 thread_idle: false,
+                fast: false,
+                urgent: false,
             }),
             check: Condvar::new(),
             thread_started: AtomicBool::new(false),
@@ -431,16 +440,13 @@ impl Reactor {
         ON_REACTOR_THREAD.with(|on| on.set(true));
         let mut role = lock(&self.role);
         loop {
-            let cadence = if self.foreign.load(Ordering::Relaxed)
-                || self.sleepers.load(Ordering::Relaxed) > 0
-            {
-                &FAST
-            } else {
-                &SLOW
-            };
+            role.fast =
+                self.foreign.load(Ordering::Relaxed) || self.sleepers.load(Ordering::Relaxed) > 0;
+            let cadence = if role.fast { &FAST } else { &SLOW };
+            let urgent = core::mem::take(&mut role.urgent);
             let held = role.since.elapsed();
             let wait = match role.owner {
-                FREE if held >= cadence.handover => {
+                FREE if urgent || held >= cadence.handover => {
                     role.set(THREAD);
                     drop(role);
                     role = self.own();
@@ -535,10 +541,27 @@ impl Reactor {
     fn release(&self) {
         let mut role = lock(&self.role);
         role.set(FREE);
-        if role.thread_idle {
+        // Idle, or watching slowly while a `block_on` thread sleeps (it
+        // started sleeping since the last look): the reactor thread must
+        // look again now, for that thread's events have no collector while
+        // this one runs.
+        let asleep = self.sleepers.load(Ordering::Relaxed) > 0;
+        if role.thread_idle || asleep && !role.fast {
             role.thread_idle = false;
             self.check.notify_one();
         }
+    }
+
+    /// A `block_on` thread left for good: if another sleeps under the role
+    /// this one gave back, the reactor thread takes it at once.
+    fn leave(&self) {
+        if self.sleepers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut role = lock(&self.role);
+        role.urgent = true;
+        role.thread_idle = false;
+        self.check.notify_one();
     }
 
     /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
@@ -674,6 +697,10 @@ impl Park for Reactor {
 
     fn unpark(&self) {
         self.notify();
+    }
+
+    fn leave(&self) {
+        Reactor::leave(self);
     }
 }
 
