@@ -279,67 +279,112 @@ mod executors {
 
 mod takeover {
     //! Two `pasts::block_on` threads with devices: when the thread that
-    //! waits in `epoll_wait` wakes to run a long poll, the other thread's
-    //! device event is still dispatched within a bounded time (the reactor
-    //! thread takes the role over), not when the long poll ends.
+    //! waits in `epoll_wait` wakes to run a long poll, or wakes and leaves
+    //! `block_on`, the other thread's device event is still dispatched
+    //! within a bounded time (the reactor thread takes the role over), not
+    //! when the long poll ends or the first thread next runs a future.
 
     use super::*;
 
+    /// What A does once woken.
+    #[derive(Clone, Copy)]
+    enum Then {
+        /// Blocks in its poll for 400 ms; B's event comes 50 ms in.
+        RunsLong,
+        /// Makes B's device readable and returns from `block_on`, then
+        /// sleeps 400 ms outside it.
+        Leaves,
+    }
+
     /// One round; how long after its write B's device event was dispatched.
-    fn round() -> Duration {
+    fn round(then: Then) -> Duration {
+        let fd = new_eventfd();
+        let writer = Arc::new(file(&fd));
+        let written = Arc::new(Mutex::new(None));
         // A: owns the role (sleeps in epoll_wait) until `go` is set and it is
-        // woken through `wake_a`; then runs a poll that blocks for 400 ms.
+        // woken through `wake_a`.
         let go = Arc::new(AtomicBool::new(false));
-        let go_a = Arc::clone(&go);
         let (wake_a_tx, wake_a) = mpsc::channel::<Waker>();
-        let a = thread::spawn(move || {
-            let mut sent = false;
-            pasts::block_on(poll_fn(move |cx| {
-                if go_a.load(Ordering::Acquire) {
-                    thread::sleep(Duration::from_millis(400));
-                    return Poll::Ready(());
-                }
-                if !sent {
-                    sent = true;
-                    wake_a_tx.send(cx.waker().clone()).unwrap();
-                }
-                Poll::Pending
-            }));
-        });
+        let a = {
+            let (go, writer, written) =
+                (Arc::clone(&go), Arc::clone(&writer), Arc::clone(&written));
+            thread::spawn(move || {
+                let mut sent = false;
+                pasts::block_on(poll_fn(move |cx| {
+                    if !go.load(Ordering::Acquire) {
+                        if !sent {
+                            sent = true;
+                            wake_a_tx.send(cx.waker().clone()).unwrap();
+                        }
+                        return Poll::Pending;
+                    }
+                    match then {
+                        Then::RunsLong => thread::sleep(Duration::from_millis(400)),
+                        Then::Leaves => {
+                            *written.lock().unwrap() = Some(Instant::now());
+                            bump(&writer);
+                        }
+                    }
+                    Poll::Ready(())
+                }));
+                thread::sleep(Duration::from_millis(400));
+            })
+        };
         let wake_a = wake_a.recv().unwrap();
         // Let A settle as the owner of the role.
         thread::sleep(Duration::from_millis(50));
 
         // B: awaits its device, asleep on its interrupt while A owns the role.
-        let fd = new_eventfd();
-        let writer = file(&fd);
         let device = Device::new(fd, Watch::INPUT).unwrap();
         let b = thread::spawn(move || pasts::block_on(woken_at(device)));
-        thread::sleep(Duration::from_millis(50));
+        // Leaving just after B fell asleep: before the reactor thread's
+        // next (slow) look could see B asleep.
+        thread::sleep(match then {
+            Then::RunsLong => Duration::from_millis(50),
+            Then::Leaves => Duration::from_millis(2),
+        });
 
-        // A wakes and blocks in its poll; then B's device becomes readable.
         go.store(true, Ordering::Release);
         wake_a.wake();
-        thread::sleep(Duration::from_millis(50));
-        let written = Instant::now();
-        bump(&writer);
+        if let Then::RunsLong = then {
+            thread::sleep(Duration::from_millis(50));
+            *written.lock().unwrap() = Some(Instant::now());
+            bump(&writer);
+        }
         let woken = b.join().unwrap();
         a.join().unwrap();
+        let written = written.lock().unwrap().unwrap();
         woken.saturating_duration_since(written)
+    }
+
+    fn rounds_of(then: Then, what: &'static str) {
+        let _role = exclusive();
+        within(Duration::from_secs(60), move || {
+            // The reactor exists before the rounds, so A's first sleep is in
+            // `epoll_wait`.
+            let _start_the_reactor = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+            // Left to A, the event would wait out the rest of its 400 ms.
+            let late: Vec<_> = (0..3).map(|_| round(then)).collect();
+            lateness(late, what);
+        });
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_sleeping_thread_is_served_while_the_owner_runs() {
-        let _role = exclusive();
-        within(Duration::from_secs(60), || {
-            // The reactor exists before the rounds, so A's first sleep is in
-            // `epoll_wait`.
-            let _start_the_reactor = Device::new(new_eventfd(), Watch::INPUT).unwrap();
-            let late: Vec<_> = (0..3).map(|_| round()).collect();
-            // Left to A, the event would wait out the rest of A's 400 ms poll.
-            lateness(late, "a sleeping block_on thread beside a long poll");
-        });
+        rounds_of(
+            Then::RunsLong,
+            "a sleeping block_on thread beside a long poll",
+        );
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_sleeping_thread_is_served_once_the_owner_leaves() {
+        rounds_of(
+            Then::Leaves,
+            "a sleeping block_on thread after the owner left",
+        );
     }
 }
 
