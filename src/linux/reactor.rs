@@ -528,9 +528,10 @@ impl Reactor {
             _ => {
                 // Another `block_on` thread owns the role: it dispatches
                 // this thread's events, and while it runs its future
-                // instead, the reactor thread takes over.
-                drop(role);
+                // instead, the reactor thread takes over. Counted under the
+                // lock, so the owner's release sees this sleeper.
                 self.sleepers.fetch_add(1, Ordering::Relaxed);
+                drop(role);
                 me.wait_for();
                 self.sleepers.fetch_sub(1, Ordering::Relaxed);
             }
