@@ -353,7 +353,7 @@ pub(crate) fn note_waiter() {
     let Some(reactor) = REACTOR.get() else {
         return;
     };
-    if reactor.foreign.load(Ordering::Relaxed) || in_block_on() || on_reactor_thread() {
+    if reactor.foreign.load(Ordering::Relaxed) || on_reactor_thread() || in_block_on() {
         return;
     }
     let _role = lock(&reactor.role);
