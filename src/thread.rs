@@ -46,6 +46,9 @@ pub(crate) trait Park: Sync {
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
 
 /// Make every `block_on` sleep through `park` (the first call wins).
+// The seam's plug (with `begin_hooked`/`end_hooked`): unused in a build
+// without a platform module.
+#[allow(dead_code)]
 pub(crate) fn install_park(park: &'static dyn Park) {
     // Ignored: there is one platform, so a second call installs the same.
     let _ = PARK.set(park);
@@ -171,6 +174,15 @@ impl ThreadInterrupt {
             .is_ok()
     }
 
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The mutex guards no data, so a poisoned lock is still usable.
+        self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The sleep of an installed [`Park`] (see `install_park`).
+#[allow(dead_code)]
+impl ThreadInterrupt {
     /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
     /// only other state its thread can find): then the wake-up is consumed.
     pub(crate) fn begin_hooked(&self) -> bool {
@@ -187,11 +199,6 @@ impl ThreadInterrupt {
     /// (the wake-up is consumed).
     pub(crate) fn end_hooked(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        // The mutex guards no data, so a poisoned lock is still usable.
-        self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
