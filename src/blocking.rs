@@ -3,40 +3,35 @@
 //!
 //! # The pool
 //!
-//! Jobs wait in a FIFO channel. A job that no *searching* thread (one that
-//! looks at the queue again before it sleeps) will take goes to the most
-//! recently idle thread (so the others can time out), else to a new worker
-//! (up to one per CPU but one). Beyond that, a *watcher* looks every
-//! [`STALL`] while jobs wait; if no thread searches and no job was taken
-//! since its previous look, it becomes a worker and a new watcher starts.
+//! Jobs wait in a FIFO queue; the queue and the pool's bookkeeping share one
+//! mutex, so a job is queued and covered in one step. A job that no
+//! *searching* thread (one that looks at the queue again before it sleeps)
+//! will take goes to the most recently idle thread (so the others can time
+//! out), else to a new worker (up to one per CPU but one). Beyond that, a
+//! *watcher* looks every [`STALL`] while jobs wait; if no thread searches
+//! and no job was taken since its previous look, it becomes a worker and a
+//! new watcher starts.
 //!
 //! ```text
 //!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
 //!            WATCHING  ── queue empty ──> RESTING ── woken ──> WATCHING
 //!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
-//!            SEARCHING ── queue empty ──> IDLE (after a spin, one at a time)
-//!            IDLE      ── claimed ──────> SEARCHING
+//!            SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING
 //!   RESTING or IDLE for the keep-alive: exit
 //! ```
 //!
-//! No job is forgotten. A submitter raises `queued` (after the send), then
-//! reads `searching`; a searching thread about to sleep lowers `searching`
-//! under the state lock, then reads `queued` (all `SeqCst`): either the
-//! submitter sees it gone and covers the job under the lock, or the sleeper
-//! sees the job and stays. Taking a job lowers `queued` before `searching`,
-//! so covered jobs stay covered; the others have a watcher looking. If no
-//! thread can start, a resting watcher is woken instead, and a submitter
-//! that finds no thread at all runs the oldest queued job itself.
+//! If no thread can start, a resting watcher is woken instead, and a
+//! submitter that finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Instant;
@@ -51,10 +46,6 @@ const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
 /// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
-
-/// How long one thread out of work keeps looking before it sleeps (a steady
-/// stream of jobs then costs no wake-up).
-const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
@@ -122,7 +113,7 @@ impl Blocking<()> {
     #[doc(hidden)]
     #[cfg(debug_assertions)]
     pub fn __refuse_threads(refuse: bool) {
-        REFUSE_THREADS.store(refuse, SeqCst);
+        REFUSE_THREADS.store(refuse, Relaxed);
     }
 }
 
@@ -230,28 +221,22 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The thread pool (see the module docs).
 struct Pool {
-    sender: Sender<Arc<dyn Run>>,
-    receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken (raised after the send, lowered after the
-    /// receive: briefly negative when a job is taken at once).
-    queued: AtomicIsize,
-    /// Threads that will look at the queue again before they sleep.
-    searching: AtomicUsize,
-    /// Jobs taken so far: the watcher's measure of progress.
-    started: AtomicUsize,
-    /// Whether a searching thread spins.
-    spinning: AtomicBool,
     state: Mutex<State>,
     keep_alive: Duration,
     /// How many workers start without waiting for a stall.
     workers: usize,
 }
 
-/// The part of the pool under its mutex.
+/// The pool's queue and threads.
 #[derive(Default)]
 struct State {
+    queue: VecDeque<Arc<dyn Run>>,
     /// Live pool threads, the watcher included.
     threads: usize,
+    /// Threads that will look at the queue again before they sleep.
+    searching: usize,
+    /// Jobs taken so far: the watcher's measure of progress.
+    taken: usize,
     /// Idle threads, the most recently idle on top.
     idle: Vec<Thread>,
     watcher: Option<Thread>,
@@ -259,81 +244,56 @@ struct State {
     resting: bool,
 }
 
+type Guard<'a> = MutexGuard<'a, State>;
+
 impl Pool {
     fn new() -> Self {
-        let (sender, receiver) = mpsc::channel();
         let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
-            sender,
-            receiver: Mutex::new(receiver),
-            queued: AtomicIsize::new(0),
-            searching: AtomicUsize::new(0),
-            started: AtomicUsize::new(0),
-            spinning: AtomicBool::new(false),
             state: Mutex::default(),
             keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
     }
 
-    /// Whether a job was sent and not taken yet.
-    fn has_jobs(&self) -> bool {
-        self.queued.load(SeqCst) > 0
-    }
-
-    /// Whether more jobs are queued than searching threads will take.
-    fn uncovered(&self) -> bool {
-        let queued = self.queued.load(SeqCst);
-        queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
-    }
-
-    /// Queue `job` and make sure a thread will take it (see the module docs).
+    /// Queue `job` and make sure a thread will take it.
     fn submit(&'static self, job: Arc<dyn Run>) {
-        if let Err(mpsc::SendError(job)) = self.sender.send(job) {
-            return wake(job.run()); // Unreachable: the receiver is in a static.
-        }
-        self.queued.fetch_add(1, SeqCst);
-        if self.uncovered() && !self.cover(lock(&self.state)) {
-            if let Some(job) = self.pop() {
+        let mut state = lock(&self.state);
+        state.queue.push_back(job);
+        if !self.cover(&mut state) {
+            if let Some(job) = self.pop(&mut state) {
+                drop(state);
                 wake(job.run());
             }
         }
     }
 
-    /// Cover uncovered jobs: claim an idle thread, else start a worker (up
-    /// to `self.workers`), else make the watcher look (wake or start it).
-    /// Releases the lock; false if the pool has no thread.
-    fn cover(&'static self, mut state: MutexGuard<'_, State>) -> bool {
-        let workers = state.threads - usize::from(state.watcher.is_some());
-        let wake_up = if !self.uncovered() {
-            None
-        } else if let Some(thread) = state.idle.pop() {
-            self.searching.fetch_add(1, SeqCst);
-            Some(thread)
-        } else if workers < self.workers && self.spawn(&mut state, false) {
-            None
-        } else if state.watcher.is_none() {
-            self.spawn(&mut state, true);
-            None
-        } else {
-            state
-                .watcher
-                .clone()
-                .filter(|_| mem::take(&mut state.resting))
-        };
-        let threads = state.threads;
-        drop(state);
-        if let Some(thread) = wake_up {
-            thread.unpark();
+    /// Cover the queued jobs that no searching thread will take: claim an
+    /// idle thread, else start a worker (up to `self.workers`), else make
+    /// the watcher look (wake or start it). False if the pool has no thread.
+    fn cover(&'static self, state: &mut Guard<'_>) -> bool {
+        if state.queue.len() <= state.searching {
+            return true;
         }
-        threads > 0
+        let workers = state.threads - usize::from(state.watcher.is_some());
+        if let Some(thread) = state.idle.pop() {
+            state.searching += 1;
+            thread.unpark();
+        } else if workers >= self.workers || !self.spawn(state, false) {
+            if state.watcher.is_none() {
+                self.spawn(state, true);
+            } else if mem::take(&mut state.resting) {
+                state.watcher.iter().for_each(Thread::unpark);
+            }
+        }
+        state.threads > 0
     }
 
     /// Start a watcher or a searching worker; false if the pool is full or
     /// the OS refused.
     fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
-        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(SeqCst) {
+        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(Relaxed) {
             return false;
         }
         let spawned = thread::Builder::new()
@@ -350,19 +310,15 @@ impl Pool {
             state.watcher = Some(handle.thread().clone());
             state.resting = false;
         } else {
-            self.searching.fetch_add(1, SeqCst);
+            state.searching += 1;
         }
         true
     }
 
-    /// Take the next job, if one was sent.
-    fn pop(&self) -> Option<Arc<dyn Run>> {
-        if !self.has_jobs() {
-            return None;
-        }
-        let job = lock(&self.receiver).try_recv().ok()?;
-        self.started.fetch_add(1, SeqCst);
-        self.queued.fetch_sub(1, SeqCst);
+    /// Take the oldest queued job.
+    fn pop(&self, state: &mut State) -> Option<Arc<dyn Run>> {
+        let job = state.queue.pop_front()?;
+        state.taken += 1;
         Some(job)
     }
 
@@ -372,8 +328,7 @@ impl Pool {
         let mut state = lock(&self.state);
         let mut seen = None;
         loop {
-            let started = self.started.load(SeqCst);
-            if !self.has_jobs() {
+            if state.queue.is_empty() {
                 state.resting = true;
                 let woken;
                 (state, woken) = self.rest(state, |state| !state.resting);
@@ -383,15 +338,15 @@ impl Pool {
                     return false;
                 }
                 // Woken for a job: give the busy threads a full period.
-                seen = Some(self.started.load(SeqCst));
-            } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
+                seen = Some(state.taken);
+            } else if seen == Some(state.taken) && state.searching == 0 {
                 // Stalled: every other thread is stuck in a job.
                 state.watcher = None;
-                self.searching.fetch_add(1, SeqCst);
-                self.cover(state);
+                state.searching += 1;
+                self.cover(&mut state);
                 return true;
             } else {
-                seen = Some(started);
+                seen = Some(state.taken);
             }
             drop(state);
             thread::park_timeout(STALL);
@@ -404,33 +359,20 @@ impl Pool {
     /// searches again, so the task's next job finds it ready.
     fn serve(&'static self) {
         let me = thread::current();
-        let mut waker = None;
+        let mut state = lock(&self.state);
         loop {
-            if let Some(job) = self.pop() {
-                wake(waker.take());
-                self.searching.fetch_sub(1, SeqCst);
-                waker = job.run();
-                self.searching.fetch_add(1, SeqCst);
+            if let Some(job) = self.pop(&mut state) {
+                state.searching -= 1;
+                drop(state);
+                let waker = job.run();
+                state = lock(&self.state);
+                state.searching += 1;
+                drop(state);
+                wake(waker);
+                state = lock(&self.state);
                 continue;
             }
-            wake(waker.take());
-            if !self.spinning.swap(true, SeqCst) {
-                // Wait for a job, yielding so a submitter on this CPU runs.
-                let start = Instant::now();
-                while !self.has_jobs() && start.elapsed() < SPIN {
-                    thread::yield_now();
-                }
-                self.spinning.store(false, SeqCst);
-                if self.has_jobs() {
-                    continue;
-                }
-            }
-            let mut state = lock(&self.state);
-            self.searching.fetch_sub(1, SeqCst);
-            if self.has_jobs() {
-                self.searching.fetch_add(1, SeqCst);
-                continue;
-            }
+            state.searching -= 1;
             state.idle.push(me.clone());
             // Claimed: taken off the stack and counted as searching.
             let claimed;
@@ -449,9 +391,9 @@ impl Pool {
     /// keep-alive (false).
     fn rest<'a>(
         &'a self,
-        mut state: MutexGuard<'a, State>,
+        mut state: Guard<'a>,
         woken: impl Fn(&State) -> bool,
-    ) -> (MutexGuard<'a, State>, bool) {
+    ) -> (Guard<'a>, bool) {
         let deadline = Instant::now() + self.keep_alive;
         while !woken(&state) {
             if Instant::now() >= deadline {
