@@ -207,6 +207,7 @@ impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
 }
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
+#[inline]
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
@@ -247,6 +248,7 @@ struct State {
 type Guard<'a> = MutexGuard<'a, State>;
 
 impl Pool {
+    #[inline]
     fn new() -> Self {
         let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
@@ -258,6 +260,7 @@ impl Pool {
     }
 
     /// Queue `job` and make sure a thread will take it.
+    #[inline]
     fn submit(&'static self, job: Arc<dyn Run>) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
@@ -272,6 +275,7 @@ impl Pool {
     /// Cover the queued jobs that no searching thread will take: claim an
     /// idle thread, else start a worker (up to `self.workers`), else make
     /// the watcher look (wake or start it). False if the pool has no thread.
+    #[inline]
     fn cover(&'static self, state: &mut Guard<'_>) -> bool {
         if state.queue.len() <= state.searching {
             return true;
@@ -292,6 +296,7 @@ impl Pool {
 
     /// Start a watcher or a searching worker; false if the pool is full or
     /// the OS refused.
+    #[inline]
     fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
         if state.threads >= MAX_THREADS || REFUSE_THREADS.load(Relaxed) {
             return false;
@@ -316,6 +321,7 @@ impl Pool {
     }
 
     /// Take the oldest queued job.
+    #[inline]
     fn pop(&self, state: &mut State) -> Option<Arc<dyn Run>> {
         let job = state.queue.pop_front()?;
         state.taken += 1;
@@ -324,6 +330,7 @@ impl Pool {
 
     /// WATCHING and RESTING; true once the thread is to become a searching
     /// worker (a stall), false once it rested for the keep-alive.
+    #[inline]
     fn watch(&'static self) -> bool {
         let mut state = lock(&self.state);
         let mut seen = None;
@@ -357,6 +364,7 @@ impl Pool {
     /// SEARCHING, BUSY and IDLE, until idle for the keep-alive (counted as
     /// searching by the caller). A job's task is woken once this thread
     /// searches again, so the task's next job finds it ready.
+    #[inline]
     fn serve(&'static self) {
         let me = thread::current();
         let mut state = lock(&self.state);
@@ -389,6 +397,7 @@ impl Pool {
 
     /// Sleep, the lock released, until `woken` holds (true) or for the
     /// keep-alive (false).
+    #[inline]
     fn rest<'a>(
         &'a self,
         mut state: Guard<'a>,
