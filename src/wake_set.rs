@@ -22,14 +22,12 @@
 //! A new combinator's first poll visits every branch (a *sweep*).
 //!
 //! **Parent waker.** Only the owner writes it, and only while no wake reads
-//! it; `lock` counts readers (`READER` each) or holds `WRITING`:
+//! it; `lock` counts readers (`READER` each) and holds `WRITING`:
 //!
 //! ```text
-//!   wake:  unless WRITING, CAS +READER, wake the parent (by reference),
-//!          -READER; if WRITING, skip the parent
-//!   owner: 0 --CAS--> WRITING --store the waker--> 0 (nobody else changes
-//!          `lock` while WRITING; the CAS fails while a reader is in: then
-//!          keep the old waker, wake the new)
+//!   wake:  +READER; unless WRITING, wake the parent (by reference); -READER
+//!   owner: 0 --CAS--> WRITING --store the waker, -WRITING--> 0
+//!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
 //! **No lost wake.** A push onto an empty stack wakes the parent; a push
@@ -146,27 +144,14 @@ impl Header {
                 self.0.fetch_sub(READER, Ordering::Release);
             }
         }
-        let mut now = self.lock.load(Ordering::Relaxed);
-        loop {
-            if now & WRITING != 0 {
-                return;
-            }
-            let enter = self.lock.compare_exchange_weak(
-                now,
-                now + READER,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            );
-            match enter {
-                Ok(_) => break,
-                Err(seen) => now = seen,
-            }
-        }
+        let before = self.lock.fetch_add(READER, Ordering::AcqRel);
         let _leave = Leave(&self.lock);
-        // SAFETY: a reader counted while nobody wrote: the owner does not
-        // write `parent` until the count is back to zero.
-        if let Some(parent) = unsafe { &*self.parent.get() } {
-            parent.wake_by_ref();
+        if before & WRITING == 0 {
+            // SAFETY: a reader counted while nobody wrote: the owner does
+            // not write `parent` until the count is back to zero.
+            if let Some(parent) = unsafe { &*self.parent.get() } {
+                parent.wake_by_ref();
+            }
         }
     }
 
@@ -195,7 +180,7 @@ impl Header {
         }
         // SAFETY: WRITING with no reader: wakes that come now skip `parent`.
         let old = unsafe { core::mem::replace(&mut *self.parent.get(), new) };
-        self.lock.store(0, Ordering::Release);
+        self.lock.fetch_sub(WRITING, Ordering::AcqRel);
         // Dropped with no lock held: it may run any code.
         drop(old);
         true
