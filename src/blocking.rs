@@ -30,6 +30,7 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
+use std::boxed::Box;
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -87,12 +88,21 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let task = Arc::new(Task {
-        slot: Mutex::new(Slot::Waiting(None)),
-        job: Mutex::new(Some(f)),
-    });
-    POOL.get_or_init(Pool::new).submit(task.clone());
-    Blocking { task: Some(task) }
+    let slot = Arc::new(Mutex::new(Slot::Waiting(None)));
+    let out = Arc::clone(&slot);
+    POOL.get_or_init(Pool::new).submit(Box::new(move || {
+        // `f`'s captures are dropped inside: a panicking destructor is caught.
+        let output = panic::catch_unwind(AssertUnwindSafe(f));
+        let waker = match mem::replace(&mut *lock(&out), Slot::Done(output)) {
+            Slot::Waiting(waker) => waker,
+            Slot::Done(_) => None,
+        };
+        // If the future is gone, this drops the output: a panic in its
+        // destructor has nowhere to go and must not end the thread.
+        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(out))));
+        waker
+    }));
+    Blocking { slot: Some(slot) }
 }
 
 /// The output of a job started by [`spawn_blocking`], as a future.
@@ -104,7 +114,7 @@ where
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Blocking<R> {
     /// `None` once the output was returned.
-    task: Option<Arc<Task<R, dyn Send + Sync>>>,
+    slot: Option<Arc<Mutex<Slot<R>>>>,
 }
 
 impl Blocking<()> {
@@ -119,10 +129,7 @@ impl Blocking<()> {
 
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let slot = self
-            .task
-            .as_ref()
-            .and_then(|task| task.slot.try_lock().ok());
+        let slot = self.slot.as_ref().and_then(|slot| slot.try_lock().ok());
         let done = slot.is_some_and(|slot| matches!(*slot, Slot::Done(_)));
         f.debug_struct("Blocking").field("done", &done).finish()
     }
@@ -132,10 +139,10 @@ impl<R> Future for Blocking<R> {
     type Output = R;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        let Some(task) = &self.task else {
+        let Some(slot) = &self.slot else {
             crate::schedule::polled_after_completion("`Blocking`")
         };
-        let mut slot = lock(&task.slot);
+        let mut slot = lock(slot);
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
@@ -150,7 +157,7 @@ impl<R> Future for Blocking<R> {
             }
         };
         drop(slot);
-        self.task = None;
+        self.slot = None;
         match output {
             Ok(output) => Poll::Ready(output),
             Err(payload) => panic::resume_unwind(payload),
@@ -162,17 +169,10 @@ impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
         // Detach: take the waker, or the output if the job is done, and drop
         // it here, after the lock.
-        if let Some(task) = &self.task {
-            drop(mem::replace(&mut *lock(&task.slot), Slot::Waiting(None)));
+        if let Some(slot) = &self.slot {
+            drop(mem::replace(&mut *lock(slot), Slot::Waiting(None)));
         }
     }
-}
-
-/// A job and its output: one allocation, shared by the future and the queue.
-struct Task<R, J: ?Sized> {
-    slot: Mutex<Slot<R>>,
-    /// `Mutex<Option<F>>`: the closure, taken by whoever runs it.
-    job: J,
 }
 
 /// Where the output goes.
@@ -183,28 +183,9 @@ enum Slot<R> {
     Done(thread::Result<R>),
 }
 
-/// A queued job, its types erased.
-trait Run: Send + Sync {
-    /// Run the job (catching its panic) and store its output; returns the
-    /// waker of the task awaiting it, if any.
-    fn run(self: Arc<Self>) -> Option<Waker>;
-}
-
-impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
-    fn run(self: Arc<Self>) -> Option<Waker> {
-        let f = lock(&self.job).take()?;
-        // `f`'s captures are dropped inside: a panicking destructor is caught.
-        let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let waker = match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
-            Slot::Waiting(waker) => waker,
-            Slot::Done(_) => None,
-        };
-        // If the future is gone, this drops the output: a panic in its
-        // destructor has nowhere to go and must not end the thread.
-        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
-        waker
-    }
-}
+/// A queued job: runs the closure (catching its panic), stores the output
+/// and returns the waker of the task awaiting it, if any.
+type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
 #[inline]
@@ -231,7 +212,7 @@ struct Pool {
 /// The pool's queue and threads.
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Arc<dyn Run>>,
+    queue: VecDeque<Job>,
     /// Live pool threads, the watcher included.
     threads: usize,
     /// Threads that will look at the queue again before they sleep.
@@ -261,13 +242,13 @@ impl Pool {
 
     /// Queue `job` and make sure a thread will take it.
     #[inline]
-    fn submit(&'static self, job: Arc<dyn Run>) {
+    fn submit(&'static self, job: Job) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
         if !self.cover(&mut state) {
             if let Some(job) = self.pop(&mut state) {
                 drop(state);
-                wake(job.run());
+                wake(job());
             }
         }
     }
@@ -322,7 +303,7 @@ impl Pool {
 
     /// Take the oldest queued job.
     #[inline]
-    fn pop(&self, state: &mut State) -> Option<Arc<dyn Run>> {
+    fn pop(&self, state: &mut State) -> Option<Job> {
         let job = state.queue.pop_front()?;
         state.taken += 1;
         Some(job)
@@ -372,7 +353,7 @@ impl Pool {
             if let Some(job) = self.pop(&mut state) {
                 state.searching -= 1;
                 drop(state);
-                let waker = job.run();
+                let waker = job();
                 state = lock(&self.state);
                 state.searching += 1;
                 drop(state);

@@ -17,9 +17,8 @@
 //! A wake that finds its node claimed or queued does nothing more. Only the
 //! owner pops, always the whole stack (no ABA). It serves a node by reading
 //! its link, storing `IDLE`, then polling, so a wake during the poll queues
-//! it for the next batch; nobody else writes a queued node's `state`. The
-//! owner may queue a node as a batch of its own (`again`: `IDLE` to `NIL`).
-//! A new combinator's first poll visits every branch (a *sweep*).
+//! it for the next batch; nobody else writes a queued node's `state`. A new
+//! combinator's first poll visits every branch (a *sweep*).
 //!
 //! **Parent waker.** Only the owner writes it, and only while no wake reads
 //! it; `lock` counts readers (`READER` each) and holds `WRITING`:
@@ -30,13 +29,16 @@
 //!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
+//! Both ends of a write are read-modify-writes: a wake that skipped the
+//! read (it saw `WRITING`) then happens before the owner's next take.
+//!
 //! **No lost wake.** A push onto an empty stack wakes the parent; a push
 //! onto a non-empty one needn't: the bottom node's pusher wakes it after its
 //! push, and the owner takes the stack after that. The owner returns
 //! `Pending` only after registering the parent and then finding the stack
 //! empty, so a later push finds it empty and wakes the registered parent; a
-//! wake that skipped the read (`WRITING`) pushed before the write ended, so
-//! the owner's take finds it. No step waits for another thread: a wake may
+//! wake that skipped the read pushed before the write ended, so the owner's
+//! take finds it. No step waits for another thread: a wake may
 //! come from any thread, any number of times, after the owner is gone, or
 //! from a signal handler that interrupted the owner or another wake (with
 //! `wake_by_ref`, and a parent waker that is itself async-signal-safe: the
@@ -309,8 +311,6 @@ pub(crate) struct WakeSet {
     sweep_left: usize,
     /// The taken batch: the next node to serve, or `NIL`.
     batch: u32,
-    /// A branch to serve before the next batch taken (`NIL`: none).
-    again: u32,
 }
 
 // SAFETY: the allocation is shared through atomics and the lock protocol of
@@ -354,7 +354,6 @@ impl WakeSet {
             sweep: 0,
             sweep_left: 0,
             batch: NIL,
-            again: NIL,
         }
     }
 
@@ -466,42 +465,21 @@ impl WakeSet {
         Some(j)
     }
 
-    /// Take the woken stack as the next batch, behind the branch kept by
-    /// `again`; `false` if there is nothing.
+    /// Take the woken stack as the next batch; `false` if it is empty.
     #[inline]
     fn take(&mut self) -> bool {
         let head = &self.header().head;
-        let mut top = NIL;
         if head.load(Ordering::Relaxed) != NIL {
-            top = head.swap(NIL, Ordering::Acquire);
+            self.batch = head.swap(NIL, Ordering::Acquire);
         }
-        if self.again != NIL {
-            // Queued by `again`: only the owner writes its link.
-            self.node(self.again as usize)
-                .state
-                .store(top, Ordering::Relaxed);
-            top = core::mem::replace(&mut self.again, NIL);
-        }
-        self.batch = top;
-        top != NIL
+        self.batch != NIL
     }
 
-    /// Poll branch `j` again in the next batch (a winner that stays in
-    /// place, so it registers again), not waking the task: it polls now.
+    /// Poll branch `j` again on the next poll (a winner that stays in
+    /// place, so it registers again), not waking the task: it polls next.
     #[inline]
     pub(crate) fn again(&mut self, j: usize) {
-        if self.again != NIL {
-            self.node(j).queue();
-            return;
-        }
-        let node = self.node(j);
-        // Claimed as a batch of one (the owner's): no shared push needed.
-        let claim = node
-            .state
-            .compare_exchange(IDLE, NIL, Ordering::Relaxed, Ordering::Relaxed);
-        if claim.is_ok() {
-            self.again = j as u32;
-        }
+        self.node(j).queue();
     }
 
     /// Visit the branches below `len` that need a poll (swept, or woken
