@@ -7,9 +7,11 @@ use core::cell::Cell;
 use core::future::Future;
 use core::pin::pin;
 use core::sync::atomic::{AtomicU8, Ordering};
+use core::task::Waker;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Wake;
 
-use crate::interrupt::{run, with_shared_waker};
+use crate::interrupt::run;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
@@ -120,9 +122,11 @@ impl ThreadInterrupt {
     /// ```
     #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {
-        /// The thread's interrupt and whether a `block_on` runs on it.
+        /// The thread's interrupt, its waker, and whether a `block_on`
+        /// runs on it.
         struct Local {
             interrupt: Arc<ThreadInterrupt>,
+            waker: Waker,
             busy: Cell<bool>,
         }
 
@@ -143,25 +147,27 @@ impl ThreadInterrupt {
         }
 
         std::thread_local! {
-            static LOCAL: Local = Local {
-                interrupt: Arc::new(ThreadInterrupt::new()),
-                busy: Cell::new(false),
+            static LOCAL: Local = {
+                let interrupt = Arc::new(ThreadInterrupt::new());
+                let waker = Waker::from(Arc::clone(&interrupt));
+                Local { interrupt, waker, busy: Cell::new(false) }
             };
         }
 
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
             let _exit = Exit(local, local.busy.replace(true));
-            let interrupt = &local.interrupt;
-            with_shared_waker(interrupt, |waker| {
-                run(&Sleep(interrupt), waker, fut.as_mut())
-            })
+            run(&Sleep(&local.interrupt), &local.waker, fut.as_mut())
         });
         // Err only from a thread-local destructor, after this thread's
         // interrupt is gone: use a fresh one.
         output.unwrap_or_else(|_| {
             let interrupt = Arc::new(ThreadInterrupt::new());
-            with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
+            run(
+                &Sleep(&interrupt),
+                &Waker::from(Arc::clone(&interrupt)),
+                fut,
+            )
         })
     }
 
@@ -255,6 +261,17 @@ impl Interrupt for ThreadInterrupt {
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+    }
+}
+
+/// The waker of [`ThreadInterrupt::block_on`]: it interrupts.
+impl Wake for ThreadInterrupt {
+    fn wake(self: Arc<Self>) {
+        self.interrupt();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.interrupt();
     }
 }
 
