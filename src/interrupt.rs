@@ -115,25 +115,21 @@ pub trait Interrupt: Send + Sync {
         }
 
         let _exit = Exit(self);
-        run(self, &static_waker(self), fut)
+        run(|| self.wait_for(), &static_waker(self), fut)
     }
 }
 
-/// The executor loop shared by every `block_on`: poll, and sleep in
-/// `wait_for` while the future is pending.
+/// The executor loop shared by every `block_on`: poll, and `sleep` while
+/// the future is pending.
 #[inline]
-pub(crate) fn run<I, F>(interrupt: &I, waker: &Waker, fut: F) -> F::Output
-where
-    I: Interrupt + ?Sized,
-    F: Future,
-{
+pub(crate) fn run<F: Future>(sleep: impl Fn(), waker: &Waker, fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = Context::from_waker(waker);
     loop {
         if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
             return output;
         }
-        interrupt.wait_for();
+        sleep();
     }
 }
 

@@ -157,17 +157,14 @@ impl ThreadInterrupt {
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
             let _exit = Exit(local, local.busy.replace(true));
-            run(&Sleep(&local.interrupt), &local.waker, fut.as_mut())
+            run(|| sleep(&local.interrupt), &local.waker, fut.as_mut())
         });
         // Err only from a thread-local destructor, after this thread's
         // interrupt is gone: use a fresh one.
         output.unwrap_or_else(|_| {
             let interrupt = Arc::new(ThreadInterrupt::new());
-            run(
-                &Sleep(&interrupt),
-                &Waker::from(Arc::clone(&interrupt)),
-                fut,
-            )
+            let waker = Waker::from(Arc::clone(&interrupt));
+            run(|| sleep(&interrupt), &waker, fut)
         })
     }
 
@@ -277,19 +274,10 @@ impl Wake for ThreadInterrupt {
 
 /// How `block_on` sleeps between polls: through the installed [`Park`],
 /// else [`Interrupt::wait_for`].
-struct Sleep<'a>(&'a Arc<ThreadInterrupt>);
-
-impl Interrupt for Sleep<'_> {
-    fn interrupt(&self) {
-        self.0.interrupt();
-    }
-
-    #[inline]
-    fn wait_for(&self) {
-        match PARK.get() {
-            Some(park) => park.park(self.0),
-            None => self.0.wait_for(),
-        }
+fn sleep(me: &Arc<ThreadInterrupt>) {
+    match PARK.get() {
+        Some(park) => park.park(me),
+        None => me.wait_for(),
     }
 }
 
