@@ -38,9 +38,9 @@
 //! `Pending` only after registering the parent and then finding the stack
 //! empty, so a later push finds it empty and wakes the registered parent; a
 //! wake that skipped the read pushed before the write ended, so the owner's
-//! take finds it. No step waits for another thread: a wake may
-//! come from any thread, any number of times, after the owner is gone, or
-//! from a signal handler that interrupted the owner or another wake (with
+//! take finds it. No step waits for another thread: a wake may come from
+//! any thread, any number of times, after the owner is gone, or from a
+//! signal handler that interrupted the owner or another wake (with
 //! `wake_by_ref`, and a parent waker that is itself async-signal-safe: the
 //! wake may call it, and a dropped last count frees memory).
 //!
