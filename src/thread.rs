@@ -43,6 +43,9 @@ pub(crate) trait Park: Sync {
     fn park(&self, me: &Arc<ThreadInterrupt>);
     /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
+    /// The outermost `block_on` of a thread returned (or unwound): the
+    /// thread will not sleep through `park` again soon.
+    fn leave(&self);
 }
 
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
@@ -54,6 +57,29 @@ static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
 pub(crate) fn install_park(park: &'static dyn Park) {
     // Ignored: there is one platform, so a second call installs the same.
     let _ = PARK.set(park);
+}
+
+/// The thread's interrupt, its waker, and whether a `block_on` runs on it.
+struct Local {
+    interrupt: Arc<ThreadInterrupt>,
+    waker: Waker,
+    busy: Cell<bool>,
+}
+
+std::thread_local! {
+    static LOCAL: Local = {
+        let interrupt = Arc::new(ThreadInterrupt::new());
+        let waker = Waker::from(Arc::clone(&interrupt));
+        Local { interrupt, waker, busy: Cell::new(false) }
+    };
+}
+
+/// Whether a [`block_on`] runs on this thread: a platform module asks it
+/// to tell a future polled by `block_on` from one polled by another
+/// executor.
+#[allow(dead_code)] // used by platform modules only
+pub(crate) fn in_block_on() -> bool {
+    LOCAL.try_with(|local| local.busy.get()).unwrap_or(false)
 }
 
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
@@ -122,14 +148,6 @@ impl ThreadInterrupt {
     /// ```
     #[inline]
     pub fn block_on<F: Future>(fut: F) -> F::Output {
-        /// The thread's interrupt, its waker, and whether a `block_on`
-        /// runs on it.
-        struct Local {
-            interrupt: Arc<ThreadInterrupt>,
-            waker: Waker,
-            busy: Cell<bool>,
-        }
-
         /// Restores the thread's state when a `block_on` ends, by return or
         /// by unwinding. A nested call (`.1`) shared the outer call's
         /// interrupt and may have consumed a wake-up meant for the outer
@@ -139,19 +157,15 @@ impl ThreadInterrupt {
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
-                match self.1 {
-                    true => self.0.interrupt.interrupt(),
-                    false => self.0.busy.set(false),
+                if self.1 {
+                    self.0.interrupt.interrupt();
+                    return;
+                }
+                self.0.busy.set(false);
+                if let Some(park) = PARK.get() {
+                    park.leave();
                 }
             }
-        }
-
-        std::thread_local! {
-            static LOCAL: Local = {
-                let interrupt = Arc::new(ThreadInterrupt::new());
-                let waker = Waker::from(Arc::clone(&interrupt));
-                Local { interrupt, waker, busy: Cell::new(false) }
-            };
         }
 
         let mut fut = pin!(fut);

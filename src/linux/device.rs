@@ -4,12 +4,12 @@ use core::fmt;
 use core::future::{poll_fn, Future};
 use core::ops::BitOr;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use super::reactor::{events, Reactor, Registration, READ, WRITE};
+use super::reactor::{events, note_waiter, Reactor, Registration, READ, WRITE};
 use super::sys;
 
 /// Which readiness a [`Device`] waits for when awaited. Combine with `|`.
@@ -315,10 +315,31 @@ impl<T: AsFd> Device<T> {
                 let seen = seen.take().flatten();
                 match registered.shared.poll_io(dir, seen, cx.waker(), watch) {
                     true => Poll::Ready(()),
-                    false => Poll::Pending,
+                    false => {
+                        note_waiter();
+                        Poll::Pending
+                    }
                 }
             })
             .await;
+        }
+    }
+}
+
+impl<T: AsFd> Device<T> {
+    /// The device's readiness, as its `poll`, for the reactor's own users
+    /// (the timer driver): their wait is not a task's (see `note_waiter`).
+    pub(crate) fn poll_ready(&self, waker: &Waker) -> Poll<()> {
+        let Some(registered) = &self.registration else {
+            return Poll::Ready(());
+        };
+        let recheck = |events| {
+            let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
+            sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
+        };
+        match registered.shared.poll_level(self.watch.0, waker, recheck) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
         }
     }
 }
@@ -327,20 +348,11 @@ impl<T: AsFd> Future for Device<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(registered) = &self.registration else {
-            return Poll::Ready(());
-        };
-        let recheck = |events| {
-            let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
-            sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
-        };
-        match registered
-            .shared
-            .poll_level(self.watch.0, cx.waker(), recheck)
-        {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
+        let ready = self.poll_ready(cx.waker());
+        if ready.is_pending() {
+            note_waiter();
         }
+        ready
     }
 }
 

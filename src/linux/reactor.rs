@@ -19,34 +19,36 @@
 //! eventfd write. It gives the role back as soon as it wakes, before it
 //! polls its future, so a future that blocks cannot starve others. A
 //! `block_on` thread that finds the role taken by another `block_on` thread
-//! *parks*: it sleeps on its own interrupt, woken by the owner's dispatch.
-//! An owner that gives the role back wakes one parked thread, which then
-//! takes the role, so while any `block_on` thread sleeps one of them
-//! collects events: a thread that wakes to run its future never leaves the
-//! others' devices without a collector.
+//! sleeps on its own interrupt: the owner dispatches its events, and when
+//! the owner wakes to run its future instead, the reactor thread takes the
+//! role over (below), at once if the owner's `block_on` returned
+//! ([`Park::leave`]). The owner does not hand the role to a sleeping thread
+//! as it wakes: that wake-up would be spent whenever the owner sleeps again
+//! soon (a ping-pong between two threads), a context switch per message.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
-//! checks the role every [`CHECK`] while it is free (backing off up to
-//! [`CHECK_MAX`] while a `block_on` thread owns it), and takes it when it
-//! stayed free since the previous check (no `block_on` thread took or gave it back) and either events wait
-//! in epoll (`poll` on the epoll fd says so without taking them) or that
-//! went on for [`QUIET_CHECKS`] checks, and at start. So an event waits
-//! about one check for a collector while the `block_on` threads run, and a
-//! `block_on` thread that sleeps again within a check keeps the role. It
-//! keeps the role until a `block_on` thread wants to sleep: that one adds
-//! itself to `waiting`, writes the eventfd and sleeps on its own
-//! interrupt; the reactor thread gives the role back and interrupts every
-//! waiting thread, and the first to sleep again takes it. While a
-//! `block_on` thread owns the role for [`QUIET_CHECKS`] checks in a row
-//! the reactor thread stops checking; that thread's release wakes it.
+//! takes the role once it has stayed free for a *handover* time, so a
+//! `block_on` thread that sleeps again sooner keeps it; while a `block_on`
+//! thread owns the role it looks again every *check*, and after a while it
+//! stops looking until that thread's release wakes it. How closely it
+//! watches depends on who may be waiting ([`Cadence`]): [`FAST`] (check
+//! every 500 µs, take after 250 µs free) once a task of another executor
+//! waited on a device or timer, or while a `block_on` thread sleeps under
+//! another's role, so their events wait at most about 500 µs while the
+//! owner runs; [`SLOW`] (10 ms, 20 ms) when every waiting task runs on a
+//! `block_on` thread, which collects its own events as it sleeps, so a
+//! `block_on` loop of short waits does not wake the reactor thread
+//! thousands of times a second. It keeps the role until a `block_on`
+//! thread wants to sleep: that one adds itself to `waiting`, writes the
+//! eventfd and sleeps on its own interrupt; the reactor thread gives the
+//! role back and interrupts every waiting thread, and the first to sleep
+//! again takes it.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free since last check, events---> THREAD
-//!               (or long quiet, or start)
-//!          BLOCK_ON --wakes, a thread parked-------> FREE, one parked woken
+//!          FREE --free for the handover time------> THREAD
 //!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
 //! ```
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -56,10 +58,11 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Instant;
 use std::vec::Vec;
 
 use super::sys;
-use crate::thread::{install_park, Park};
+use crate::thread::{in_block_on, install_park, Park};
 use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
@@ -254,31 +257,62 @@ const FREE: u8 = 0;
 const BLOCK_ON: u8 = 1;
 const THREAD: u8 = 2;
 
-/// How often the reactor thread checks the role while it is free: events
-/// wait about this long for a collector while the `block_on` threads run.
-const CHECK: Duration = Duration::from_micros(500);
-/// While a `block_on` thread owns the role the checks back off, doubling up
-/// to this (each check is a wake-up of the reactor thread): a role given
-/// back after a long sleep waits up to this for its first check.
-const CHECK_MAX: Duration = Duration::from_millis(10);
-/// Checks with no `block_on` activity before the reactor thread takes a
-/// free role with no events waiting, or stops checking an owned one.
-const QUIET_CHECKS: u32 = 10;
+/// How closely the reactor thread watches the role.
+#[derive(Debug)]
+struct Cadence {
+    /// How often it looks while a `block_on` thread owns the role: a role
+    /// given back waits at most about this long to be noticed.
+    check: Duration,
+    /// How long the role stays free before it takes it: a `block_on` thread
+    /// that sleeps again sooner keeps it without a handover.
+    handover: Duration,
+    /// How long one `block_on` thread owns the role before it stops looking;
+    /// that thread's release then wakes it.
+    idle_after: Duration,
+}
+
+/// While a task of another executor ever waited on a device or timer, or a
+/// `block_on` thread sleeps while another owns the role: their events have
+/// no other collector while the owner runs.
+const FAST: Cadence = Cadence {
+    check: Duration::from_micros(500),
+    handover: Duration::from_micros(250),
+    idle_after: Duration::from_millis(5),
+};
+
+/// Otherwise: every waiting task runs on a `block_on` thread, which
+/// collects its own events when it sleeps. The reactor thread only covers
+/// what nobody foresaw (a waker handed to another thread) and sleeps
+/// through a `block_on` loop of short waits (audio periods, frames).
+const SLOW: Cadence = Cadence {
+    check: Duration::from_millis(10),
+    handover: Duration::from_millis(20),
+    idle_after: Duration::from_millis(100),
+};
 
 /// The role and what the reactor thread watches.
 #[derive(Debug)]
 struct Role {
     owner: u8,
-    /// Counts the times a `block_on` thread took or gave back the role: the
-    /// same value at two checks means nothing changed in between.
-    epoch: u64,
+    /// When `owner` last changed.
+    since: Instant,
     /// `block_on` threads asleep while the reactor thread owns the role.
     waiting: Vec<Arc<ThreadInterrupt>>,
-    /// `block_on` threads asleep on their interrupt while another
-    /// `block_on` thread owns the role.
-    parked: Vec<Arc<ThreadInterrupt>>,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
+    /// The reactor thread watches with the [`FAST`] cadence: a release
+    /// that leaves a sleeping `block_on` thread need not wake it.
+    fast: bool,
+    /// A `block_on` thread left while another slept under its role: take
+    /// the role at once (see [`Reactor::leave`]).
+    urgent: bool,
+}
+
+impl Role {
+    fn set(&mut self, owner: u8) {
+        self.owner = owner;
+        self.since = Instant::now();
+    }
 }
 
 /// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
@@ -291,6 +325,11 @@ pub(crate) struct Reactor {
     /// Where the reactor thread waits between checks.
     check: Condvar,
     thread_started: AtomicBool,
+    /// A task of another executor waited on a device or timer (for good).
+    foreign: AtomicBool,
+    /// `block_on` threads asleep while another `block_on` thread owns the
+    /// role.
+    sleepers: AtomicUsize,
 }
 
 /// The reactor if a device was ever made (else `block_on` sleeps plainly).
@@ -305,6 +344,21 @@ std::thread_local! {
 /// run elsewhere) rather than a `block_on` thread that owns the role.
 pub(crate) fn on_reactor_thread() -> bool {
     ON_REACTOR_THREAD.with(core::cell::Cell::get)
+}
+
+/// A task waits on a device or timer: if no `pasts::block_on` polled it
+/// (another executor's task), the reactor thread keeps the fast cadence
+/// from now on, since that task has no other collector.
+pub(crate) fn note_waiter() {
+    let Some(reactor) = REACTOR.get() else {
+        return;
+    };
+    if reactor.foreign.load(Ordering::Relaxed) || in_block_on() || on_reactor_thread() {
+        return;
+    }
+    let _role = lock(&reactor.role);
+    reactor.foreign.store(true, Ordering::Relaxed);
+    reactor.check.notify_one();
 }
 
 /// Lock a mutex whose data stays consistent across a panic (every critical
@@ -340,13 +394,16 @@ impl Reactor {
             slab: Mutex::new(Slab::default()),
             role: Mutex::new(Role {
                 owner: FREE,
-                epoch: 0,
+                since: Instant::now(),
                 waiting: Vec::new(),
-                parked: Vec::new(),
                 thread_idle: false,
+                fast: false,
+                urgent: false,
             }),
             check: Condvar::new(),
             thread_started: AtomicBool::new(false),
+            foreign: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
         };
         // Level-triggered: stays ready until `react` drains it.
         sys::epoll_ctl(
@@ -382,49 +439,40 @@ impl Reactor {
     fn run(&self) {
         ON_REACTOR_THREAD.with(|on| on.set(true));
         let mut role = lock(&self.role);
-        // The epoch at the previous check; none at start: take the role.
-        let mut seen = None;
-        let mut quiet = 0;
-        let mut period = CHECK;
         loop {
-            let unchanged = seen.map_or(true, |seen| seen == role.epoch);
-            quiet = if unchanged { quiet + 1 } else { 0 };
-            let take =
-                seen.is_none() || unchanged && (quiet >= QUIET_CHECKS || self.events_waiting());
-            if role.owner == FREE && take {
-                role.owner = THREAD;
-                drop(role);
-                role = self.own();
-                quiet = 0;
-            } else if role.owner == BLOCK_ON && quiet >= QUIET_CHECKS {
-                // A `block_on` thread waits in epoll_wait for long: sleep
-                // until it releases the role.
-                role.thread_idle = true;
-                while role.thread_idle {
-                    role = self
-                        .check
-                        .wait(role)
-                        .unwrap_or_else(PoisonError::into_inner);
+            role.fast =
+                self.foreign.load(Ordering::Relaxed) || self.sleepers.load(Ordering::Relaxed) > 0;
+            let cadence = if role.fast { &FAST } else { &SLOW };
+            let urgent = core::mem::take(&mut role.urgent);
+            let held = role.since.elapsed();
+            let wait = match role.owner {
+                FREE if urgent || held >= cadence.handover => {
+                    role.set(THREAD);
+                    drop(role);
+                    role = self.own();
+                    continue;
                 }
-                quiet = 0;
-            }
-            period = match role.owner {
-                BLOCK_ON => (period * 2).min(CHECK_MAX),
-                _ => CHECK,
+                FREE => cadence.handover - held,
+                BLOCK_ON if held >= cadence.idle_after => {
+                    // A `block_on` thread waits in epoll_wait for long:
+                    // sleep until it gives the role back.
+                    role.thread_idle = true;
+                    while role.thread_idle {
+                        role = self
+                            .check
+                            .wait(role)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    continue;
+                }
+                _ => cadence.check,
             };
-            seen = Some(role.epoch);
             role = self
                 .check
-                .wait_timeout(role, period)
+                .wait_timeout(role, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-    }
-
-    /// Whether events wait in epoll for someone to collect them.
-    fn events_waiting(&self) -> bool {
-        // An error counts as "yes": then owning the role at least retries.
-        sys::poll(self.epoll.as_fd(), sys::POLLIN, 0).map_or(true, |revents| revents != 0)
     }
 
     /// The reactor thread owns the role: dispatch until a `block_on` thread
@@ -434,11 +482,11 @@ impl Reactor {
             if self.react(-1, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(CHECK);
+                std::thread::sleep(FAST.check);
             }
             let mut role = lock(&self.role);
             if !role.waiting.is_empty() {
-                role.owner = FREE;
+                role.set(FREE);
                 for waiting in role.waiting.drain(..) {
                     waiting.interrupt();
                 }
@@ -452,17 +500,16 @@ impl Reactor {
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
         // Woken already (a future that wakes itself, say): return without
         // touching the role. A busy thread that took and gave back the role
-        // at every poll, never reaching `epoll_wait`, would change the epoch
-        // at every check, so the reactor thread would never take the role:
-        // nobody would collect events, not even the busy thread's timers.
+        // at every poll, never reaching `epoll_wait`, would never leave it
+        // free long enough for the reactor thread to take it: nobody would
+        // collect events, not even the busy thread's timers.
         if me.take_notified() {
             return;
         }
         let mut role = lock(&self.role);
         match role.owner {
             FREE => {
-                role.owner = BLOCK_ON;
-                role.epoch = role.epoch.wrapping_add(1);
+                role.set(BLOCK_ON);
                 drop(role);
                 let polled = self.poll_for(me);
                 self.release();
@@ -479,38 +526,42 @@ impl Reactor {
                 me.wait_for();
             }
             _ => {
-                role.parked.push(Arc::clone(me));
+                // Another `block_on` thread owns the role: it dispatches
+                // this thread's events, and while it runs its future
+                // instead, the reactor thread takes over.
                 drop(role);
+                self.sleepers.fetch_add(1, Ordering::Relaxed);
                 me.wait_for();
-                // Woken by a dispatch or an owner's release (which took
-                // `me` off the list already).
-                let mut role = lock(&self.role);
-                if let Some(i) = role.parked.iter().position(|t| Arc::ptr_eq(t, me)) {
-                    role.parked.swap_remove(i);
-                }
+                self.sleepers.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
 
     /// A `block_on` owner gives the role back.
-    ///
-    /// If other `block_on` threads parked meanwhile, one is woken: it polls
-    /// its future once (a spurious wake) and, going back to sleep, finds the
-    /// role free and takes it, so their devices keep a collector while this
-    /// thread runs its future.
     fn release(&self) {
         let mut role = lock(&self.role);
-        role.owner = FREE;
-        role.epoch = role.epoch.wrapping_add(1);
-        if role.thread_idle {
+        role.set(FREE);
+        // Idle, or watching slowly while a `block_on` thread sleeps (it
+        // started sleeping since the last look): the reactor thread must
+        // look again now, for that thread's events have no collector while
+        // this one runs.
+        let asleep = self.sleepers.load(Ordering::Relaxed) > 0;
+        if role.thread_idle || asleep && !role.fast {
             role.thread_idle = false;
             self.check.notify_one();
         }
-        let next = role.parked.pop();
-        drop(role);
-        if let Some(next) = next {
-            next.interrupt();
+    }
+
+    /// A `block_on` thread left for good: if another sleeps under the role
+    /// this one gave back, the reactor thread takes it at once.
+    fn leave(&self) {
+        if self.sleepers.load(Ordering::Relaxed) == 0 {
+            return;
         }
+        let mut role = lock(&self.role);
+        role.urgent = true;
+        role.thread_idle = false;
+        self.check.notify_one();
     }
 
     /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
@@ -646,6 +697,10 @@ impl Park for Reactor {
 
     fn unpark(&self) {
         self.notify();
+    }
+
+    fn leave(&self) {
+        Reactor::leave(self);
     }
 }
 

@@ -123,13 +123,13 @@ const CHUNK: usize = 16;
 /// then waits by polling the clock (busy for those microseconds) rather
 /// than sleeping. Up to 250 µs late when a dense stream of deadlines is
 /// dispatched by the reactor thread, for tasks on other threads. A task on
-/// another executor (tokio, futures) can be a few milliseconds late while a
+/// another executor (tokio, futures) can be up to about 500 µs late while a
 /// `pasts::block_on` thread of the same process alternates short waits with
-/// CPU work: the reactor thread then takes over the wait only at its next
-/// check of the epoll role. All
-/// timers of the process share one timerfd, so a timer costs memory, not a
-/// file descriptor, and creating and dropping one makes no syscall unless it
-/// is the earliest pending timer.
+/// CPU work: the reactor thread looks every 500 µs whether that thread left
+/// the wait, and takes it over once it was left for 250 µs. All timers of
+/// the process share one timerfd, so a timer costs memory, not a file
+/// descriptor, and creating and dropping one makes no syscall unless it is
+/// the earliest pending timer.
 ///
 /// Works on any executor: the task is woken by the thread that dispatches
 /// the reactor's events (with `pasts::block_on`, often the waiting thread
@@ -677,6 +677,7 @@ impl Driver {
         };
         drop(state);
         drop(replaced); // outside the lock: a waker's drop may run any code
+        super::reactor::note_waiter();
         Poll::Pending
     }
 
@@ -809,8 +810,7 @@ impl Driver {
         let mut reactor = self.reactor.lock().unwrap_or_else(PoisonError::into_inner);
         let reactor = &mut *reactor;
         loop {
-            let mut cx = Context::from_waker(&reactor.waker);
-            if Pin::new(&mut reactor.device).poll(&mut cx).is_pending() {
+            if reactor.device.poll_ready(&reactor.waker).is_pending() {
                 return;
             }
             self.pass(&mut reactor.expired);

@@ -144,3 +144,27 @@ pub async fn yield_now() {
     })
     .await;
 }
+
+/// Set in the process [`in_fresh_process`] starts.
+const FRESH: &str = "PASTS_TEST_FRESH_PROCESS";
+
+/// Runs the calling test `test` alone in a new process of this binary with
+/// `env` set: true in that process (and under Miri, which cannot start one),
+/// where the test goes on; false here once it passed there.
+pub fn in_fresh_process(test: &str, env: &[(&str, &str)]) -> bool {
+    if cfg!(miri) || std::env::var_os(FRESH).is_some() {
+        return true;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--include-ignored", "--test-threads=1"])
+        .env(FRESH, "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{test} failed in its own process:\n{text}"
+    );
+    false
+}

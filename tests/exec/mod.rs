@@ -68,9 +68,11 @@ where
 }
 
 /// Prints the median and the largest of `late` (see them with
-/// `--nocapture`); fails if the largest is 40 ms or more. Generous: a
-/// loaded machine can deschedule the reactor thread for a few ms, while a
-/// role never taken keeps a foreign task waiting out a 50 ms burst.
+/// `--nocapture`); fails if the largest is 10 ms or more (40 ms in the
+/// emulated guest). Generous against the documented 500 µs, as a loaded
+/// machine can deschedule the reactor thread for a few ms; a role taken
+/// late or never keeps a foreign task waiting through much of a 50 ms
+/// burst. `benches/lateness.rs` reports the figures precisely.
 pub fn lateness(mut late: Vec<Duration>, what: &str) {
     late.sort();
     let (p50, max) = (late[late.len() / 2], late[late.len() - 1]);
@@ -78,7 +80,11 @@ pub fn lateness(mut late: Vec<Duration>, what: &str) {
         "{what} late by p50 {p50:?}, max {max:?} (of {})",
         late.len()
     );
-    assert!(max < Duration::from_millis(40), "{what}: {max:?} late");
+    let bound = match std::env::var_os("PASTS_GUEST") {
+        Some(_) => Duration::from_millis(40),
+        None => Duration::from_millis(10),
+    };
+    assert!(max < bound, "{what}: {max:?} late");
 }
 
 /// Runs `measure` while another thread alternates `pasts::block_on`

@@ -460,6 +460,22 @@ pub fn pool_threads() -> usize {
         .count()
 }
 
+/// How many times the thread named `pasts-reactor` went to sleep so far
+/// (its `voluntary_ctxt_switches`; 0 while it does not exist).
+pub fn reactor_sleeps() -> u64 {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    let reactor = tasks.filter_map(|task| task.ok()).find(|task| {
+        std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|comm| comm.trim_end() == "pasts-reactor")
+    });
+    let Some(reactor) = reactor else { return 0 };
+    let status = std::fs::read_to_string(reactor.path().join("status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
 /// An ioctl whose argument is a plain integer.
 pub fn ioctl_int(fd: impl AsFd, request: c_ulong, arg: c_ulong, what: &str) -> io::Result<c_int> {
     // SAFETY: `fd` is open for the call; the requests used with an integer
