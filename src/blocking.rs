@@ -27,7 +27,7 @@ use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::boxed::Box;
@@ -47,6 +47,10 @@ const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
 /// How often the watcher looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
+
+/// How long one thread out of work keeps looking before it sleeps (a steady
+/// stream of jobs then costs no wake-up).
+const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
 static POOL: OnceLock<Pool> = OnceLock::new();
@@ -204,6 +208,10 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The thread pool (see the module docs).
 struct Pool {
     state: Mutex<State>,
+    /// The queue's length, for a spinning thread to look at without the lock.
+    queued: AtomicUsize,
+    /// Whether a thread spins.
+    spinning: AtomicBool,
     keep_alive: Duration,
     /// How many workers start without waiting for a stall.
     workers: usize,
@@ -235,6 +243,8 @@ impl Pool {
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
             state: Mutex::default(),
+            queued: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
             keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
@@ -245,6 +255,7 @@ impl Pool {
     fn submit(&'static self, job: Job) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
+        self.queued.store(state.queue.len(), Relaxed);
         if !self.cover(&mut state) {
             if let Some(job) = self.pop(&mut state) {
                 drop(state);
@@ -305,6 +316,7 @@ impl Pool {
     #[inline]
     fn pop(&self, state: &mut State) -> Option<Job> {
         let job = state.queue.pop_front()?;
+        self.queued.store(state.queue.len(), Relaxed);
         state.taken += 1;
         Some(job)
     }
@@ -344,11 +356,13 @@ impl Pool {
 
     /// SEARCHING, BUSY and IDLE, until idle for the keep-alive (counted as
     /// searching by the caller). A job's task is woken once this thread
-    /// searches again, so the task's next job finds it ready.
+    /// searches again, so the task's next job finds it ready. Out of work,
+    /// one thread at a time spins for [`SPIN`] (yielding) before it sleeps.
     #[inline]
     fn serve(&'static self) {
         let me = thread::current();
         let mut state = lock(&self.state);
+        let mut spun = false;
         loop {
             if let Some(job) = self.pop(&mut state) {
                 state.searching -= 1;
@@ -358,6 +372,17 @@ impl Pool {
                 state.searching += 1;
                 drop(state);
                 wake(waker);
+                state = lock(&self.state);
+                spun = false;
+                continue;
+            }
+            if !mem::replace(&mut spun, true) && !self.spinning.swap(true, Relaxed) {
+                drop(state);
+                let start = Instant::now();
+                while self.queued.load(Relaxed) == 0 && start.elapsed() < SPIN {
+                    thread::yield_now();
+                }
+                self.spinning.store(false, Relaxed);
                 state = lock(&self.state);
                 continue;
             }
