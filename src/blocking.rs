@@ -3,40 +3,36 @@
 //!
 //! # The pool
 //!
-//! Jobs wait in a FIFO channel. A job that no *searching* thread (one that
-//! looks at the queue again before it sleeps) will take goes to the most
-//! recently idle thread (so the others can time out), else to a new worker
-//! (up to one per CPU but one). Beyond that, a *watcher* looks every
-//! [`STALL`] while jobs wait; if no thread searches and no job was taken
-//! since its previous look, it becomes a worker and a new watcher starts.
+//! Jobs wait in a FIFO queue; the queue and the pool's bookkeeping share one
+//! mutex, so a job is queued and covered in one step. A job that no
+//! *searching* thread (one that looks at the queue again before it sleeps)
+//! will take goes to the most recently idle thread (so the others can time
+//! out), else to a new worker (up to one per CPU but one). Beyond that, a
+//! *watcher* looks every [`STALL`] while jobs wait; if no thread searches
+//! and no job was taken since its previous look, it becomes a worker and a
+//! new watcher starts.
 //!
 //! ```text
 //!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
 //!            WATCHING  ── queue empty ──> RESTING ── woken ──> WATCHING
 //!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
-//!            SEARCHING ── queue empty ──> IDLE (after a spin, one at a time)
-//!            IDLE      ── claimed ──────> SEARCHING
+//!            SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING
 //!   RESTING or IDLE for the keep-alive: exit
 //! ```
 //!
-//! No job is forgotten. A submitter raises `queued` (after the send), then
-//! reads `searching`; a searching thread about to sleep lowers `searching`
-//! under the state lock, then reads `queued` (all `SeqCst`): either the
-//! submitter sees it gone and covers the job under the lock, or the sleeper
-//! sees the job and stays. Taking a job lowers `queued` before `searching`,
-//! so covered jobs stay covered; the others have a watcher looking. If no
-//! thread can start, a resting watcher is woken instead, and a submitter
-//! that finds no thread at all runs the oldest queued job itself.
+//! If no thread can start, a resting watcher is woken instead, and a
+//! submitter that finds no thread at all runs the oldest queued job itself.
 
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::SeqCst};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
+use std::boxed::Box;
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::Instant;
@@ -96,12 +92,21 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let task = Arc::new(Task {
-        slot: Mutex::new(Slot::Waiting(None)),
-        job: Mutex::new(Some(f)),
-    });
-    POOL.get_or_init(Pool::new).submit(task.clone());
-    Blocking { task: Some(task) }
+    let slot = Arc::new(Mutex::new(Slot::Waiting(None)));
+    let out = Arc::clone(&slot);
+    POOL.get_or_init(Pool::new).submit(Box::new(move || {
+        // `f`'s captures are dropped inside: a panicking destructor is caught.
+        let output = panic::catch_unwind(AssertUnwindSafe(f));
+        let waker = match mem::replace(&mut *lock(&out), Slot::Done(output)) {
+            Slot::Waiting(waker) => waker,
+            Slot::Done(_) => None,
+        };
+        // If the future is gone, this drops the output: a panic in its
+        // destructor has nowhere to go and must not end the thread.
+        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(out))));
+        waker
+    }));
+    Blocking { slot: Some(slot) }
 }
 
 /// The output of a job started by [`spawn_blocking`], as a future.
@@ -113,7 +118,7 @@ where
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Blocking<R> {
     /// `None` once the output was returned.
-    task: Option<Arc<Task<R, dyn Send + Sync>>>,
+    slot: Option<Arc<Mutex<Slot<R>>>>,
 }
 
 impl Blocking<()> {
@@ -122,16 +127,13 @@ impl Blocking<()> {
     #[doc(hidden)]
     #[cfg(debug_assertions)]
     pub fn __refuse_threads(refuse: bool) {
-        REFUSE_THREADS.store(refuse, SeqCst);
+        REFUSE_THREADS.store(refuse, Relaxed);
     }
 }
 
 impl<R> fmt::Debug for Blocking<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let slot = self
-            .task
-            .as_ref()
-            .and_then(|task| task.slot.try_lock().ok());
+        let slot = self.slot.as_ref().and_then(|slot| slot.try_lock().ok());
         let done = slot.is_some_and(|slot| matches!(*slot, Slot::Done(_)));
         f.debug_struct("Blocking").field("done", &done).finish()
     }
@@ -141,10 +143,10 @@ impl<R> Future for Blocking<R> {
     type Output = R;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        let Some(task) = &self.task else {
+        let Some(slot) = &self.slot else {
             crate::schedule::polled_after_completion("`Blocking`")
         };
-        let mut slot = lock(&task.slot);
+        let mut slot = lock(slot);
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
             Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
@@ -159,7 +161,7 @@ impl<R> Future for Blocking<R> {
             }
         };
         drop(slot);
-        self.task = None;
+        self.slot = None;
         match output {
             Ok(output) => Poll::Ready(output),
             Err(payload) => panic::resume_unwind(payload),
@@ -171,17 +173,10 @@ impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
         // Detach: take the waker, or the output if the job is done, and drop
         // it here, after the lock.
-        if let Some(task) = &self.task {
-            drop(mem::replace(&mut *lock(&task.slot), Slot::Waiting(None)));
+        if let Some(slot) = &self.slot {
+            drop(mem::replace(&mut *lock(slot), Slot::Waiting(None)));
         }
     }
-}
-
-/// A job and its output: one allocation, shared by the future and the queue.
-struct Task<R, J: ?Sized> {
-    slot: Mutex<Slot<R>>,
-    /// `Mutex<Option<F>>`: the closure, taken by whoever runs it.
-    job: J,
 }
 
 /// Where the output goes.
@@ -192,30 +187,12 @@ enum Slot<R> {
     Done(thread::Result<R>),
 }
 
-/// A queued job, its types erased.
-trait Run: Send + Sync {
-    /// Run the job (catching its panic) and store its output; returns the
-    /// waker of the task awaiting it, if any.
-    fn run(self: Arc<Self>) -> Option<Waker>;
-}
-
-impl<R: Send, F: FnOnce() -> R + Send> Run for Task<R, Mutex<Option<F>>> {
-    fn run(self: Arc<Self>) -> Option<Waker> {
-        let f = lock(&self.job).take()?;
-        // `f`'s captures are dropped inside: a panicking destructor is caught.
-        let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let waker = match mem::replace(&mut *lock(&self.slot), Slot::Done(output)) {
-            Slot::Waiting(waker) => waker,
-            Slot::Done(_) => None,
-        };
-        // If the future is gone, this drops the output: a panic in its
-        // destructor has nowhere to go and must not end the thread.
-        drop(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
-        waker
-    }
-}
+/// A queued job: runs the closure (catching its panic), stores the output
+/// and returns the waker of the task awaiting it, if any.
+type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
+#[inline]
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {
         drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
@@ -230,28 +207,26 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The thread pool (see the module docs).
 struct Pool {
-    sender: Sender<Arc<dyn Run>>,
-    receiver: Mutex<Receiver<Arc<dyn Run>>>,
-    /// Jobs sent and not yet taken (raised after the send, lowered after the
-    /// receive: briefly negative when a job is taken at once).
-    queued: AtomicIsize,
-    /// Threads that will look at the queue again before they sleep.
-    searching: AtomicUsize,
-    /// Jobs taken so far: the watcher's measure of progress.
-    started: AtomicUsize,
-    /// Whether a searching thread spins.
-    spinning: AtomicBool,
     state: Mutex<State>,
+    /// The queue's length, for a spinning thread to look at without the lock.
+    queued: AtomicUsize,
+    /// Whether a thread spins.
+    spinning: AtomicBool,
     keep_alive: Duration,
     /// How many workers start without waiting for a stall.
     workers: usize,
 }
 
-/// The part of the pool under its mutex.
+/// The pool's queue and threads.
 #[derive(Default)]
 struct State {
+    queue: VecDeque<Job>,
     /// Live pool threads, the watcher included.
     threads: usize,
+    /// Threads that will look at the queue again before they sleep.
+    searching: usize,
+    /// Jobs taken so far: the watcher's measure of progress.
+    taken: usize,
     /// Idle threads, the most recently idle on top.
     idle: Vec<Thread>,
     watcher: Option<Thread>,
@@ -259,81 +234,63 @@ struct State {
     resting: bool,
 }
 
+type Guard<'a> = MutexGuard<'a, State>;
+
 impl Pool {
+    #[inline]
     fn new() -> Self {
-        let (sender, receiver) = mpsc::channel();
         let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
-            sender,
-            receiver: Mutex::new(receiver),
-            queued: AtomicIsize::new(0),
-            searching: AtomicUsize::new(0),
-            started: AtomicUsize::new(0),
-            spinning: AtomicBool::new(false),
             state: Mutex::default(),
+            queued: AtomicUsize::new(0),
+            spinning: AtomicBool::new(false),
             keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
     }
 
-    /// Whether a job was sent and not taken yet.
-    fn has_jobs(&self) -> bool {
-        self.queued.load(SeqCst) > 0
-    }
-
-    /// Whether more jobs are queued than searching threads will take.
-    fn uncovered(&self) -> bool {
-        let queued = self.queued.load(SeqCst);
-        queued > 0 && queued.unsigned_abs() > self.searching.load(SeqCst)
-    }
-
-    /// Queue `job` and make sure a thread will take it (see the module docs).
-    fn submit(&'static self, job: Arc<dyn Run>) {
-        if let Err(mpsc::SendError(job)) = self.sender.send(job) {
-            return wake(job.run()); // Unreachable: the receiver is in a static.
-        }
-        self.queued.fetch_add(1, SeqCst);
-        if self.uncovered() && !self.cover(lock(&self.state)) {
-            if let Some(job) = self.pop() {
-                wake(job.run());
+    /// Queue `job` and make sure a thread will take it.
+    #[inline]
+    fn submit(&'static self, job: Job) {
+        let mut state = lock(&self.state);
+        state.queue.push_back(job);
+        self.queued.store(state.queue.len(), Relaxed);
+        if !self.cover(&mut state) {
+            if let Some(job) = self.pop(&mut state) {
+                drop(state);
+                wake(job());
             }
         }
     }
 
-    /// Cover uncovered jobs: claim an idle thread, else start a worker (up
-    /// to `self.workers`), else make the watcher look (wake or start it).
-    /// Releases the lock; false if the pool has no thread.
-    fn cover(&'static self, mut state: MutexGuard<'_, State>) -> bool {
-        let workers = state.threads - usize::from(state.watcher.is_some());
-        let wake_up = if !self.uncovered() {
-            None
-        } else if let Some(thread) = state.idle.pop() {
-            self.searching.fetch_add(1, SeqCst);
-            Some(thread)
-        } else if workers < self.workers && self.spawn(&mut state, false) {
-            None
-        } else if state.watcher.is_none() {
-            self.spawn(&mut state, true);
-            None
-        } else {
-            state
-                .watcher
-                .clone()
-                .filter(|_| mem::take(&mut state.resting))
-        };
-        let threads = state.threads;
-        drop(state);
-        if let Some(thread) = wake_up {
-            thread.unpark();
+    /// Cover the queued jobs that no searching thread will take: claim an
+    /// idle thread, else start a worker (up to `self.workers`), else make
+    /// the watcher look (wake or start it). False if the pool has no thread.
+    #[inline]
+    fn cover(&'static self, state: &mut Guard<'_>) -> bool {
+        if state.queue.len() <= state.searching {
+            return true;
         }
-        threads > 0
+        let workers = state.threads - usize::from(state.watcher.is_some());
+        if let Some(thread) = state.idle.pop() {
+            state.searching += 1;
+            thread.unpark();
+        } else if workers >= self.workers || !self.spawn(state, false) {
+            if state.watcher.is_none() {
+                self.spawn(state, true);
+            } else if mem::take(&mut state.resting) {
+                state.watcher.iter().for_each(Thread::unpark);
+            }
+        }
+        state.threads > 0
     }
 
     /// Start a watcher or a searching worker; false if the pool is full or
     /// the OS refused.
+    #[inline]
     fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
-        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(SeqCst) {
+        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(Relaxed) {
             return false;
         }
         let spawned = thread::Builder::new()
@@ -350,30 +307,28 @@ impl Pool {
             state.watcher = Some(handle.thread().clone());
             state.resting = false;
         } else {
-            self.searching.fetch_add(1, SeqCst);
+            state.searching += 1;
         }
         true
     }
 
-    /// Take the next job, if one was sent.
-    fn pop(&self) -> Option<Arc<dyn Run>> {
-        if !self.has_jobs() {
-            return None;
-        }
-        let job = lock(&self.receiver).try_recv().ok()?;
-        self.started.fetch_add(1, SeqCst);
-        self.queued.fetch_sub(1, SeqCst);
+    /// Take the oldest queued job.
+    #[inline]
+    fn pop(&self, state: &mut State) -> Option<Job> {
+        let job = state.queue.pop_front()?;
+        self.queued.store(state.queue.len(), Relaxed);
+        state.taken += 1;
         Some(job)
     }
 
     /// WATCHING and RESTING; true once the thread is to become a searching
     /// worker (a stall), false once it rested for the keep-alive.
+    #[inline]
     fn watch(&'static self) -> bool {
         let mut state = lock(&self.state);
         let mut seen = None;
         loop {
-            let started = self.started.load(SeqCst);
-            if !self.has_jobs() {
+            if state.queue.is_empty() {
                 state.resting = true;
                 let woken;
                 (state, woken) = self.rest(state, |state| !state.resting);
@@ -383,15 +338,15 @@ impl Pool {
                     return false;
                 }
                 // Woken for a job: give the busy threads a full period.
-                seen = Some(self.started.load(SeqCst));
-            } else if seen == Some(started) && self.searching.load(SeqCst) == 0 {
+                seen = Some(state.taken);
+            } else if seen == Some(state.taken) && state.searching == 0 {
                 // Stalled: every other thread is stuck in a job.
                 state.watcher = None;
-                self.searching.fetch_add(1, SeqCst);
-                self.cover(state);
+                state.searching += 1;
+                self.cover(&mut state);
                 return true;
             } else {
-                seen = Some(started);
+                seen = Some(state.taken);
             }
             drop(state);
             thread::park_timeout(STALL);
@@ -401,36 +356,37 @@ impl Pool {
 
     /// SEARCHING, BUSY and IDLE, until idle for the keep-alive (counted as
     /// searching by the caller). A job's task is woken once this thread
-    /// searches again, so the task's next job finds it ready.
+    /// searches again, so the task's next job finds it ready. Out of work,
+    /// one thread at a time spins for [`SPIN`] (yielding) before it sleeps.
+    #[inline]
     fn serve(&'static self) {
         let me = thread::current();
-        let mut waker = None;
+        let mut state = lock(&self.state);
+        let mut spun = false;
         loop {
-            if let Some(job) = self.pop() {
-                wake(waker.take());
-                self.searching.fetch_sub(1, SeqCst);
-                waker = job.run();
-                self.searching.fetch_add(1, SeqCst);
+            if let Some(job) = self.pop(&mut state) {
+                state.searching -= 1;
+                drop(state);
+                let waker = job();
+                state = lock(&self.state);
+                state.searching += 1;
+                drop(state);
+                wake(waker);
+                state = lock(&self.state);
+                spun = false;
                 continue;
             }
-            wake(waker.take());
-            if !self.spinning.swap(true, SeqCst) {
-                // Wait for a job, yielding so a submitter on this CPU runs.
+            if !mem::replace(&mut spun, true) && !self.spinning.swap(true, Relaxed) {
+                drop(state);
                 let start = Instant::now();
-                while !self.has_jobs() && start.elapsed() < SPIN {
+                while self.queued.load(Relaxed) == 0 && start.elapsed() < SPIN {
                     thread::yield_now();
                 }
-                self.spinning.store(false, SeqCst);
-                if self.has_jobs() {
-                    continue;
-                }
-            }
-            let mut state = lock(&self.state);
-            self.searching.fetch_sub(1, SeqCst);
-            if self.has_jobs() {
-                self.searching.fetch_add(1, SeqCst);
+                self.spinning.store(false, Relaxed);
+                state = lock(&self.state);
                 continue;
             }
+            state.searching -= 1;
             state.idle.push(me.clone());
             // Claimed: taken off the stack and counted as searching.
             let claimed;
@@ -447,11 +403,12 @@ impl Pool {
 
     /// Sleep, the lock released, until `woken` holds (true) or for the
     /// keep-alive (false).
+    #[inline]
     fn rest<'a>(
         &'a self,
-        mut state: MutexGuard<'a, State>,
+        mut state: Guard<'a>,
         woken: impl Fn(&State) -> bool,
-    ) -> (MutexGuard<'a, State>, bool) {
+    ) -> (Guard<'a>, bool) {
         let deadline = Instant::now() + self.keep_alive;
         while !woken(&state) {
             if Instant::now() >= deadline {

@@ -1,8 +1,6 @@
-//! The [`Interrupt`] trait and the crate's own wakers: the *static* waker
-//! (data is a `&'static I`: clone and drop do nothing, wake calls
-//! [`Interrupt::interrupt`]; no allocation) and, with `std`, the *shared*
-//! waker (data from an `Arc<I>`, one strong count per clone, lent by
-//! [`with_shared_waker`] without touching the count).
+//! The [`Interrupt`] trait and its *static* waker (data is a `&'static I`:
+//! clone and drop do nothing, wake calls [`Interrupt::interrupt`]; no
+//! allocation).
 #![allow(unsafe_code)]
 
 use core::future::Future;
@@ -117,43 +115,30 @@ pub trait Interrupt: Send + Sync {
         }
 
         let _exit = Exit(self);
-        run(self, &static_waker(self), fut)
+        run(|| self.wait_for(), &static_waker(self), fut)
     }
 }
 
-/// The executor loop shared by every `block_on`: poll, and sleep in
-/// `wait_for` while the future is pending.
+/// The executor loop shared by every `block_on`: poll, and `sleep` while
+/// the future is pending.
 #[inline]
-pub(crate) fn run<I, F>(interrupt: &I, waker: &Waker, fut: F) -> F::Output
-where
-    I: Interrupt + ?Sized,
-    F: Future,
-{
+pub(crate) fn run<F: Future>(sleep: impl Fn(), waker: &Waker, fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = Context::from_waker(waker);
     loop {
         if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
             return output;
         }
-        interrupt.wait_for();
+        sleep();
     }
 }
 
-/// The vtables of the static waker (data: a `&'static I`) and the shared
-/// waker (data: `Arc::as_ptr` of an `Arc<I>`; every waker but the lent one
-/// owns a strong count) for interrupt type `I`.
+/// The vtable of the static waker for interrupt type `I`.
 struct Wakers<I>(PhantomData<I>);
 
 impl<I: Interrupt> Wakers<I> {
     const STATIC: RawWakerVTable =
         RawWakerVTable::new(Self::clone_static, Self::wake, Self::wake, Self::forget);
-    #[cfg(feature = "std")]
-    const SHARED: RawWakerVTable = RawWakerVTable::new(
-        Self::clone_shared,
-        Self::wake_shared,
-        Self::wake,
-        Self::drop_shared,
-    );
 
     /// # Safety
     ///
@@ -172,37 +157,6 @@ impl<I: Interrupt> Wakers<I> {
 
     /// Nothing to release: the static waker does not own the interrupt.
     unsafe fn forget(_data: *const ()) {}
-
-    /// # Safety
-    ///
-    /// `data` is `Arc::as_ptr` of an `Arc<I>` alive for the call.
-    #[cfg(feature = "std")]
-    unsafe fn clone_shared(data: *const ()) -> RawWaker {
-        // SAFETY: a live `Arc<I>` (contract); the new waker owns this count.
-        unsafe { alloc::sync::Arc::increment_strong_count(data.cast::<I>()) };
-        RawWaker::new(data, &Self::SHARED)
-    }
-
-    /// # Safety
-    ///
-    /// `data` is `Arc::as_ptr` of an `Arc<I>`; this waker owns a count.
-    #[cfg(feature = "std")]
-    unsafe fn wake_shared(data: *const ()) {
-        // SAFETY: as the caller's; then this waker's count is given up.
-        unsafe {
-            Self::wake(data);
-            Self::drop_shared(data);
-        }
-    }
-
-    /// # Safety
-    ///
-    /// `data` is `Arc::as_ptr` of an `Arc<I>`; this waker owns a count.
-    #[cfg(feature = "std")]
-    unsafe fn drop_shared(data: *const ()) {
-        // SAFETY: this waker's count (contract), its last use of `data`.
-        unsafe { alloc::sync::Arc::decrement_strong_count(data.cast::<I>()) };
-    }
 }
 
 /// A waker that calls `interrupt.interrupt()`; no allocation, no count.
@@ -212,23 +166,4 @@ fn static_waker<I: Interrupt>(interrupt: &'static I) -> Waker {
     // SAFETY: every vtable function gets `data`, a `&'static I`, as they
     // require; `I: Send + Sync` backs the waker's `Send + Sync`.
     unsafe { Waker::from_raw(raw) }
-}
-
-/// Lend `f` a waker for `interrupt` that owns no count (never dropped); its
-/// clones each own one, so they may outlive `f` and the `Arc`.
-#[cfg(feature = "std")]
-#[inline]
-pub(crate) fn with_shared_waker<I: Interrupt, R>(
-    interrupt: &alloc::sync::Arc<I>,
-    f: impl FnOnce(&Waker) -> R,
-) -> R {
-    let raw = RawWaker::new(
-        alloc::sync::Arc::as_ptr(interrupt).cast(),
-        &Wakers::<I>::SHARED,
-    );
-    // SAFETY: `interrupt` is alive for all of `f`, the only user of the lent
-    // waker; it owns no count, so it is never dropped (`ManuallyDrop`) nor
-    // woken by value (`f` gets `&Waker`). `I: Send + Sync`.
-    let waker = core::mem::ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
-    f(&waker)
 }

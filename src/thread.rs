@@ -7,9 +7,11 @@ use core::cell::Cell;
 use core::future::Future;
 use core::pin::pin;
 use core::sync::atomic::{AtomicU8, Ordering};
+use core::task::Waker;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Wake;
 
-use crate::interrupt::{run, with_shared_waker};
+use crate::interrupt::run;
 use crate::Interrupt;
 
 // The state of a `ThreadInterrupt`. Transitions:
@@ -49,21 +51,26 @@ pub(crate) trait Park: Sync {
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
 
 /// Make every `block_on` sleep through `park` (the first call wins).
+// The seam's plug (with `begin_hooked`/`end_hooked`): unused in a build
+// without a platform module.
+#[allow(dead_code)]
 pub(crate) fn install_park(park: &'static dyn Park) {
     // Ignored: there is one platform, so a second call installs the same.
     let _ = PARK.set(park);
 }
 
-/// The thread's interrupt and whether a `block_on` runs on it.
+/// The thread's interrupt, its waker, and whether a `block_on` runs on it.
 struct Local {
     interrupt: Arc<ThreadInterrupt>,
+    waker: Waker,
     busy: Cell<bool>,
 }
 
 std::thread_local! {
-    static LOCAL: Local = Local {
-        interrupt: Arc::new(ThreadInterrupt::new()),
-        busy: Cell::new(false),
+    static LOCAL: Local = {
+        let interrupt = Arc::new(ThreadInterrupt::new());
+        let waker = Waker::from(Arc::clone(&interrupt));
+        Local { interrupt, waker, busy: Cell::new(false) }
     };
 }
 
@@ -164,16 +171,14 @@ impl ThreadInterrupt {
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
             let _exit = Exit(local, local.busy.replace(true));
-            let interrupt = &local.interrupt;
-            with_shared_waker(interrupt, |waker| {
-                run(&Sleep(interrupt), waker, fut.as_mut())
-            })
+            run(|| sleep(&local.interrupt), &local.waker, fut.as_mut())
         });
         // Err only from a thread-local destructor, after this thread's
         // interrupt is gone: use a fresh one.
         output.unwrap_or_else(|_| {
             let interrupt = Arc::new(ThreadInterrupt::new());
-            with_shared_waker(&interrupt, |waker| run(&Sleep(&interrupt), waker, fut))
+            let waker = Waker::from(Arc::clone(&interrupt));
+            run(|| sleep(&interrupt), &waker, fut)
         })
     }
 
@@ -186,6 +191,15 @@ impl ThreadInterrupt {
             .is_ok()
     }
 
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The mutex guards no data, so a poisoned lock is still usable.
+        self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The sleep of an installed [`Park`] (see `install_park`).
+#[allow(dead_code)]
+impl ThreadInterrupt {
     /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
     /// only other state its thread can find): then the wake-up is consumed.
     pub(crate) fn begin_hooked(&self) -> bool {
@@ -202,11 +216,6 @@ impl ThreadInterrupt {
     /// (the wake-up is consumed).
     pub(crate) fn end_hooked(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        // The mutex guards no data, so a poisoned lock is still usable.
-        self.mutex.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -266,21 +275,23 @@ impl Interrupt for ThreadInterrupt {
     }
 }
 
-/// How `block_on` sleeps between polls: through the installed [`Park`],
-/// else [`Interrupt::wait_for`].
-struct Sleep<'a>(&'a Arc<ThreadInterrupt>);
-
-impl Interrupt for Sleep<'_> {
-    fn interrupt(&self) {
-        self.0.interrupt();
+/// The waker of [`ThreadInterrupt::block_on`]: it interrupts.
+impl Wake for ThreadInterrupt {
+    fn wake(self: Arc<Self>) {
+        self.interrupt();
     }
 
-    #[inline]
-    fn wait_for(&self) {
-        match PARK.get() {
-            Some(park) => park.park(self.0),
-            None => self.0.wait_for(),
-        }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.interrupt();
+    }
+}
+
+/// How `block_on` sleeps between polls: through the installed [`Park`],
+/// else [`Interrupt::wait_for`].
+fn sleep(me: &Arc<ThreadInterrupt>) {
+    match PARK.get() {
+        Some(park) => park.park(me),
+        None => me.wait_for(),
     }
 }
 

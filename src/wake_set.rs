@@ -30,15 +30,18 @@
 //!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
+//! Both ends of a write are read-modify-writes: a wake that skipped the
+//! read (it saw `WRITING`) then happens before the owner's next take.
+//!
 //! **No lost wake.** A push onto an empty stack wakes the parent; a push
 //! onto a non-empty one needn't: the bottom node's pusher wakes it after its
 //! push, and the owner takes the stack after that. The owner returns
 //! `Pending` only after registering the parent and then finding the stack
 //! empty, so a later push finds it empty and wakes the registered parent; a
-//! wake that skipped the read (`WRITING`) pushed before the write ended, so
-//! the owner's take finds it. No step waits for another thread: a wake may
-//! come from any thread, any number of times, after the owner is gone, or
-//! from a signal handler that interrupted the owner or another wake (with
+//! wake that skipped the read pushed before the write ended, so the owner's
+//! take finds it. No step waits for another thread: a wake may come from
+//! any thread, any number of times, after the owner is gone, or from a
+//! signal handler that interrupted the owner or another wake (with
 //! `wake_by_ref`, and a parent waker that is itself async-signal-safe: the
 //! wake may call it, and a dropped last count frees memory).
 //!
@@ -106,6 +109,7 @@ pub(crate) fn locate(j: usize, cap0: usize) -> (usize, usize) {
 
 /// A boxed segment of nodes `from..to` of `header`, never moved. Indices
 /// are `u32`, so a node is 16 bytes (fewer cache misses in large sets).
+#[inline]
 fn segment(header: NonNull<Header>, from: usize, to: usize) -> NonNull<[Node]> {
     assert!(to <= NIL as usize, "pasts: more than 2^32 - 3 branches");
     let nodes: Box<[Node]> = (from as u32..to as u32)
@@ -121,6 +125,7 @@ fn segment(header: NonNull<Header>, from: usize, to: usize) -> NonNull<[Node]> {
 impl Header {
     /// A new set: one count (the caller's), `cap0` idle nodes.
     #[cold]
+    #[inline]
     fn allocate(cap0: usize) -> NonNull<Self> {
         let header = NonNull::from(Box::leak(Box::new(Self {
             refs: AtomicUsize::new(1),
@@ -136,10 +141,12 @@ impl Header {
     }
 
     /// Wake the parent task, if one is registered (see the module docs).
+    #[inline]
     fn wake_parent(&self) {
         /// Leaves, also if the parent's wake panics.
         struct Leave<'a>(&'a AtomicUsize);
         impl Drop for Leave<'_> {
+            #[inline]
             fn drop(&mut self) {
                 self.0.fetch_sub(READER, Ordering::Release);
             }
@@ -158,6 +165,7 @@ impl Header {
     /// Store `waker` as the parent (`None`: drop the stored one), unless it
     /// is stored already. Owner only. `false` when a wake was reading the
     /// old one, which is then kept.
+    #[inline]
     fn register(&self, waker: Option<&Waker>) -> bool {
         // SAFETY: only the owner writes `parent`: reading it races with
         // reads only.
@@ -191,6 +199,7 @@ impl Header {
     /// # Safety
     ///
     /// The caller owns a count of `this` and does not use it afterwards.
+    #[inline]
     unsafe fn release(this: NonNull<Self>) {
         // SAFETY: the caller's count keeps the header alive until here.
         if unsafe { this.as_ref() }
@@ -214,6 +223,7 @@ impl Header {
 }
 
 impl Node {
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: a node lives in its header's allocation, which whoever
         // reaches the node keeps alive (it owns or borrows a count).
@@ -222,6 +232,7 @@ impl Node {
 
     /// Queue the node unless it is queued; `true` if the stack was empty
     /// (the caller then wakes the parent).
+    #[inline]
     fn queue(&self) -> bool {
         let claim =
             self.state
@@ -242,6 +253,7 @@ impl Node {
         }
     }
 
+    #[inline]
     fn wake(&self) {
         if self.queue() {
             self.header().wake_parent();
@@ -254,6 +266,7 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, dr
 /// # Safety
 ///
 /// `data` is a node of a live allocation (a branch waker's data pointer).
+#[inline]
 unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned keeps the allocation alive (contract).
     let header = unsafe { &*data.cast::<Node>() }.header();
@@ -268,10 +281,12 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 /// # Safety
 ///
 /// `data` is a node of a live allocation and this waker owns a count.
+#[inline]
 unsafe fn wake(data: *const ()) {
     /// Gives up the count even if the parent's wake panics.
     struct Release(*const ());
     impl Drop for Release {
+        #[inline]
         fn drop(&mut self) {
             // SAFETY: the consumed waker's count, given up once.
             unsafe { drop_waker(self.0) };
@@ -285,6 +300,7 @@ unsafe fn wake(data: *const ()) {
 /// # Safety
 ///
 /// `data` is a node of an allocation kept alive for the call.
+#[inline]
 unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: per the contract.
     unsafe { &*data.cast::<Node>() }.wake();
@@ -294,6 +310,7 @@ unsafe fn wake_by_ref(data: *const ()) {
 ///
 /// `data` is a node of a live allocation and this waker owns a count,
 /// given up here.
+#[inline]
 unsafe fn drop_waker(data: *const ()) {
     // SAFETY: per the contract; `data` is not used afterwards.
     unsafe { Header::release((*data.cast::<Node>()).header) };
@@ -336,6 +353,7 @@ struct Spare(core::cell::Cell<Option<NonNull<Header>>>);
 
 #[cfg(feature = "std")]
 impl Drop for Spare {
+    #[inline]
     fn drop(&mut self) {
         if let Some(header) = self.0.take() {
             // SAFETY: the spare's count, given up once.
@@ -345,6 +363,7 @@ impl Drop for Spare {
 }
 
 impl WakeSet {
+    #[inline]
     fn from_header(header: NonNull<Header>) -> Self {
         // SAFETY: the new owner's; only owners touch the list.
         let first = unsafe { (&*header.as_ref().segs.get())[0] };
@@ -360,6 +379,7 @@ impl WakeSet {
 
     /// A set for `cap` branches that never grows; with `std`, the thread's
     /// spare if it has room.
+    #[inline(always)]
     pub(crate) fn new(cap: usize) -> Self {
         #[cfg(feature = "std")]
         if let Ok(Some(header)) = SPARE.try_with(|spare| spare.0.take()) {
@@ -372,6 +392,7 @@ impl WakeSet {
     }
 
     /// A set with room for `cap` branches that can grow (`reserve`).
+    #[inline]
     pub(crate) fn growable(cap: usize) -> Self {
         Self::from_header(Header::allocate(cap.max(4).next_power_of_two()))
     }
@@ -390,12 +411,14 @@ impl WakeSet {
     }
 
     /// The number of branches it has room for.
+    #[inline]
     pub(crate) fn cap(&self) -> usize {
         self.segs()[0].len() << (self.segs().len() - 1)
     }
 
     /// Room for at least `cap` branches (a growable set): new segments,
     /// each doubling the room.
+    #[inline]
     pub(crate) fn reserve(&mut self, cap: usize) {
         while self.cap() < cap {
             let seg = segment(self.header, self.cap(), 2 * self.cap());
@@ -547,6 +570,7 @@ impl WakeSet {
 }
 
 impl Drop for WakeSet {
+    #[inline]
     fn drop(&mut self) {
         #[cfg(feature = "std")]
         // Kept as the spare only without its parent waker (a wake reading
@@ -574,6 +598,7 @@ impl Drop for WakeSet {
 }
 
 impl core::fmt::Debug for WakeSet {
+    #[inline]
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WakeSet").field("cap", &self.cap()).finish()
     }

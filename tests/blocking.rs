@@ -371,9 +371,16 @@ fn panicking_destructors_do_not_wedge_the_waiter() {
 
     // A finished output panics as the future is dropped: there, like any
     // value; the next job runs.
-    let mut job = pasts::spawn_blocking(|| PanicOnDrop);
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let mut job = pasts::spawn_blocking(move || {
+        go_rx.recv().unwrap();
+        PanicOnDrop
+    });
     let (_counter, waker) = Counter::new();
-    let _ = Pin::new(&mut job).poll(&mut Context::from_waker(&waker));
+    assert!(Pin::new(&mut job)
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    go_tx.send(()).unwrap();
     eventually(30, "the job to finish", || {
         format!("{job:?}").contains("done: true")
     });
