@@ -5,10 +5,13 @@
 //! pool run alone in a new process of this binary ([`in_fresh_process`]).
 #![cfg(feature = "std")]
 
+mod common;
+
+use common::in_fresh_process;
+
 use std::future::Future;
 use std::panic::{catch_unwind, panic_any, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -16,31 +19,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
-/// Set in the process [`in_fresh_process`] starts.
-const FRESH: &str = "PASTS_TEST_FRESH_PROCESS";
 /// The pool's keep-alive override, in milliseconds.
 const KEEP_ALIVE: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
-
-/// Runs the calling test `test` alone in a new process of this binary with
-/// `env` set: true in that process (and under Miri, which cannot start one),
-/// where the test goes on; false here once it passed there.
-fn in_fresh_process(test: &str, env: &[(&str, &str)]) -> bool {
-    if cfg!(miri) || std::env::var_os(FRESH).is_some() {
-        return true;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--include-ignored", "--test-threads=1"])
-        .env(FRESH, "1")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.contains("1 passed"),
-        "{test} failed in its own process:\n{text}"
-    );
-    false
-}
 
 /// `native`, or `fewer` under Miri and in the emulated guest.
 fn rounds(native: usize, fewer: usize) -> usize {

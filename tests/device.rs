@@ -8,7 +8,9 @@ mod exec;
 mod sys;
 
 use common::{in_fresh_process, park_block_on, poll, within, Counter, Panics, Recording};
-use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, tcp_listener, woken_at};
+use exec::{
+    beside_cpu_bursts, lateness, queue_block_on, readiness_lateness, rounds, tcp_listener, woken_at,
+};
 use pasts::linux::{Device, Watch};
 use pasts::prelude::*;
 use std::fs::{File, OpenOptions};
@@ -778,55 +780,12 @@ mod foreign_lateness {
 
     use super::*;
 
-    /// Lateness from each of `n` writes (1 ms apart) to the reading task's
-    /// wake-up, measured by `run`, an executor.
-    fn readiness(
-        n: usize,
-        run: impl FnOnce(Device<UnixStream>, Arc<Mutex<Instant>>, usize) -> Vec<Duration>,
-    ) -> Vec<Duration> {
-        let (mut tx, rx) = UnixStream::pair().unwrap();
-        let device = Device::new(rx, Watch::INPUT).unwrap();
-        let sent = Arc::new(Mutex::new(Instant::now()));
-        let writer = {
-            let sent = Arc::clone(&sent);
-            thread::spawn(move || {
-                for _ in 0..n {
-                    thread::sleep(Duration::from_millis(1));
-                    *sent.lock().unwrap() = Instant::now();
-                    tx.write_all(&[1]).unwrap();
-                }
-            })
-        };
-        let late = run(device, sent, n);
-        writer.join().unwrap();
-        late
-    }
-
-    async fn reads(
-        mut device: Device<UnixStream>,
-        sent: Arc<Mutex<Instant>>,
-        n: usize,
-    ) -> Vec<Duration> {
-        let mut late = Vec::with_capacity(n);
-        let mut buf = [0; 1];
-        while late.len() < n {
-            let woken = woken_at(&mut device).await;
-            match device.get_mut().read(&mut buf) {
-                Ok(1) => late.push(woken.saturating_duration_since(*sent.lock().unwrap())),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {} // spurious
-                other => panic!("{other:?}"),
-            }
-        }
-        late
-    }
-
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn tokio_like_task_beside_cpu_bursts() {
         let _role = exclusive();
-        let late = beside_cpu_bursts(|| {
-            readiness(rounds(200), |d, s, n| queue_block_on(reads(d, s, n)).0)
-        });
+        let late =
+            beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| queue_block_on(fut).0));
         lateness(late, "tokio-like: readiness");
     }
 
@@ -835,7 +794,7 @@ mod foreign_lateness {
     fn futures_like_task_beside_cpu_bursts() {
         let _role = exclusive();
         let late =
-            beside_cpu_bursts(|| readiness(rounds(200), |d, s, n| park_block_on(reads(d, s, n)).0));
+            beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| park_block_on(fut).0));
         lateness(late, "futures-like: readiness");
     }
 }

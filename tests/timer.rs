@@ -8,7 +8,7 @@ mod exec;
 mod sys;
 
 use common::{park_block_on, within, Counter, Panics, Recording};
-use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, woken_at};
+use exec::{beside_cpu_bursts, lateness, queue_block_on, rounds, timer_lateness};
 use pasts::linux::{Interval, Timer};
 use pasts::prelude::*;
 use std::future::{poll_fn, Future};
@@ -737,22 +737,11 @@ mod foreign_lateness {
 
     use super::*;
 
-    /// Lateness of `n` 1 ms timers awaited one after another.
-    async fn sleeps(n: usize) -> Vec<Duration> {
-        let mut late = Vec::with_capacity(n);
-        for _ in 0..n {
-            let deadline = Instant::now() + Duration::from_millis(1);
-            let woken = woken_at(Timer::at(deadline).unwrap()).await;
-            late.push(woken.saturating_duration_since(deadline));
-        }
-        late
-    }
-
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn tokio_like_task_beside_cpu_bursts() {
         let _alone = exclusive();
-        let late = beside_cpu_bursts(|| queue_block_on(sleeps(rounds(200))).0);
+        let late = beside_cpu_bursts(|| queue_block_on(timer_lateness(rounds(200))).0);
         lateness(late, "tokio-like: 1 ms timers");
     }
 
@@ -760,7 +749,7 @@ mod foreign_lateness {
     #[cfg_attr(miri, ignore = "FFI")]
     fn futures_like_task_beside_cpu_bursts() {
         let _alone = exclusive();
-        let late = beside_cpu_bursts(|| park_block_on(sleeps(rounds(200))).0);
+        let late = beside_cpu_bursts(|| park_block_on(timer_lateness(rounds(200))).0);
         lateness(late, "futures-like: 1 ms timers");
     }
 }

@@ -1,11 +1,13 @@
-//! Helpers of the device and timer tests (include with `mod exec;`): a
-//! tokio-like executor (wakes push the task onto a run queue that a worker
-//! thread drains), round counts sized for Miri and the guest, and a
-//! lateness summary.
+//! Helpers of the device and timer tests (include with `mod exec;`; the
+//! lateness bench includes it too): a tokio-like executor (wakes push the
+//! task onto a run queue that a worker thread drains), round counts sized
+//! for Miri and the guest, and the foreign-lateness workloads and summary.
 #![allow(dead_code)] // each test file uses a part
 
-use pasts::linux::Timer;
+use pasts::linux::{Device, Timer, Watch};
 use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -161,4 +163,52 @@ pub fn tcp_listener() -> std::net::TcpListener {
         });
     }
     std::net::TcpListener::bind("127.0.0.1:0").unwrap()
+}
+
+/// How late each of `n` 1 ms timers, awaited one after another, was woken.
+pub async fn timer_lateness(n: usize) -> Vec<Duration> {
+    let mut late = Vec::with_capacity(n);
+    for _ in 0..n {
+        let deadline = Instant::now() + Duration::from_millis(1);
+        let woken = woken_at(Timer::at(deadline).unwrap()).await;
+        late.push(woken.saturating_duration_since(deadline));
+    }
+    late
+}
+
+/// How late a device's task was woken after each of `n` writes (1 ms
+/// apart, from another thread) to its socket: `run` is an executor that
+/// runs the future it is given.
+pub fn readiness_lateness(
+    n: usize,
+    run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = Vec<Duration>> + Send>>) -> Vec<Duration>,
+) -> Vec<Duration> {
+    let (mut tx, rx) = UnixStream::pair().unwrap();
+    let mut device = Device::new(rx, Watch::INPUT).unwrap();
+    let sent = Arc::new(Mutex::new(Instant::now()));
+    let writer = {
+        let sent = Arc::clone(&sent);
+        thread::spawn(move || {
+            for _ in 0..n {
+                thread::sleep(Duration::from_millis(1));
+                *sent.lock().unwrap() = Instant::now();
+                tx.write_all(&[1]).unwrap();
+            }
+        })
+    };
+    let late = run(Box::pin(async move {
+        let mut late = Vec::with_capacity(n);
+        let mut buf = [0; 1];
+        while late.len() < n {
+            let woken = woken_at(&mut device).await;
+            match device.get_mut().read(&mut buf) {
+                Ok(1) => late.push(woken.saturating_duration_since(*sent.lock().unwrap())),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {} // spurious
+                other => panic!("{other:?}"),
+            }
+        }
+        late
+    }));
+    writer.join().unwrap();
+    late
 }
