@@ -43,8 +43,8 @@ pub(crate) trait Park: Sync {
     fn park(&self, me: &Arc<ThreadInterrupt>);
     /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
-    /// The outermost `block_on` of a thread returned (or unwound): the
-    /// thread will not sleep through `park` again soon.
+    /// A thread that ran `block_on` ends: it will not sleep through `park`
+    /// again.
     fn leave(&self);
 }
 
@@ -64,6 +64,15 @@ struct Local {
     interrupt: Arc<ThreadInterrupt>,
     waker: Waker,
     busy: Cell<bool>,
+}
+
+impl Drop for Local {
+    /// The thread ends.
+    fn drop(&mut self) {
+        if let Some(park) = PARK.get() {
+            park.leave();
+        }
+    }
 }
 
 std::thread_local! {
@@ -157,13 +166,9 @@ impl ThreadInterrupt {
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
-                if self.1 {
-                    self.0.interrupt.interrupt();
-                    return;
-                }
-                self.0.busy.set(false);
-                if let Some(park) = PARK.get() {
-                    park.leave();
+                match self.1 {
+                    true => self.0.interrupt.interrupt(),
+                    false => self.0.busy.set(false),
                 }
             }
         }

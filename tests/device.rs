@@ -26,8 +26,8 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 use sys::{
-    bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit,
-    reactor_sleeps, try_read, FD_CLOEXEC, O_NONBLOCK,
+    bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit, thread_sleeps,
+    try_read, FD_CLOEXEC, O_NONBLOCK,
 };
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -380,6 +380,46 @@ mod takeover {
         );
     }
 
+    /// A `block_on` thread whose polls each run 1 ms of CPU work, woken
+    /// once, 300 ms in: while it polls, the reactor thread takes the role
+    /// (free for longer than the handover time); when the thread sleeps
+    /// again it gets the role back without a poll of its future, so the
+    /// future is polled twice in all, not back to back.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn the_role_given_back_costs_no_poll() {
+        let _role = exclusive();
+        within(Duration::from_secs(60), || {
+            // A task of another executor waits on a device: the reactor
+            // thread watches closely (takes a role left free for 250 µs).
+            let mut foreign = pin!(Device::new(new_eventfd(), Watch::INPUT).unwrap());
+            assert!(poll(foreign.as_mut(), &Counter::new().1).is_pending());
+            let (mut polls, mut started) = (0, false);
+            let woken = Arc::new(AtomicBool::new(false));
+            pasts::block_on(poll_fn(|cx| {
+                polls += 1;
+                let work = Instant::now();
+                while work.elapsed() < Duration::from_millis(1) {
+                    std::hint::spin_loop();
+                }
+                if woken.load(Ordering::Acquire) {
+                    return Poll::Ready(());
+                }
+                if !started {
+                    started = true;
+                    let (woken, waker) = (Arc::clone(&woken), cx.waker().clone());
+                    thread::spawn(move || {
+                        thread::sleep(Duration::from_millis(300));
+                        woken.store(true, Ordering::Release);
+                        waker.wake();
+                    });
+                }
+                Poll::Pending
+            }));
+            assert!(polls <= 3, "polled {polls} times for one wake-up");
+        });
+    }
+
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_sleeping_thread_is_served_once_the_owner_leaves() {
@@ -395,18 +435,25 @@ mod cadence {
     //! only while a task may need it: one of another executor, or a
     //! `block_on` thread asleep while another owns the role. A program
     //! whose tasks all run on `pasts::block_on` does not wake it thousands
-    //! of times a second.
+    //! of times a second, and a `block_on` thread with no device or timer
+    //! to wait for stays out of the way (it does not own the role, so it is
+    //! not woken to hand events over).
 
     use super::*;
     use pasts::linux::Timer;
 
-    /// The reactor thread's sleeps during 100 `block_on`s of a 2 ms timer.
-    fn sleeps_beside_a_block_on_loop() -> u64 {
-        let before = reactor_sleeps();
+    /// How often the threads named `names` slept during 100 `block_on`s of
+    /// a 2 ms timer.
+    fn sleeps_beside_a_block_on_loop<const N: usize>(names: [&str; N]) -> [u64; N] {
+        let before = names.map(thread_sleeps);
         for _ in 0..100 {
             pasts::block_on(Timer::new(Duration::from_millis(2)).unwrap());
         }
-        reactor_sleeps() - before
+        let mut i = 0;
+        names.map(|name| {
+            i += 1;
+            thread_sleeps(name) - before[i - 1]
+        })
     }
 
     #[test]
@@ -415,16 +462,49 @@ mod cadence {
         if !in_fresh_process("cadence::closely_only_while_a_task_may_need_it", &[]) {
             return;
         }
-        // Start the reactor thread and let it settle.
+        // Start the reactor thread.
         let device = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+        // Another `block_on` thread, idle on a future that is no device (a
+        // channel, a join handle): nothing of the reactor's is for it, so it
+        // neither takes the role nor counts as a sleeper.
+        let stop = Arc::new(AtomicBool::new(false));
+        let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+        let idle = {
+            let stop = Arc::clone(&stop);
+            let idle = thread::Builder::new().name("idle-block-on".into());
+            idle.spawn(move || {
+                let mut sent = false;
+                pasts::block_on(poll_fn(move |cx| {
+                    if stop.load(Ordering::Acquire) {
+                        return Poll::Ready(());
+                    }
+                    if !sent {
+                        sent = true;
+                        waker_tx.send(cx.waker().clone()).unwrap();
+                    }
+                    Poll::Pending
+                }))
+            })
+            .unwrap()
+        };
+        let idle_waker = waker_rx.recv().unwrap();
         thread::sleep(Duration::from_millis(50));
         // Every 10 ms over about 200 ms: some 20; every 500 µs: some 400.
-        let quiet = sleeps_beside_a_block_on_loop();
+        let [quiet, idle_wakes] = sleeps_beside_a_block_on_loop(["pasts-reactor", "idle-block-on"]);
+        stop.store(true, Ordering::Release);
+        idle_waker.wake();
+        idle.join().unwrap();
         assert!(quiet < 100, "{quiet} reactor wake-ups beside block_on only");
+        // An idle owner of the role would wake for each of the loop's 100
+        // timer events, to hand it over.
+        assert!(
+            idle_wakes < 10,
+            "the idle block_on thread woke {idle_wakes} times"
+        );
         // A task of another executor waits on a device: closely from now on.
         let mut device = pin!(device);
         assert!(poll(device.as_mut(), &Counter::new().1).is_pending());
-        let close = sleeps_beside_a_block_on_loop();
+        let [close] = sleeps_beside_a_block_on_loop(["pasts-reactor"]);
         println!("reactor wake-ups: {quiet} beside block_on only, {close} with a foreign task");
         assert!(close > 200, "{close} reactor wake-ups with a foreign task");
     }

@@ -13,44 +13,51 @@
 //!
 //! One thread at a time, the *owner*, waits in `epoll_wait` and dispatches
 //! events. A thread in `pasts::block_on` with nothing to do takes the role
-//! if it is free ([`sleep`]): it then waits for its own wake-up and for
-//! device events at once, so a device it awaits wakes it with no thread hop.
-//! Its interrupt is told (state POLLING) to end the `epoll_wait` with an
-//! eventfd write. It gives the role back as soon as it wakes, before it
-//! polls its future, so a future that blocks cannot starve others. A
-//! `block_on` thread that finds the role taken by another `block_on` thread
-//! sleeps on its own interrupt: the owner dispatches its events, and when
-//! the owner wakes to run its future instead, the reactor thread takes the
-//! role over (below), at once if the owner's `block_on` returned
-//! ([`Park::leave`]). The owner does not hand the role to a sleeping thread
-//! as it wakes: that wake-up would be spent whenever the owner sleeps again
-//! soon (a ping-pong between two threads), a context switch per message.
+//! if it is free ([`Reactor::sleep`]), once its tasks ever waited on a
+//! device or timer (else it has no event to collect and sleeps plainly,
+//! leaving the role to those that do): it then waits for its own wake-up
+//! and for device events at once, so a device it awaits wakes it with no
+//! thread hop. Its interrupt is told (state HOOKED) to end the `epoll_wait`
+//! with an eventfd write. It gives the role back as soon as it wakes,
+//! before it polls its future, so a future that blocks cannot starve
+//! others. A `block_on` thread that finds the role taken by another
+//! `block_on` thread sleeps on its own interrupt: the owner dispatches its
+//! events, and when the owner wakes to run its future instead, the reactor
+//! thread takes the role over (below). The owner does not hand the role to
+//! a sleeping thread as it wakes: that wake-up would be spent whenever the
+//! owner sleeps again soon (a ping-pong between two threads), a context
+//! switch per message.
 //!
 //! The reactor thread (`pasts-reactor`, started with the first device) is
 //! for everyone else: other executors (tokio, futures, smol), and events
 //! nobody collects because the `block_on` threads are busy or gone. It
 //! takes the role once it has stayed free for a *handover* time, so a
-//! `block_on` thread that sleeps again sooner keeps it; while a `block_on`
-//! thread owns the role it looks again every *check*, and after a while it
-//! stops looking until that thread's release wakes it. How closely it
-//! watches depends on who may be waiting ([`Cadence`]): [`FAST`] (check
-//! every 500 µs, take after 250 µs free) once a task of another executor
-//! waited on a device or timer, or while a `block_on` thread sleeps under
-//! another's role, so their events wait at most about 500 µs while the
-//! owner runs; [`SLOW`] (10 ms, 20 ms) when every waiting task runs on a
-//! `block_on` thread, which collects its own events as it sleeps, so a
+//! `block_on` thread that sleeps again sooner keeps it, and at once when a
+//! thread that ran `block_on` ends while another sleeps ([`Park::leave`]).
+//! While a `block_on` thread owns the role it looks again every *check*,
+//! and after a while it stops looking until that thread's release wakes
+//! it. How closely it watches depends on who may be waiting ([`Cadence`]):
+//! [`FAST`] (check every 500 µs, take after 250 µs free) once a task of
+//! another executor waited on a device or timer, or while a `block_on`
+//! thread sleeps under another's role, so their events wait at most about
+//! 500 µs while the owner runs;
+//! [`SLOW`] (10 ms, 20 ms) otherwise: every waiting task then runs on the
+//! `block_on` thread that collects its events as it sleeps, and a
 //! `block_on` loop of short waits does not wake the reactor thread
-//! thousands of times a second. It keeps the role until a `block_on`
-//! thread wants to sleep: that one adds itself to `waiting`, writes the
-//! eventfd and sleeps on its own interrupt; the reactor thread gives the
-//! role back and interrupts every waiting thread, and the first to sleep
-//! again takes it.
+//! thousands of times a second.
+//!
+//! The reactor thread keeps the role until a `block_on` thread wants to
+//! sleep: that one counts itself in `waiting`, writes the eventfd and waits
+//! (hooked, so its own wake-up ends the wait too) until the reactor thread
+//! gives the role back; then it takes the role without polling its future.
 //!
 //! ```text
 //!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
 //!          FREE --free for the handover time------> THREAD
-//!          THREAD --block_on sleeps (eventfd)------> FREE, waiting woken
+//!               (or a block_on thread ended)
+//!          THREAD --block_on sleeps (eventfd)------> FREE --> BLOCK_ON
 //! ```
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
 use core::time::Duration;
@@ -296,15 +303,17 @@ struct Role {
     owner: u8,
     /// When `owner` last changed.
     since: Instant,
-    /// `block_on` threads asleep while the reactor thread owns the role.
-    waiting: Vec<Arc<ThreadInterrupt>>,
+    /// `block_on` threads waiting for the reactor thread to give the role
+    /// back (on [`Reactor::handback`]).
+    waiting: usize,
     /// The reactor thread sleeps without a timeout: a release must wake it.
     thread_idle: bool,
     /// The reactor thread watches with the [`FAST`] cadence: a release
     /// that leaves a sleeping `block_on` thread need not wake it.
     fast: bool,
-    /// A `block_on` thread left while another slept under its role: take
-    /// the role at once (see [`Reactor::leave`]).
+    /// A thread that ran `block_on` ended while the role was free and a
+    /// `block_on` thread slept: take the role at once (see
+    /// [`Reactor::leave`]).
     urgent: bool,
 }
 
@@ -312,6 +321,7 @@ impl Role {
     fn set(&mut self, owner: u8) {
         self.owner = owner;
         self.since = Instant::now();
+        self.urgent = false;
     }
 }
 
@@ -324,6 +334,9 @@ pub(crate) struct Reactor {
     role: Mutex<Role>,
     /// Where the reactor thread waits between checks.
     check: Condvar,
+    /// Where `block_on` threads wait for the reactor thread to give the
+    /// role back.
+    handback: Condvar,
     thread_started: AtomicBool,
     /// A task of another executor waited on a device or timer (for good).
     foreign: AtomicBool,
@@ -337,23 +350,34 @@ static REACTOR: OnceLock<Reactor> = OnceLock::new();
 
 std::thread_local! {
     /// Set on the reactor thread only.
-    static ON_REACTOR_THREAD: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    static ON_REACTOR_THREAD: Cell<bool> = const { Cell::new(false) };
+    /// Set once a task of this thread's `block_on` waited on a device or
+    /// timer.
+    static WAITS_ON_REACTOR: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether the caller is the reactor thread (dispatching for executors that
 /// run elsewhere) rather than a `block_on` thread that owns the role.
 pub(crate) fn on_reactor_thread() -> bool {
-    ON_REACTOR_THREAD.with(core::cell::Cell::get)
+    ON_REACTOR_THREAD.with(Cell::get)
 }
 
-/// A task waits on a device or timer: if no `pasts::block_on` polled it
-/// (another executor's task), the reactor thread keeps the fast cadence
+/// A task waits on a device or timer. Polled by `pasts::block_on`: that
+/// thread now counts as a sleeper when it sleeps under another's role.
+/// Polled by another executor: the reactor thread keeps the fast cadence
 /// from now on, since that task has no other collector.
 pub(crate) fn note_waiter() {
+    if on_reactor_thread() {
+        return;
+    }
+    if in_block_on() {
+        WAITS_ON_REACTOR.with(|waits| waits.set(true));
+        return;
+    }
     let Some(reactor) = REACTOR.get() else {
         return;
     };
-    if reactor.foreign.load(Ordering::Relaxed) || on_reactor_thread() || in_block_on() {
+    if reactor.foreign.load(Ordering::Relaxed) {
         return;
     }
     let _role = lock(&reactor.role);
@@ -395,12 +419,13 @@ impl Reactor {
             role: Mutex::new(Role {
                 owner: FREE,
                 since: Instant::now(),
-                waiting: Vec::new(),
+                waiting: 0,
                 thread_idle: false,
                 fast: false,
                 urgent: false,
             }),
             check: Condvar::new(),
+            handback: Condvar::new(),
             thread_started: AtomicBool::new(false),
             foreign: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
@@ -485,11 +510,9 @@ impl Reactor {
                 std::thread::sleep(FAST.check);
             }
             let mut role = lock(&self.role);
-            if !role.waiting.is_empty() {
+            if role.waiting > 0 {
                 role.set(FREE);
-                for waiting in role.waiting.drain(..) {
-                    waiting.interrupt();
-                }
+                self.handback.notify_all();
                 return role;
             }
         }
@@ -506,34 +529,58 @@ impl Reactor {
         if me.take_notified() {
             return;
         }
+        // A thread whose tasks never waited on a device or timer has no
+        // event to collect: it sleeps plainly and leaves the role to the
+        // threads that do (an idle owner would dispatch all their events).
+        if !WAITS_ON_REACTOR.with(Cell::get) {
+            me.wait_for();
+            return;
+        }
         let mut role = lock(&self.role);
-        match role.owner {
-            FREE => {
-                role.set(BLOCK_ON);
-                drop(role);
-                let polled = self.poll_for(me);
-                self.release();
-                if polled.is_err() {
-                    // Cannot wait in epoll: sleep plainly, the reactor
-                    // thread takes over the devices.
-                    me.wait_for();
+        loop {
+            match role.owner {
+                FREE => {
+                    role.set(BLOCK_ON);
+                    drop(role);
+                    let polled = self.poll_for(me);
+                    self.release();
+                    if polled.is_err() {
+                        // Cannot wait in epoll: sleep plainly, the reactor
+                        // thread takes over the devices.
+                        me.wait_for();
+                    }
+                    return;
                 }
-            }
-            THREAD => {
-                role.waiting.push(Arc::clone(me));
-                drop(role);
-                self.notify();
-                me.wait_for();
-            }
-            _ => {
-                // Another `block_on` thread owns the role: it dispatches
-                // this thread's events, and while it runs its future
-                // instead, the reactor thread takes over. Counted under the
-                // lock, so the owner's release sees this sleeper.
-                self.sleepers.fetch_add(1, Ordering::Relaxed);
-                drop(role);
-                me.wait_for();
-                self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                THREAD => {
+                    // Ask the reactor thread for the role (the eventfd) and
+                    // wait for it hooked, so a wake-up of `me` (which writes
+                    // the eventfd as well) ends the wait too. The role given
+                    // back is taken here, with no poll of the future.
+                    if !me.begin_hooked() {
+                        return;
+                    }
+                    role.waiting += 1;
+                    self.notify();
+                    role = self
+                        .handback
+                        .wait_while(role, |role| role.owner == THREAD)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    role.waiting -= 1;
+                    if me.end_hooked() {
+                        return;
+                    }
+                }
+                _ => {
+                    // Another `block_on` thread owns the role: it dispatches
+                    // this thread's events, and while it runs its future
+                    // instead, the reactor thread takes over. Counted under
+                    // the lock, so the owner's release sees this sleeper.
+                    self.sleepers.fetch_add(1, Ordering::Relaxed);
+                    drop(role);
+                    me.wait_for();
+                    self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
             }
         }
     }
@@ -553,16 +600,19 @@ impl Reactor {
         }
     }
 
-    /// A `block_on` thread left for good: if another sleeps under the role
-    /// this one gave back, the reactor thread takes it at once.
+    /// A thread that ran `block_on` ended: if the role is free and a
+    /// `block_on` thread sleeps (the ended one may have owned the role and
+    /// left its events behind), the reactor thread takes the role at once.
     fn leave(&self) {
         if self.sleepers.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut role = lock(&self.role);
-        role.urgent = true;
-        role.thread_idle = false;
-        self.check.notify_one();
+        if role.owner == FREE {
+            role.urgent = true;
+            role.thread_idle = false;
+            self.check.notify_one();
+        }
     }
 
     /// The owner's loop for `block_on`: wait in epoll_wait, dispatching

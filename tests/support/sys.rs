@@ -460,16 +460,15 @@ pub fn pool_threads() -> usize {
         .count()
 }
 
-/// How many times the thread named `pasts-reactor` went to sleep so far
-/// (its `voluntary_ctxt_switches`; 0 while it does not exist).
-pub fn reactor_sleeps() -> u64 {
+/// How many times the thread named `name` (e.g. `pasts-reactor`) went to
+/// sleep so far (its `voluntary_ctxt_switches`; 0 while it does not exist).
+pub fn thread_sleeps(name: &str) -> u64 {
     let tasks = std::fs::read_dir("/proc/self/task").unwrap();
-    let reactor = tasks.filter_map(|task| task.ok()).find(|task| {
-        std::fs::read_to_string(task.path().join("comm"))
-            .is_ok_and(|comm| comm.trim_end() == "pasts-reactor")
+    let thread = tasks.filter_map(|task| task.ok()).find(|task| {
+        std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim_end() == name)
     });
-    let Some(reactor) = reactor else { return 0 };
-    let status = std::fs::read_to_string(reactor.path().join("status")).unwrap();
+    let Some(thread) = thread else { return 0 };
+    let status = std::fs::read_to_string(thread.path().join("status")).unwrap();
     status
         .lines()
         .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
