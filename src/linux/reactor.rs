@@ -363,9 +363,11 @@ pub(crate) fn on_reactor_thread() -> bool {
 }
 
 /// A task waits on a device or timer. Polled by `pasts::block_on`: that
-/// thread now counts as a sleeper when it sleeps under another's role.
-/// Polled by another executor: the reactor thread keeps the fast cadence
-/// from now on, since that task has no other collector.
+/// thread now collects events when it sleeps. Polled by another executor:
+/// the reactor thread keeps the fast cadence from now on, since that task
+/// has no other collector. (An executor run inside a `block_on` future is
+/// that thread's: it is served when the thread sleeps, and by the slow
+/// cadence meanwhile.)
 pub(crate) fn note_waiter() {
     if on_reactor_thread() {
         return;

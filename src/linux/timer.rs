@@ -123,13 +123,13 @@ const CHUNK: usize = 16;
 /// then waits by polling the clock (busy for those microseconds) rather
 /// than sleeping. Up to 250 µs late when a dense stream of deadlines is
 /// dispatched by the reactor thread, for tasks on other threads. A task on
-/// another executor (tokio, futures) can be up to about 500 µs late while a
+/// another executor (tokio, futures) can be up to about 750 µs late while a
 /// `pasts::block_on` thread of the same process alternates short waits with
 /// CPU work: the reactor thread looks every 500 µs whether that thread left
-/// the wait, and takes it over once it was left for 250 µs. All timers of
-/// the process share one timerfd, so a timer costs memory, not a file
-/// descriptor, and creating and dropping one makes no syscall unless it is
-/// the earliest pending timer.
+/// the wait, takes it over once it was left for 250 µs, and then
+/// dispatches as above. All timers of the process share one timerfd, so a
+/// timer costs memory, not a file descriptor, and creating and dropping one
+/// makes no syscall unless it is the earliest pending timer.
 ///
 /// Works on any executor: the task is woken by the thread that dispatches
 /// the reactor's events (with `pasts::block_on`, often the waiting thread
