@@ -21,7 +21,12 @@
 //! ```
 //!
 //! If no thread can start, a resting watcher is woken instead, and a
-//! submitter that finds no thread at all runs the oldest queued job itself.
+//! submitter whose job no thread would take (the OS refuses the watcher
+//! while every thread is busy, or there is none) runs the oldest queued
+//! job itself. No job is forgotten: queued jobs beyond the searching
+//! threads have had `cover` run for them (a claimed idle thread, a new
+//! thread, or a watcher that looks), and a searching thread stops
+//! searching only by taking a job or finding the queue empty.
 
 use core::fmt;
 use core::future::Future;
@@ -97,7 +102,8 @@ where
     POOL.get_or_init(Pool::new).submit(Box::new(move || {
         // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let waker = match mem::replace(&mut *lock(&out), Slot::Done(output)) {
+        let before = mem::replace(&mut *lock(&out), Slot::Done(output));
+        let waker = match before {
             Slot::Waiting(waker) => waker,
             Slot::Done(_) => None,
         };
@@ -174,7 +180,8 @@ impl<R> Drop for Blocking<R> {
         // Detach: take the waker, or the output if the job is done, and drop
         // it here, after the lock.
         if let Some(slot) = &self.slot {
-            drop(mem::replace(&mut *lock(slot), Slot::Waiting(None)));
+            let old = mem::replace(&mut *lock(slot), Slot::Waiting(None));
+            drop(old);
         }
     }
 }
@@ -266,7 +273,9 @@ impl Pool {
 
     /// Cover the queued jobs that no searching thread will take: claim an
     /// idle thread, else start a worker (up to `self.workers`), else make
-    /// the watcher look (wake or start it). False if the pool has no thread.
+    /// the watcher look (wake or start it). False if no thread will take
+    /// them: the OS refused the watcher while every thread is busy (or
+    /// there is none), and the jobs could wait for ever.
     #[inline]
     fn cover(&'static self, state: &mut Guard<'_>) -> bool {
         if state.queue.len() <= state.searching {
@@ -276,21 +285,22 @@ impl Pool {
         if let Some(thread) = state.idle.pop() {
             state.searching += 1;
             thread.unpark();
-        } else if workers >= self.workers || !self.spawn(state, false) {
-            if state.watcher.is_none() {
-                self.spawn(state, true);
-            } else if mem::take(&mut state.resting) {
-                state.watcher.iter().for_each(Thread::unpark);
-            }
+        } else if workers < self.workers && self.spawn(state, false) {
+        } else if state.watcher.is_none() {
+            // A full pool's busy threads take the jobs in time.
+            return self.spawn(state, true) || state.threads >= MAX_THREADS;
+        } else if mem::take(&mut state.resting) {
+            state.watcher.iter().for_each(Thread::unpark);
         }
-        state.threads > 0
+        true
     }
 
     /// Start a watcher or a searching worker; false if the pool is full or
     /// the OS refused.
     #[inline]
     fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
-        if state.threads >= MAX_THREADS || REFUSE_THREADS.load(Relaxed) {
+        let refused = cfg!(debug_assertions) && REFUSE_THREADS.load(Relaxed);
+        if state.threads >= MAX_THREADS || refused {
             return false;
         }
         let spawned = thread::Builder::new()

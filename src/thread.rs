@@ -59,11 +59,10 @@ pub(crate) fn install_park(park: &'static dyn Park) {
     let _ = PARK.set(park);
 }
 
-/// The thread's interrupt, its waker, and whether a `block_on` runs on it.
+/// The thread's interrupt and its waker.
 struct Local {
     interrupt: Arc<ThreadInterrupt>,
     waker: Waker,
-    busy: Cell<bool>,
 }
 
 impl Drop for Local {
@@ -79,8 +78,11 @@ std::thread_local! {
     static LOCAL: Local = {
         let interrupt = Arc::new(ThreadInterrupt::new());
         let waker = Waker::from(Arc::clone(&interrupt));
-        Local { interrupt, waker, busy: Cell::new(false) }
+        Local { interrupt, waker }
     };
+    /// Whether a `block_on` runs on this thread (apart from `LOCAL`, so
+    /// asking makes no interrupt for a thread that never runs one).
+    static BUSY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Whether a [`block_on`] runs on this thread: a platform module asks it
@@ -88,7 +90,7 @@ std::thread_local! {
 /// executor.
 #[allow(dead_code)] // used by platform modules only
 pub(crate) fn in_block_on() -> bool {
-    LOCAL.try_with(|local| local.busy.get()).unwrap_or(false)
+    BUSY.with(Cell::get)
 }
 
 /// An [`Interrupt`] for threads: a `Mutex` + `Condvar` pair with an atomic
@@ -161,21 +163,21 @@ impl ThreadInterrupt {
         /// by unwinding. A nested call (`.1`) shared the outer call's
         /// interrupt and may have consumed a wake-up meant for the outer
         /// future: it hands the outer loop one (possibly spurious) wake-up.
-        struct Exit<'a>(&'a Local, bool);
+        struct Exit<'a>(&'a ThreadInterrupt, bool);
 
         impl Drop for Exit<'_> {
             #[inline]
             fn drop(&mut self) {
                 match self.1 {
-                    true => self.0.interrupt.interrupt(),
-                    false => self.0.busy.set(false),
+                    true => self.0.interrupt(),
+                    false => BUSY.with(|busy| busy.set(false)),
                 }
             }
         }
 
         let mut fut = pin!(fut);
         let output = LOCAL.try_with(|local| {
-            let _exit = Exit(local, local.busy.replace(true));
+            let _exit = Exit(&local.interrupt, BUSY.with(|busy| busy.replace(true)));
             run(|| sleep(&local.interrupt), &local.waker, fut.as_mut())
         });
         // Err only from a thread-local destructor, after this thread's

@@ -446,6 +446,47 @@ fn burst_of_short_jobs_uses_few_threads() {
 /// With thread starts refused (the test hook of debug builds): a pool with
 /// no thread runs the job on the calling thread, and one whose only thread
 /// is a resting watcher wakes it for the job instead of leaving it unrun.
+/// Every pool thread busy in a job that waits for a later job, and the OS
+/// refusing a new thread: the submitter runs the later job, else the pool
+/// would wait on itself for ever.
+#[test]
+#[cfg(debug_assertions)]
+#[cfg_attr(miri, ignore = "needs a fresh pool")]
+fn a_job_busy_threads_wait_for_runs_when_no_thread_can_start() {
+    if !in_fresh_process(
+        "a_job_busy_threads_wait_for_runs_when_no_thread_can_start",
+        &[],
+    ) {
+        return;
+    }
+    let workers = thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1);
+    let barrier = Arc::new(Barrier::new(workers + 1));
+    let (started_tx, started_rx) = mpsc::channel();
+    let busy: Vec<_> = (0..workers)
+        .map(|_| {
+            let (started_tx, barrier) = (started_tx.clone(), barrier.clone());
+            pasts::spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                barrier.wait();
+            })
+        })
+        .collect();
+    for _ in 0..workers {
+        started_rx.recv().unwrap();
+    }
+    pasts::Blocking::__refuse_threads(true);
+    let later = within(30, move || {
+        pasts::spawn_blocking(move || {
+            barrier.wait();
+        })
+    });
+    pasts::Blocking::__refuse_threads(false);
+    within(30, move || {
+        busy.into_iter().for_each(pasts::block_on);
+        pasts::block_on(later);
+    });
+}
+
 #[test]
 #[cfg(debug_assertions)]
 #[cfg_attr(miri, ignore = "counts threads through /proc")]
