@@ -77,8 +77,9 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// more each time jobs wait 1 ms with every thread stuck in a job, to at most
 /// 512. A thread idle for 10 s exits (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read
 /// by the first call, overrides that). If the OS refuses to start a thread,
-/// the job waits for the pool's threads or, if there are none, the calling
-/// thread runs it (or one queued before it) before `spawn_blocking` returns.
+/// the job waits for a thread that looks at the queue or, if none would
+/// (every thread busy in a job, or none left), the calling thread runs it
+/// (or one queued before it) before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
