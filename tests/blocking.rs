@@ -446,6 +446,29 @@ fn burst_of_short_jobs_uses_few_threads() {
 /// With thread starts refused (the test hook of debug builds): a pool with
 /// no thread runs the job on the calling thread, and one whose only thread
 /// is a resting watcher wakes it for the job instead of leaving it unrun.
+/// Starts as many jobs as the pool starts workers at once and returns when
+/// each runs on its own thread; they end once the returned barrier is also
+/// waited on (by one more thread).
+#[cfg(debug_assertions)]
+fn occupy_the_workers() -> (Vec<pasts::Blocking<()>>, Arc<Barrier>) {
+    let workers = thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1);
+    let barrier = Arc::new(Barrier::new(workers + 1));
+    let (started_tx, started_rx) = mpsc::channel();
+    let busy = (0..workers)
+        .map(|_| {
+            let (started_tx, barrier) = (started_tx.clone(), barrier.clone());
+            pasts::spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                barrier.wait();
+            })
+        })
+        .collect();
+    for _ in 0..workers {
+        started_rx.recv().unwrap();
+    }
+    (busy, barrier)
+}
+
 /// Every pool thread busy in a job that waits for a later job, and the OS
 /// refusing a new thread: the submitter runs the later job, else the pool
 /// would wait on itself for ever.
@@ -459,21 +482,7 @@ fn a_job_busy_threads_wait_for_runs_when_no_thread_can_start() {
     ) {
         return;
     }
-    let workers = thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1);
-    let barrier = Arc::new(Barrier::new(workers + 1));
-    let (started_tx, started_rx) = mpsc::channel();
-    let busy: Vec<_> = (0..workers)
-        .map(|_| {
-            let (started_tx, barrier) = (started_tx.clone(), barrier.clone());
-            pasts::spawn_blocking(move || {
-                started_tx.send(()).unwrap();
-                barrier.wait();
-            })
-        })
-        .collect();
-    for _ in 0..workers {
-        started_rx.recv().unwrap();
-    }
+    let (busy, barrier) = occupy_the_workers();
     pasts::Blocking::__refuse_threads(true);
     let later = within(30, move || {
         pasts::spawn_blocking(move || {
@@ -503,22 +512,8 @@ fn jobs_run_when_no_thread_can_start() {
     // Keep every worker the pool starts at once busy, so the next job gets a
     // watcher; release them at once: they go idle (then exit) before the
     // watcher, which rests after its next look.
-    let workers = thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1);
     for _ in 0..5 {
-        let (started_tx, started_rx) = mpsc::channel();
-        let barrier = Arc::new(Barrier::new(workers + 1));
-        let busy: Vec<_> = (0..workers)
-            .map(|_| {
-                let (started_tx, barrier) = (started_tx.clone(), barrier.clone());
-                pasts::spawn_blocking(move || {
-                    started_tx.send(()).unwrap();
-                    barrier.wait();
-                })
-            })
-            .collect();
-        for _ in 0..workers {
-            started_rx.recv().unwrap();
-        }
+        let (busy, barrier) = occupy_the_workers();
         let next = pasts::spawn_blocking(|| ());
         barrier.wait();
         within(30, move || {
