@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::in_fresh_process;
+use common::{eventually, in_fresh_process, within, Counter};
 
 use std::future::Future;
 use std::panic::{catch_unwind, panic_any, AssertUnwindSafe};
@@ -15,9 +15,9 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::thread::{self, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The pool's keep-alive override, in milliseconds.
 const KEEP_ALIVE: &str = "PASTS_BLOCKING_KEEP_ALIVE_MS";
@@ -38,49 +38,6 @@ fn pool_threads() -> usize {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
         .filter(|comm| comm.trim_end() == "pasts-blocking")
         .count()
-}
-
-/// Runs `f` on a thread; fails the test if it takes longer than `secs` (a
-/// hang becomes a failure). A panic in `f` is re-raised.
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || tx.send(f()));
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(out) => out,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("no result after {secs} s: a hang"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(worker.join().unwrap_err())
-        }
-    }
-}
-
-/// Checks `check` every millisecond until it holds; fails after `secs`.
-fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// A waker that counts its wakes.
-struct Counter(AtomicUsize);
-
-impl Counter {
-    fn new() -> (Arc<Self>, Waker) {
-        let counter = Arc::new(Self(AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
-    }
-
-    fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// Polls `job` with a counting waker until it is ready, waiting for each
@@ -201,7 +158,7 @@ fn jobs_waiting_for_each_other_get_threads() {
             })
         })
         .collect();
-    let outs = within(60, || {
+    let outs = within(Duration::from_secs(60), || {
         jobs.into_iter().map(pasts::block_on).collect::<Vec<_>>()
     });
     assert_eq!(outs, (0..n).collect::<Vec<_>>());
@@ -330,7 +287,7 @@ fn panicking_destructors_do_not_wedge_the_waiter() {
         let _capture = &capture;
         5
     });
-    let caught = within(30, || {
+    let caught = within(Duration::from_secs(30), || {
         catch_unwind(AssertUnwindSafe(|| pasts::block_on(job)))
     });
     let payload = caught.unwrap_err();
@@ -343,7 +300,7 @@ fn panicking_destructors_do_not_wedge_the_waiter() {
         PanicOnDrop
     }));
     go_tx.send(()).unwrap();
-    within(30, || {
+    within(Duration::from_secs(30), || {
         for i in 0..rounds(100, 10) {
             assert_eq!(pasts::block_on(pasts::spawn_blocking(move || i)), i);
         }
@@ -366,7 +323,9 @@ fn panicking_destructors_do_not_wedge_the_waiter() {
     });
     assert!(catch_unwind(AssertUnwindSafe(move || drop(job))).is_err());
     assert_eq!(
-        within(30, || pasts::block_on(pasts::spawn_blocking(|| 9))),
+        within(Duration::from_secs(30), || pasts::block_on(
+            pasts::spawn_blocking(|| 9)
+        )),
         9
     );
 }
@@ -484,13 +443,13 @@ fn a_job_busy_threads_wait_for_runs_when_no_thread_can_start() {
     }
     let (busy, barrier) = occupy_the_workers();
     pasts::Blocking::__refuse_threads(true);
-    let later = within(30, move || {
+    let later = within(Duration::from_secs(30), move || {
         pasts::spawn_blocking(move || {
             barrier.wait();
         })
     });
     pasts::Blocking::__refuse_threads(false);
-    within(30, move || {
+    within(Duration::from_secs(30), move || {
         busy.into_iter().for_each(pasts::block_on);
         pasts::block_on(later);
     });
@@ -516,19 +475,24 @@ fn jobs_run_when_no_thread_can_start() {
         let (busy, barrier) = occupy_the_workers();
         let next = pasts::spawn_blocking(|| ());
         barrier.wait();
-        within(30, move || {
+        within(Duration::from_secs(30), move || {
             busy.into_iter().for_each(pasts::block_on);
             pasts::block_on(next);
         });
         // Look often: the watcher outlives the workers by about a millisecond.
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while pool_threads() > 1 {
-            assert!(Instant::now() < deadline, "the workers never exited");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers never exited"
+            );
             thread::sleep(Duration::from_micros(50));
         }
         refuse(true);
         assert_eq!(
-            within(5, || pasts::block_on(pasts::spawn_blocking(|| 2))),
+            within(Duration::from_secs(5), || pasts::block_on(
+                pasts::spawn_blocking(|| 2)
+            )),
             2
         );
         refuse(false);
