@@ -40,6 +40,8 @@ const HOOKED: u8 = 3;
 pub(crate) trait Park: Sync {
     /// Sleep until `me` is interrupted (may return spuriously): in
     /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`.
+    /// Called only when no wake-up was pending, so a thread whose future
+    /// wakes itself on every poll never gets here.
     fn park(&self, me: &Arc<ThreadInterrupt>);
     /// End a sleep between `begin_hooked` and `end_hooked`.
     fn unpark(&self);
@@ -293,9 +295,14 @@ impl Wake for ThreadInterrupt {
     }
 }
 
-/// How `block_on` sleeps between polls: through the installed [`Park`],
-/// else [`Interrupt::wait_for`].
+/// How `block_on` sleeps between polls: not at all if woken already (a
+/// future that wakes itself, say), else through the installed [`Park`] or
+/// [`Interrupt::wait_for`].
+#[inline]
 fn sleep(me: &Arc<ThreadInterrupt>) {
+    if me.take_notified() {
+        return;
+    }
     match PARK.get() {
         Some(park) => park.park(me),
         None => me.wait_for(),

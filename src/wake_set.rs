@@ -31,7 +31,9 @@
 //! ```
 //!
 //! Both ends of a write are read-modify-writes: a wake that skipped the
-//! read (it saw `WRITING`) then happens before the owner's next take.
+//! read (it saw `WRITING`) then happens before the owner's next take. While
+//! the owner holds the only count no waker exists to read, so it writes
+//! without the lock.
 //!
 //! **No lost wake.** A push onto an empty stack wakes the parent; a push
 //! onto a non-empty one needn't: the bottom node's pusher wakes it after its
@@ -176,6 +178,13 @@ impl Header {
         }
         // Cloned first: user code, which must not run while WRITING.
         let new = waker.cloned();
+        // The only count: no waker exists that could read `parent`, and
+        // Acquire orders the last one's reads (before its `release`) first.
+        if self.refs.load(Ordering::Acquire) == 1 {
+            // SAFETY: nobody else can reach `parent` (see above).
+            drop(unsafe { core::mem::replace(&mut *self.parent.get(), new) });
+            return true;
+        }
         let write = self
             .lock
             .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed);
@@ -539,18 +548,14 @@ impl WakeSet {
         mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
     ) -> Poll<R> {
         let mut budget = len.max(1);
-        let mut registered = false;
+        // `false`: kept the old waker and woke the task to retry.
+        let _ = self.header().register(Some(cx.waker()));
         loop {
             if budget == 0 && (self.sweep_left > 0 || self.batch != NIL) {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
             let Some(j) = self.next(len) else {
-                if !registered {
-                    // `false`: kept the old waker and woke the task to retry.
-                    let _ = self.header().register(Some(cx.waker()));
-                    registered = true;
-                }
                 if self.take() {
                     continue;
                 }

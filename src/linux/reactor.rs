@@ -523,14 +523,10 @@ impl Reactor {
     /// `block_on`'s sleep: in `epoll_wait`, dispatching device events, if
     /// the role is free; else on `me`.
     fn sleep(&self, me: &Arc<ThreadInterrupt>) {
-        // Woken already (a future that wakes itself, say): return without
-        // touching the role. A busy thread that took and gave back the role
-        // at every poll, never reaching `epoll_wait`, would never leave it
-        // free long enough for the reactor thread to take it: nobody would
-        // collect events, not even the busy thread's timers.
-        if me.take_notified() {
-            return;
-        }
+        // Not called when woken already (see `Park::park`): a busy thread
+        // that took and gave back the role at every poll, never reaching
+        // `epoll_wait`, would never leave it free long enough for the
+        // reactor thread to take it.
         // A thread whose tasks never waited on a device or timer has no
         // event to collect: it sleeps plainly and leaves the role to the
         // threads that do (an idle owner would dispatch all their events).
