@@ -17,8 +17,7 @@
 //! A wake that finds its node claimed or queued does nothing more. Only the
 //! owner pops, always the whole stack (no ABA). It serves a node by reading
 //! its link, storing `IDLE`, then polling, so a wake during the poll queues
-//! it for the next batch; nobody else writes a queued node's `state`. The
-//! owner may queue a node as a batch of its own (`again`: `IDLE` to `NIL`).
+//! it for the next batch; nobody else writes a queued node's `state`.
 //! A new combinator's first poll visits every branch (a *sweep*).
 //!
 //! **Parent waker.** Only the owner writes it, and only while no wake reads
@@ -335,8 +334,6 @@ pub(crate) struct WakeSet {
     sweep_left: usize,
     /// The taken batch: the next node to serve, or `NIL`.
     batch: u32,
-    /// A branch to serve before the next batch taken (`NIL`: none).
-    again: u32,
 }
 
 // SAFETY: the allocation is shared through atomics and the lock protocol of
@@ -382,7 +379,6 @@ impl WakeSet {
             sweep: 0,
             sweep_left: 0,
             batch: NIL,
-            again: NIL,
         }
     }
 
@@ -497,42 +493,21 @@ impl WakeSet {
         Some(j)
     }
 
-    /// Take the woken stack as the next batch, behind the branch kept by
-    /// `again`; `false` if there is nothing.
+    /// Take the woken stack as the next batch; `false` if it is empty.
     #[inline]
     fn take(&mut self) -> bool {
         let head = &self.header().head;
-        let mut top = NIL;
         if head.load(Ordering::Relaxed) != NIL {
-            top = head.swap(NIL, Ordering::Acquire);
+            self.batch = head.swap(NIL, Ordering::Acquire);
         }
-        if self.again != NIL {
-            // Queued by `again`: only the owner writes its link.
-            self.node(self.again as usize)
-                .state
-                .store(top, Ordering::Relaxed);
-            top = core::mem::replace(&mut self.again, NIL);
-        }
-        self.batch = top;
-        top != NIL
+        self.batch != NIL
     }
 
     /// Poll branch `j` again in the next batch (a winner that stays in
     /// place, so it registers again), not waking the task: it polls now.
     #[inline]
-    pub(crate) fn again(&mut self, j: usize) {
-        if self.again != NIL {
-            self.node(j).queue();
-            return;
-        }
-        let node = self.node(j);
-        // Claimed as a batch of one (the owner's): no shared push needed.
-        let claim = node
-            .state
-            .compare_exchange(IDLE, NIL, Ordering::Relaxed, Ordering::Relaxed);
-        if claim.is_ok() {
-            self.again = j as u32;
-        }
+    pub(crate) fn again(&self, j: usize) {
+        self.node(j).queue();
     }
 
     /// Visit the branches below `len` that need a poll (swept, or woken
