@@ -1,5 +1,5 @@
 //! [`Tasks`]: a growing set of one-shot futures, each in a slot of a
-//! `Pinned` segment (laid out as the wake set's nodes): never moved.
+//! `Pinned` chunk: never moved.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -9,7 +9,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use crate::pinned::Pinned;
-use crate::wake_set::{locate, WakeSet};
+use crate::wake_set::WakeSet;
 
 /// A set of one-shot futures that grows as work starts: what
 /// `FuturesUnordered` or a `JoinSet` is, without spawning.
@@ -38,8 +38,7 @@ use crate::wake_set::{locate, WakeSet};
 /// ```
 #[must_use = "futures do nothing unless you .await or poll them"]
 pub struct Tasks<F> {
-    /// Segment `k > 0` holds slots `cap0 << (k - 1)..cap0 << k` (see
-    /// `wake_set::locate`): each slot's index is its waker's.
+    /// Chunks of `CHUNK` slots; a slot's index is its waker's.
     slots: Vec<Pinned<Option<F>>>,
     /// Slots below `used` that are empty.
     free: Vec<usize>,
@@ -78,16 +77,9 @@ impl<F: Future> Tasks<F> {
     pub fn push(&mut self, future: F) {
         let j = self.free.pop().unwrap_or_else(|| {
             let j = self.used;
-            let room = match self.slots.first() {
-                Some(first) => first.len() << (self.slots.len() - 1),
-                None => 0,
-            };
-            if j == room {
-                // A new segment, doubling the room (the first: the set's).
-                let more = if room == 0 { self.set.cap() } else { room };
-                self.slots
-                    .push(Pinned::new((0..more).map(|_| None).collect()));
-                self.set.reserve(j + 1);
+            if j == self.slots.len() * CHUNK {
+                self.slots.push(Pinned::new((0..CHUNK).map(|_| None).collect()));
+                self.set.reserve(j + CHUNK);
             }
             self.used += 1;
             j
@@ -98,10 +90,12 @@ impl<F: Future> Tasks<F> {
     }
 }
 
-/// Slot `j` of `slots` (segments as in `wake_set::locate`).
+/// Slots per chunk.
+const CHUNK: usize = 64;
+
+/// Slot `j` of `slots`.
 fn slot<F>(slots: &mut [Pinned<Option<F>>], j: usize) -> Pin<&mut Option<F>> {
-    let (seg, at) = locate(j, slots[0].len());
-    slots[seg].get(at)
+    slots[j / CHUNK].get(j % CHUNK)
 }
 
 impl<F> Tasks<F> {

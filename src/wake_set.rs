@@ -100,7 +100,7 @@ const _: () = assert!(core::mem::size_of::<Node>() <= 16);
 /// Segment and offset of node `j` in a set whose first segment holds
 /// `cap0` nodes (see `Header::segs`).
 #[inline]
-pub(crate) fn locate(j: usize, cap0: usize) -> (usize, usize) {
+fn locate(j: usize, cap0: usize) -> (usize, usize) {
     if j < cap0 {
         return (0, j);
     }
