@@ -29,30 +29,20 @@ use crate::wake_set::WakeSet;
 /// # Example
 ///
 /// ```rust
-/// use core::future::Future;
-/// use core::pin::Pin;
-/// use core::task::{Context, Poll};
+/// use core::future::poll_fn;
+/// use core::task::Poll;
 ///
-/// /// A re-pollable source: ready `left` more times.
-/// struct Ticks {
-///     left: u32,
-/// }
-///
-/// impl Future for Ticks {
-///     type Output = u32;
-///
-///     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
-///         match self.left {
-///             0 => Poll::Pending,
-///             _ => {
-///                 self.left -= 1;
-///                 Poll::Ready(self.left)
-///             }
+/// // A re-pollable source: ready `left` more times, then pending.
+/// let ticks = |mut left: u32| {
+///     poll_fn(move |_| match left {
+///         0 => Poll::Pending,
+///         _ => {
+///             left -= 1;
+///             Poll::Ready(left)
 ///         }
-///     }
-/// }
-///
-/// let mut selector = pasts::Selector::new([Ticks { left: 2 }, Ticks { left: 1 }]);
+///     })
+/// };
+/// let mut selector = pasts::Selector::new([ticks(2), ticks(1)]);
 /// let mut fired = [0; 2];
 /// pasts::block_on(async {
 ///     for _ in 0..3 {
