@@ -192,9 +192,9 @@ impl ThreadInterrupt {
     }
 
     /// NOTIFIED to EMPTY: consume a pending wake-up, if any, without
-    /// sleeping (the fast path of every sleep, [`Park`]'s too).
+    /// sleeping (the fast path of every sleep).
     #[inline]
-    pub(crate) fn take_notified(&self) -> bool {
+    fn take_notified(&self) -> bool {
         self.state
             .compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
