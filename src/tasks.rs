@@ -78,7 +78,8 @@ impl<F: Future> Tasks<F> {
         let j = self.free.pop().unwrap_or_else(|| {
             let j = self.used;
             if j == self.slots.len() * CHUNK {
-                self.slots.push(Pinned::new((0..CHUNK).map(|_| None).collect()));
+                self.slots
+                    .push(Pinned::new((0..CHUNK).map(|_| None).collect()));
                 self.set.reserve(j + CHUNK);
             }
             self.used += 1;

@@ -584,9 +584,8 @@ impl Driver {
         self.since_epoch(Instant::now())
     }
 
-    /// `true` if `deadline` is surely still ahead by the coarse clock (a
-    /// few nanoseconds to read where the precise one takes tens in a VM),
-    /// which is behind by at most a tick: [`COARSE_LAG`] bounds it. Were it
+    /// `true` if `deadline` is surely still ahead by the coarse clock
+    /// (cheaper to read than the precise one), which is behind by at most a tick: [`COARSE_LAG`] bounds it. Were it
     /// ever further behind, a deadline just passed would wait for the next
     /// pass instead of being ready at once: later, never early.
     fn surely_ahead(&self, deadline: u64) -> bool {
@@ -754,8 +753,7 @@ impl Driver {
     /// pending and the next pass runs at once, with no timer interrupt. That
     /// is how a `block_on` thread waits for a deadline at most [`SLACK`]
     /// ahead: arming the timerfd for it costs a hardware timer interrupt and
-    /// a context switch (on a VM an exit each for the `timerfd_settime` and
-    /// the interrupt), more than the wait; instead the thread runs a pass
+    /// a context switch, more than the wait; instead the thread runs a pass
     /// (its only syscalls the device's `epoll_ctl` and `epoll_wait`) after
     /// each turn of its executor until the deadline passes, busy for at most
     /// `SLACK` (`timers_many` in the comparison harness shows the effect).
