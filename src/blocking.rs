@@ -4,41 +4,33 @@
 //! # The pool
 //!
 //! Jobs wait in a FIFO queue that shares one mutex with the pool's counts.
-//! Every pool thread runs one loop; one neither busy in a job nor idle
+//! Every pool thread runs one loop; a thread neither busy in a job nor idle
 //! *searches* (it looks at the queue again before it sleeps):
 //!
 //! ```text
-//!   SEARCHING ── a job, fewer than `limit` busy ──> BUSY ── done ──> SEARCHING
-//!   SEARCHING ── a job, `limit` busy ──> WATCHING ── after STALL ──> SEARCHING
+//!   SEARCHING ── a job; under `limit` busy, or a stall ──> BUSY ── done ──> SEARCHING
+//!   SEARCHING ── a job; `limit` busy ──> WATCHING ── STALL later ──> SEARCHING
 //!   SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING
 //!   IDLE for the keep-alive: exit
 //! ```
 //!
-//! `limit` is one per CPU but one, or every thread but one if there are more:
-//! the thread left watches, and takes a job anyway if none was taken since
-//! its previous look (a stall). After each push and each take, `cover` gives
-//! the jobs beyond the searching threads one more: the most recently idle
-//! thread (so the others can time out), else a new thread while the pool has
-//! at most `limit` threads or none searches. So no job is forgotten: while
-//! jobs wait, a thread searches, and it stops only by taking a job or finding
-//! the queue empty. If the OS refuses a thread, a job taken still runs, and a
-//! submitter that finds none searching runs queued jobs until one does or
-//! the queue is empty.
+//! `limit` is one per CPU but one, or every thread but one if more: the one
+//! left watches and, if no job was taken since its previous look (a stall),
+//! takes one anyway. After each push and each take, `cover` gives the jobs
+//! beyond the searching threads one more: the most recently idle thread (so
+//! the others can time out), else a new one while the pool has at most one
+//! per CPU but one or none searches. So while jobs wait, a thread searches,
+//! and it stops only by taking a job or finding the queue empty: no job is
+//! forgotten. If the OS refuses a thread, a job taken still runs, and a
+//! submitter that finds none searching runs queued jobs until one does.
 
-use core::fmt;
-use core::future::Future;
-use core::mem;
-use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
-use core::time::Duration;
-use std::boxed::Box;
-use std::collections::VecDeque;
+use core::{fmt, future::Future, mem, pin::Pin, time::Duration};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
-use std::time::Instant;
-use std::vec::Vec;
+use std::{boxed::Box, collections::VecDeque, time::Instant, vec::Vec};
 
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
@@ -70,14 +62,13 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// Dropping the future detaches the job: it still runs, and its output is
 /// dropped with the future or, if not done yet, on the pool thread.
 ///
-/// The pool starts threads as jobs come, up to one per CPU (all but one run
-/// jobs, the last watches), then one more each time jobs wait 1 ms with every
-/// thread stuck in a job, to at most 512. A thread idle for 10 s exits
+/// The pool starts threads as jobs come, up to one per CPU but one to run
+/// them and one to watch, then one more each time jobs wait 1 ms with every
+/// other thread stuck in a job, to at most 512. A thread idle for 10 s exits
 /// (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
-/// If the OS refuses to start a thread and no pool thread looks at the queue
-/// (every thread busy in a job, or none left), the calling thread runs the
-/// queued jobs, oldest first, until one does or none is left, before
-/// `spawn_blocking` returns.
+/// If the OS refuses to start a thread while no pool thread looks at the
+/// queue (every thread busy in a job, or none left), the calling thread runs
+/// queued jobs, oldest first, until one does, before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -101,14 +92,13 @@ where
     POOL.get_or_init(Pool::new).submit(Box::new(move || {
         // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let before = mem::replace(&mut *lock(&out), Slot::Done(output));
+        let Slot::Waiting(waker) = mem::replace(&mut *lock(&out), Slot::Done(output)) else {
+            return None; // only the job stores an output
+        };
         // If the future is gone, this drops the output: a panic in its
         // destructor has nowhere to go and must not end the thread.
         drop(panic::catch_unwind(AssertUnwindSafe(move || drop(out))));
-        match before {
-            Slot::Waiting(waker) => waker,
-            Slot::Done(_) => None,
-        }
+        waker
     }));
     Blocking { slot: Some(slot) }
 }
@@ -163,17 +153,13 @@ impl<R> Future for Blocking<R> {
         };
         drop(slot);
         self.slot = None;
-        match output {
-            Ok(output) => Poll::Ready(output),
-            Err(payload) => panic::resume_unwind(payload),
-        }
+        Poll::Ready(output.unwrap_or_else(|payload| panic::resume_unwind(payload)))
     }
 }
 
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
-        // Detach: take the waker, or the output if the job is done, and drop
-        // it here, after the lock.
+        // Detach: the waker, or the output if done, is dropped after the lock.
         if let Some(slot) = &self.slot {
             let _old = mem::replace(&mut *lock(slot), Slot::Waiting(None));
         }
@@ -194,9 +180,9 @@ type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
 fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
-    }
+    drop(panic::catch_unwind(AssertUnwindSafe(move || {
+        waker.map(Waker::wake)
+    })));
 }
 
 /// Lock `mutex`; only a waker's `clone` can panic under these locks, which
@@ -208,9 +194,7 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The thread pool (see the module docs).
 struct Pool {
     state: Mutex<State>,
-    /// The queue's length, for a spinning thread to look at without the lock.
-    queued: AtomicUsize,
-    /// Whether a thread spins.
+    /// Set while a thread spins; a push clears it to end the spin.
     spinning: AtomicBool,
     keep_alive: Duration,
     /// One per CPU but one (at least one): the least `limit`.
@@ -237,7 +221,6 @@ impl Pool {
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
             state: Mutex::default(),
-            queued: AtomicUsize::new(0),
             spinning: AtomicBool::new(false),
             keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
@@ -248,9 +231,9 @@ impl Pool {
     fn submit(&'static self, job: Job) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
-        self.queued.store(state.queue.len(), Relaxed);
+        self.spinning.store(false, Relaxed);
         while !self.cover(&mut state) {
-            if let Some(job) = self.pop(&mut state) {
+            if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 wake(job());
                 state = lock(&self.state);
@@ -284,18 +267,9 @@ impl Pool {
         searching > 0 || state.threads >= MAX_THREADS
     }
 
-    /// Take the oldest queued job.
-    fn pop(&self, state: &mut State) -> Option<Job> {
-        let job = state.queue.pop_front()?;
-        self.queued.store(state.queue.len(), Relaxed);
-        state.taken += 1;
-        Some(job)
-    }
-
     /// A pool thread, until idle for the keep-alive. A job's task is woken
     /// once this thread searches again, so the task's next job finds it
-    /// ready. Out of work, one thread at a time spins for [`SPIN`]
-    /// (yielding) before it sleeps.
+    /// ready. Out of work, one thread at a time spins before it sleeps.
     fn serve(&'static self) {
         let me = thread::current();
         let mut state = lock(&self.state);
@@ -308,7 +282,8 @@ impl Pool {
                 drop(state);
                 thread::park_timeout(STALL);
                 state = lock(&self.state);
-            } else if let Some(job) = self.pop(&mut state) {
+            } else if let Some(job) = state.queue.pop_front() {
+                state.taken += 1;
                 state.busy += 1;
                 self.cover(&mut state);
                 drop(state);
@@ -320,7 +295,7 @@ impl Pool {
             } else if !mem::replace(&mut spun, true) && !self.spinning.swap(true, Relaxed) {
                 drop(state);
                 let start = Instant::now();
-                while self.queued.load(Relaxed) == 0 && start.elapsed() < SPIN {
+                while self.spinning.load(Relaxed) && start.elapsed() < SPIN {
                     thread::yield_now();
                 }
                 self.spinning.store(false, Relaxed);
