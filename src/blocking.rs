@@ -5,13 +5,12 @@
 //!
 //! Jobs wait in a FIFO queue that shares one mutex with the pool's counts.
 //! Every pool thread runs one loop; a thread neither busy in a job nor idle
-//! *searches* (it looks at the queue again before it sleeps):
+//! *searches*: it looks at the queue again before it sleeps.
 //!
 //! ```text
 //!   SEARCHING ── a job; under `limit` busy, or a stall ──> BUSY ── done ──> SEARCHING
 //!   SEARCHING ── a job; `limit` busy ──> WATCHING ── STALL later ──> SEARCHING
-//!   SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING
-//!   IDLE for the keep-alive: exit
+//!   SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING, or keep-alive: exit
 //! ```
 //!
 //! `limit` is one per CPU but one, or every thread but one if more: the one
