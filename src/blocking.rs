@@ -5,7 +5,7 @@
 //!
 //! Jobs wait in a FIFO queue that shares one mutex with the pool's counts.
 //! Every pool thread runs one loop; a thread neither busy in a job nor idle
-//! *searches*: it looks at the queue again before it sleeps.
+//! *searches* (watching too): it looks at the queue again before it sleeps.
 //!
 //! ```text
 //!   SEARCHING ── a job; under `limit` busy, or a stall ──> BUSY ── done ──> SEARCHING
