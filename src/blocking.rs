@@ -3,45 +3,33 @@
 //!
 //! # The pool
 //!
-//! Jobs wait in a FIFO queue; the queue and the pool's bookkeeping share one
-//! mutex, so a job is queued and covered in one step. A job that no
-//! *searching* thread (one that looks at the queue again before it sleeps)
-//! will take goes to the most recently idle thread (so the others can time
-//! out), else to a new worker (up to one per CPU but one). Beyond that, a
-//! *watcher* looks every [`STALL`] while jobs wait; if no thread searches
-//! and no job was taken since its previous look, it becomes a worker and a
-//! new watcher starts.
+//! Jobs wait in a FIFO queue that shares one mutex with the pool's counts.
+//! Every pool thread runs one loop; a thread neither busy in a job nor idle
+//! *searches* (watching too): it looks at the queue again before it sleeps.
 //!
 //! ```text
-//!   watcher: WATCHING  ── stall ────────> SEARCHING (a new watcher starts)
-//!            WATCHING  ── queue empty ──> RESTING ── woken ──> WATCHING
-//!   worker:  SEARCHING ── took a job ───> BUSY ── job done ──> SEARCHING
-//!            SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING
-//!   RESTING or IDLE for the keep-alive: exit
+//!   SEARCHING ── a job; under `limit` busy, or a stall ──> BUSY ── done ──> SEARCHING
+//!   SEARCHING ── a job; `limit` busy ──> WATCHING ── STALL later ──> SEARCHING
+//!   SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING, or keep-alive: exit
 //! ```
 //!
-//! If no thread can start, a resting watcher is woken instead, and a
-//! submitter whose job no thread would take (the OS refuses the watcher
-//! while every thread is busy, or there is none) runs the oldest queued
-//! job itself. No job is forgotten: queued jobs beyond the searching
-//! threads have had `cover` run for them (a claimed idle thread, a new
-//! thread, or a watcher that looks), and a searching thread stops
-//! searching only by taking a job or finding the queue empty.
+//! `limit` is one per CPU but one, or every thread but one if more: the one
+//! left watches and, if no job was taken since its previous look (a stall),
+//! takes one anyway. After each push and each take, `cover` gives the jobs
+//! beyond the searching threads one more: the most recently idle thread (so
+//! the others can time out), else a new one while the pool has at most one
+//! per CPU but one or none searches. So while jobs wait, a thread searches,
+//! and it stops only by taking a job or finding the queue empty: no job is
+//! forgotten. If the OS refuses a thread, a job taken still runs, and a
+//! submitter that finds none searching runs queued jobs until one does.
 
-use core::fmt;
-use core::future::Future;
-use core::mem;
-use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
-use core::time::Duration;
-use std::boxed::Box;
-use std::collections::VecDeque;
+use core::{fmt, future::Future, mem, pin::Pin, time::Duration};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
-use std::time::Instant;
-use std::vec::Vec;
+use std::{boxed::Box, collections::VecDeque, time::Instant, vec::Vec};
 
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
@@ -50,7 +38,7 @@ const MAX_THREADS: usize = 512;
 /// threads still alive when `main` returns).
 const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
-/// How often the watcher looks at the queue.
+/// How often the watching thread looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
 /// How long one thread out of work keeps looking before it sleeps (a steady
@@ -73,13 +61,13 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// Dropping the future detaches the job: it still runs, and its output is
 /// dropped with the future or, if not done yet, on the pool thread.
 ///
-/// The pool starts threads as jobs come, up to one per CPU but one, then one
-/// more each time jobs wait 1 ms with every thread stuck in a job, to at most
-/// 512. A thread idle for 10 s exits (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read
-/// by the first call, overrides that). If the OS refuses to start a thread,
-/// the job waits for a thread that looks at the queue or, if none would
-/// (every thread busy in a job, or none left), the calling thread runs it
-/// (or one queued before it) before `spawn_blocking` returns.
+/// The pool starts threads as jobs come, up to one per CPU but one to run
+/// them and one to watch, then one more each time jobs wait 1 ms with every
+/// other thread stuck in a job, to at most 512. A thread idle for 10 s exits
+/// (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
+/// If the OS refuses to start a thread while no pool thread looks at the
+/// queue (every thread busy in a job, or none left), the calling thread runs
+/// queued jobs, oldest first, until one does, before `spawn_blocking` returns.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -103,10 +91,8 @@ where
     POOL.get_or_init(Pool::new).submit(Box::new(move || {
         // `f`'s captures are dropped inside: a panicking destructor is caught.
         let output = panic::catch_unwind(AssertUnwindSafe(f));
-        let before = mem::replace(&mut *lock(&out), Slot::Done(output));
-        let waker = match before {
-            Slot::Waiting(waker) => waker,
-            Slot::Done(_) => None,
+        let Slot::Waiting(waker) = mem::replace(&mut *lock(&out), Slot::Done(output)) else {
+            return None; // only the job stores an output
         };
         // If the future is gone, this drops the output: a panic in its
         // destructor has nowhere to go and must not end the thread.
@@ -156,33 +142,25 @@ impl<R> Future for Blocking<R> {
         let mut slot = lock(slot);
         let output = match mem::replace(&mut *slot, Slot::Waiting(None)) {
             Slot::Done(output) => output,
-            Slot::Waiting(Some(waker)) if waker.will_wake(cx.waker()) => {
-                *slot = Slot::Waiting(Some(waker));
-                return Poll::Pending;
-            }
             Slot::Waiting(old) => {
-                *slot = Slot::Waiting(Some(cx.waker().clone()));
+                let keep = old.as_ref().is_some_and(|old| old.will_wake(cx.waker()));
+                *slot = Slot::Waiting(if keep { old } else { Some(cx.waker().clone()) });
+                // A replaced `old` is dropped after the lock.
                 drop(slot);
-                drop(old);
                 return Poll::Pending;
             }
         };
         drop(slot);
         self.slot = None;
-        match output {
-            Ok(output) => Poll::Ready(output),
-            Err(payload) => panic::resume_unwind(payload),
-        }
+        Poll::Ready(output.unwrap_or_else(|payload| panic::resume_unwind(payload)))
     }
 }
 
 impl<R> Drop for Blocking<R> {
     fn drop(&mut self) {
-        // Detach: take the waker, or the output if the job is done, and drop
-        // it here, after the lock.
+        // Detach: the waker, or the output if done, is dropped after the lock.
         if let Some(slot) = &self.slot {
-            let old = mem::replace(&mut *lock(slot), Slot::Waiting(None));
-            drop(old);
+            let _old = mem::replace(&mut *lock(slot), Slot::Waiting(None));
         }
     }
 }
@@ -200,11 +178,10 @@ enum Slot<R> {
 type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
-#[inline]
 fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        drop(panic::catch_unwind(AssertUnwindSafe(move || waker.wake())));
-    }
+    drop(panic::catch_unwind(AssertUnwindSafe(move || {
+        waker.map(Waker::wake)
+    })));
 }
 
 /// Lock `mutex`; only a waker's `clone` can panic under these locks, which
@@ -216,219 +193,127 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The thread pool (see the module docs).
 struct Pool {
     state: Mutex<State>,
-    /// The queue's length, for a spinning thread to look at without the lock.
-    queued: AtomicUsize,
-    /// Whether a thread spins.
+    /// Set while a thread spins; a push clears it to end the spin.
     spinning: AtomicBool,
     keep_alive: Duration,
-    /// How many workers start without waiting for a stall.
+    /// One per CPU but one (at least one): the least `limit`.
     workers: usize,
 }
 
-/// The pool's queue and threads.
+/// The pool's queue and threads; a live thread neither busy nor idle searches.
 #[derive(Default)]
 struct State {
     queue: VecDeque<Job>,
-    /// Live pool threads, the watcher included.
+    /// Live pool threads.
     threads: usize,
-    /// Threads that will look at the queue again before they sleep.
-    searching: usize,
-    /// Jobs taken so far: the watcher's measure of progress.
-    taken: usize,
-    /// Idle threads, the most recently idle on top.
+    /// Threads running a job.
+    busy: usize,
+    /// Sleeping threads, the most recently idle on top.
     idle: Vec<Thread>,
-    watcher: Option<Thread>,
-    /// Whether the watcher sleeps until unparked instead of looking.
-    resting: bool,
+    /// Jobs taken so far: the watching thread's measure of progress.
+    taken: usize,
 }
 
-type Guard<'a> = MutexGuard<'a, State>;
-
 impl Pool {
-    #[inline]
     fn new() -> Self {
         let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
         Self {
             state: Mutex::default(),
-            queued: AtomicUsize::new(0),
             spinning: AtomicBool::new(false),
             keep_alive: Duration::from_millis(keep_alive.unwrap_or(KEEP_ALIVE_MS)),
             workers: thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1),
         }
     }
 
-    /// Queue `job` and make sure a thread will take it.
-    #[inline]
+    /// Queue `job`; run queued jobs here while no thread will.
     fn submit(&'static self, job: Job) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
-        self.queued.store(state.queue.len(), Relaxed);
-        if !self.cover(&mut state) {
-            if let Some(job) = self.pop(&mut state) {
+        self.spinning.store(false, Relaxed);
+        while !self.cover(&mut state) {
+            if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 wake(job());
+                state = lock(&self.state);
             }
         }
     }
 
-    /// Cover the queued jobs that no searching thread will take: claim an
-    /// idle thread, else start a worker (up to `self.workers`), else make
-    /// the watcher look (wake or start it). False if no thread will take
-    /// them: the OS refused the watcher while every thread is busy (or
-    /// there is none), and the jobs could wait for ever.
-    #[inline]
-    fn cover(&'static self, state: &mut Guard<'_>) -> bool {
-        if state.queue.len() <= state.searching {
+    /// Give the queued jobs beyond the searching threads one more: claim an
+    /// idle thread, else start one while the pool has at most `workers`
+    /// threads or none searches. False if none searches and none could start
+    /// (a full pool's busy threads take the jobs in time).
+    fn cover(&'static self, state: &mut State) -> bool {
+        let searching = state.threads - state.busy - state.idle.len();
+        if state.queue.len() <= searching {
             return true;
         }
-        let workers = state.threads - usize::from(state.watcher.is_some());
         if let Some(thread) = state.idle.pop() {
-            state.searching += 1;
             thread.unpark();
-        } else if workers < self.workers && self.spawn(state, false) {
-        } else if state.watcher.is_none() {
-            // A full pool's busy threads take the jobs in time.
-            return self.spawn(state, true) || state.threads >= MAX_THREADS;
-        } else if mem::take(&mut state.resting) {
-            state.watcher.iter().for_each(Thread::unpark);
+            return true;
         }
-        true
-    }
-
-    /// Start a watcher or a searching worker; false if the pool is full or
-    /// the OS refused.
-    #[inline]
-    fn spawn(&'static self, state: &mut State, watcher: bool) -> bool {
+        let grow = state.threads <= self.workers || searching == 0;
         let refused = cfg!(debug_assertions) && REFUSE_THREADS.load(Relaxed);
-        if state.threads >= MAX_THREADS || refused {
-            return false;
-        }
-        let spawned = thread::Builder::new()
-            .name("pasts-blocking".into())
-            .spawn(move || {
-                if !watcher || self.watch() {
-                    self.serve();
-                }
-            });
-        let Ok(handle) = spawned else { return false };
-        // The new thread needs the lock to start, so it sees these.
-        state.threads += 1;
-        if watcher {
-            state.watcher = Some(handle.thread().clone());
-            state.resting = false;
-        } else {
-            state.searching += 1;
-        }
-        true
-    }
-
-    /// Take the oldest queued job.
-    #[inline]
-    fn pop(&self, state: &mut State) -> Option<Job> {
-        let job = state.queue.pop_front()?;
-        self.queued.store(state.queue.len(), Relaxed);
-        state.taken += 1;
-        Some(job)
-    }
-
-    /// WATCHING and RESTING; true once the thread is to become a searching
-    /// worker (a stall), false once it rested for the keep-alive.
-    #[inline]
-    fn watch(&'static self) -> bool {
-        let mut state = lock(&self.state);
-        let mut seen = None;
-        loop {
-            if state.queue.is_empty() {
-                state.resting = true;
-                let woken;
-                (state, woken) = self.rest(state, |state| !state.resting);
-                if !woken {
-                    state.watcher = None;
-                    state.threads -= 1;
-                    return false;
-                }
-                // Woken for a job: give the busy threads a full period.
-                seen = Some(state.taken);
-            } else if seen == Some(state.taken) && state.searching == 0 {
-                // Stalled: every other thread is stuck in a job.
-                state.watcher = None;
-                state.searching += 1;
-                self.cover(&mut state);
+        if grow && !refused && state.threads < MAX_THREADS {
+            let thread = thread::Builder::new().name("pasts-blocking".into());
+            if thread.spawn(move || self.serve()).is_ok() {
+                // The new thread needs the lock to start, so it sees this.
+                state.threads += 1;
                 return true;
-            } else {
-                seen = Some(state.taken);
             }
-            drop(state);
-            thread::park_timeout(STALL);
-            state = lock(&self.state);
         }
+        searching > 0 || state.threads >= MAX_THREADS
     }
 
-    /// SEARCHING, BUSY and IDLE, until idle for the keep-alive (counted as
-    /// searching by the caller). A job's task is woken once this thread
-    /// searches again, so the task's next job finds it ready. Out of work,
-    /// one thread at a time spins for [`SPIN`] (yielding) before it sleeps.
-    #[inline]
+    /// A pool thread, until idle for the keep-alive. A job's task is woken
+    /// once this thread searches again, so the task's next job finds it
+    /// ready. Out of work, one thread at a time spins before it sleeps.
     fn serve(&'static self) {
         let me = thread::current();
         let mut state = lock(&self.state);
-        let mut spun = false;
+        let (mut seen, mut spun) = (None, false);
         loop {
-            if let Some(job) = self.pop(&mut state) {
-                state.searching -= 1;
+            // WATCHING while `limit` threads are busy, until a stall.
+            let limit = self.workers.max(state.threads - 1);
+            if state.busy >= limit && seen != Some(state.taken) && !state.queue.is_empty() {
+                seen = Some(state.taken);
+                drop(state);
+                thread::park_timeout(STALL);
+                state = lock(&self.state);
+            } else if let Some(job) = state.queue.pop_front() {
+                state.taken += 1;
+                state.busy += 1;
+                self.cover(&mut state);
                 drop(state);
                 let waker = job();
-                state = lock(&self.state);
-                state.searching += 1;
-                drop(state);
+                lock(&self.state).busy -= 1;
                 wake(waker);
                 state = lock(&self.state);
                 spun = false;
-                continue;
-            }
-            if !mem::replace(&mut spun, true) && !self.spinning.swap(true, Relaxed) {
+            } else if !mem::replace(&mut spun, true) && !self.spinning.swap(true, Relaxed) {
                 drop(state);
                 let start = Instant::now();
-                while self.queued.load(Relaxed) == 0 && start.elapsed() < SPIN {
+                while self.spinning.load(Relaxed) && start.elapsed() < SPIN {
                     thread::yield_now();
                 }
                 self.spinning.store(false, Relaxed);
                 state = lock(&self.state);
-                continue;
-            }
-            state.searching -= 1;
-            state.idle.push(me.clone());
-            // Claimed: taken off the stack and counted as searching.
-            let claimed;
-            (state, claimed) = self.rest(state, |state| {
-                !state.idle.iter().any(|thread| thread.id() == me.id())
-            });
-            if !claimed {
-                state.idle.retain(|thread| thread.id() != me.id());
-                state.threads -= 1;
-                return;
+            } else {
+                // IDLE until claimed (taken off the stack) or the keep-alive.
+                state.idle.push(me.clone());
+                let deadline = Instant::now() + self.keep_alive;
+                while state.idle.iter().any(|thread| thread.id() == me.id()) {
+                    if Instant::now() >= deadline {
+                        state.idle.retain(|thread| thread.id() != me.id());
+                        state.threads -= 1;
+                        return;
+                    }
+                    drop(state);
+                    thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
+                    state = lock(&self.state);
+                }
             }
         }
-    }
-
-    /// Sleep, the lock released, until `woken` holds (true) or for the
-    /// keep-alive (false).
-    #[inline]
-    fn rest<'a>(
-        &'a self,
-        mut state: Guard<'a>,
-        woken: impl Fn(&State) -> bool,
-    ) -> (Guard<'a>, bool) {
-        let deadline = Instant::now() + self.keep_alive;
-        while !woken(&state) {
-            if Instant::now() >= deadline {
-                return (state, false);
-            }
-            drop(state);
-            thread::park_timeout(deadline.saturating_duration_since(Instant::now()));
-            state = lock(&self.state);
-        }
-        (state, true)
     }
 }

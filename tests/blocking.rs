@@ -402,12 +402,9 @@ fn burst_of_short_jobs_uses_few_threads() {
     assert!(peak <= cpus + 16, "{n} short jobs left {peak} threads");
 }
 
-/// With thread starts refused (the test hook of debug builds): a pool with
-/// no thread runs the job on the calling thread, and one whose only thread
-/// is a resting watcher wakes it for the job instead of leaving it unrun.
-/// Starts as many jobs as the pool starts workers at once and returns when
-/// each runs on its own thread; they end once the returned barrier is also
-/// waited on (by one more thread).
+/// Starts as many jobs as the pool runs at once without a stall and returns
+/// when each runs on its own thread; they end once the returned barrier is
+/// also waited on (by one more thread).
 #[cfg(debug_assertions)]
 fn occupy_the_workers() -> (Vec<pasts::Blocking<()>>, Arc<Barrier>) {
     let workers = thread::available_parallelism().map_or(1, |cpus| cpus.get().max(2) - 1);
@@ -455,6 +452,9 @@ fn a_job_busy_threads_wait_for_runs_when_no_thread_can_start() {
     });
 }
 
+/// With thread starts refused (the test hook of debug builds): a pool with
+/// no thread runs the job on the calling thread, and one whose last thread
+/// is idle (or exiting) claims it for the job instead of leaving it unrun.
 #[test]
 #[cfg(debug_assertions)]
 #[cfg_attr(miri, ignore = "counts threads through /proc")]
@@ -468,9 +468,8 @@ fn jobs_run_when_no_thread_can_start() {
     assert_eq!(id, thread::current().id(), "not run by the caller");
     refuse(false);
 
-    // Keep every worker the pool starts at once busy, so the next job gets a
-    // watcher; release them at once: they go idle (then exit) before the
-    // watcher, which rests after its next look.
+    // Keep every thread the pool runs jobs on at once busy, so the next job
+    // gets the watching thread; release them: all go idle, then exit.
     for _ in 0..5 {
         let (busy, barrier) = occupy_the_workers();
         let next = pasts::spawn_blocking(|| ());
@@ -479,7 +478,7 @@ fn jobs_run_when_no_thread_can_start() {
             busy.into_iter().for_each(pasts::block_on);
             pasts::block_on(next);
         });
-        // Look often: the watcher outlives the workers by about a millisecond.
+        // Look often: the threads exit within about a millisecond.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while pool_threads() > 1 {
             assert!(
