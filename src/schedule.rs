@@ -1,8 +1,15 @@
-//! Which branches a select or join polls, and in what order: with `alloc`,
-//! the first poll sweeps all from a pseudo-random start, later polls only
-//! the woken ones (`wake_set.rs`); without, every poll visits all.
+//! What select and join share: their branches, polled one at a time by
+//! index, and the schedule of those polls: with `alloc`, the first poll
+//! sweeps all from a pseudo-random start, later polls only the woken ones
+//! (`wake_set.rs`); without, every poll visits all.
+//!
+//! Branches are structurally pinned in their collection: polled in place,
+//! never moved, dropped in place.
+#![allow(unsafe_code)]
 
+use core::future::Future;
 use core::ops::ControlFlow;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
 
@@ -32,6 +39,130 @@ pub(crate) fn polled_after_completion(what: &str) -> ! {
     panic!("pasts: a {what} was polled after it completed; poll a future only until it returns `Ready`")
 }
 
+/// A branch: a future of a select, or a join's slot, which counts itself
+/// off `left` when its future finishes.
+pub(crate) trait Branch {
+    type Output;
+
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<Self::Output>;
+}
+
+impl<F: Future> Branch for F {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll_branch(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut usize) -> Poll<F::Output> {
+        self.poll(cx)
+    }
+}
+
+/// Branches of one output type, polled by index: an array, a `Pinned`, a
+/// slice of `Unpin` branches, or a tuple.
+pub(crate) trait Branches {
+    type Output;
+
+    fn len(&self) -> usize;
+
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<Self::Output>;
+}
+
+/// Element `i` of a pinned slice, pinned.
+#[inline]
+pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
+    // SAFETY: the elements of a pinned slice are structurally pinned.
+    unsafe { slice.map_unchecked_mut(|items| &mut items[i]) }
+}
+
+impl<B: Branch, const N: usize> Branches for [B; N] {
+    type Output = B::Output;
+
+    fn len(&self) -> usize {
+        N
+    }
+
+    #[inline]
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        pin_index(self, i).poll_branch(cx, left)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<B: Branch> Branches for crate::pinned::Pinned<B> {
+    type Output = B::Output;
+
+    fn len(&self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        self.get_mut().get(i).poll_branch(cx, left)
+    }
+}
+
+impl<B: Branch + Unpin> Branches for &mut [B] {
+    type Output = B::Output;
+
+    fn len(&self) -> usize {
+        <[B]>::len(self)
+    }
+
+    #[inline]
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        Pin::new(&mut self.get_mut()[i]).poll_branch(cx, left)
+    }
+}
+
+/// `Branches` for a tuple: `tuple!(len; Type index, ...)`.
+macro_rules! tuple {
+    ($len:literal; $($B:ident $i:tt),+) => {
+        impl<T, $($B: Branch<Output = T>),+> Branches for ($($B,)+) {
+            type Output = T;
+
+            fn len(&self) -> usize {
+                $len
+            }
+
+            #[inline]
+            fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+                // SAFETY: structurally pinned fields.
+                let this = unsafe { self.get_unchecked_mut() };
+                match i {
+                    $($i => {
+                        // SAFETY: a pinned field (see above).
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_branch(cx, left)
+                    })+
+                    _ => Poll::Pending,
+                }
+            }
+        }
+    };
+}
+
 /// Invoke `$m!(len; Type index, ...)` for tuples of 1 to 12 futures.
 macro_rules! for_tuples {
     ($m:ident) => {
@@ -50,6 +181,8 @@ macro_rules! for_tuples {
     };
 }
 pub(crate) use for_tuples;
+
+for_tuples!(tuple);
 
 /// The schedule of a one-shot select or join.
 #[derive(Debug)]
