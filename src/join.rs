@@ -12,10 +12,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::mem;
+use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 
-use crate::schedule::{pin_index, polled_after_completion, Branch, Branches, Combinator};
+use crate::schedule::{pin_index, polled_after_completion, Branch, Branches, Schedule};
 
 /// Wait for all of several futures: `.join().await` gives every output, in
 /// the order of the futures.
@@ -68,10 +69,10 @@ enum Slot<F: Future> {
 impl<F: Future> Branch for Slot<F> {
     type Output = ();
 
-    /// Poll the future if it still runs; once it finished (and counted
-    /// itself off), drop it in place.
+    /// Poll the future if it still runs; once it finished, count it off
+    /// `left` first (should its drop panic), then drop it.
     #[inline]
-    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<()> {
+    fn poll_branch(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<()> {
         // SAFETY: `Running` is structurally pinned: its future is never
         // moved; the assignment below drops it in place.
         let this = unsafe { self.get_unchecked_mut() };
@@ -79,7 +80,8 @@ impl<F: Future> Branch for Slot<F> {
             return Poll::Pending;
         };
         // SAFETY: the future of a pinned slot (see above).
-        let output = ready!(unsafe { Pin::new_unchecked(fut) }.poll_one(cx, left));
+        let output = ready!(unsafe { Pin::new_unchecked(fut) }.poll(cx));
+        *left -= 1;
         // Should the drop panic, the output is stored all the same.
         *this = Slot::Done(output);
         Poll::Ready(())
@@ -98,19 +100,75 @@ impl<F: Future> Slot<F> {
             }
         }
         // Not reached: the outputs are taken once, when every slot is done.
-        polled_after_completion("Join")
+        polled_after_completion("join")
     }
 }
 
-/// The future of [`Join::join`]: when every slot is done, `outputs` takes
-/// their outputs.
-#[inline]
-fn join<S: Branches<Output = ()>, T>(
+/// The future of [`Join::join`].
+#[must_use = "futures do nothing unless you .await or poll them"]
+struct JoinFuture<S, G> {
+    /// Pinned (structurally).
     slots: S,
-    mut outputs: impl FnMut(Pin<&mut S>) -> T,
-) -> impl Future<Output = T> + fmt::Debug {
-    let len = slots.len();
-    Combinator::new("Join", slots, len, move |slots, _| outputs(slots))
+    schedule: Schedule,
+    /// Futures still running.
+    left: usize,
+    /// Takes the outputs out of the slots; `None` once it did.
+    outputs: Option<G>,
+}
+
+impl<S: Branches, G> JoinFuture<S, G> {
+    #[inline]
+    fn new<T>(slots: S, outputs: G) -> Self
+    where
+        G: FnOnce(Pin<&mut S>) -> T,
+    {
+        Self {
+            left: slots.len(),
+            slots,
+            schedule: Schedule::new(),
+            outputs: Some(outputs),
+        }
+    }
+}
+
+impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> Future for JoinFuture<S, G> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // SAFETY: only `slots` is pinned (structurally), and the type has no
+        // `Drop` impl.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `slots` is structurally pinned: never moved.
+        let mut slots = unsafe { Pin::new_unchecked(&mut this.slots) };
+        let left = &mut this.left;
+        // Skipped once all finished (the last drop may have panicked).
+        if *left > 0 {
+            let all = this.schedule.poll_each(slots.len(), cx, |i, cx| {
+                let _ = slots.as_mut().poll_branch(i, cx, left);
+                match *left {
+                    0 => ControlFlow::Break(()),
+                    _ => ControlFlow::Continue(()),
+                }
+            });
+            if all.is_pending() {
+                return Poll::Pending;
+            }
+        }
+        match this.outputs.take() {
+            Some(outputs) => Poll::Ready(outputs(slots)),
+            None => polled_after_completion("join"),
+        }
+    }
+}
+
+impl<S: Branches, G> fmt::Debug for JoinFuture<S, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join")
+            .field("len", &self.slots.len())
+            .field("left", &self.left)
+            .field("schedule", &self.schedule)
+            .finish()
+    }
 }
 
 impl<F: Future, const N: usize> Join for [F; N] {
@@ -118,7 +176,7 @@ impl<F: Future, const N: usize> Join for [F; N] {
 
     #[inline]
     fn join(self) -> impl Future<Output = [F::Output; N]> + fmt::Debug {
-        join(self.map(Slot::Running), |slots| {
+        JoinFuture::new(self.map(Slot::Running), |slots| {
             let mut slots: Pin<&mut [Slot<F>]> = slots;
             core::array::from_fn(|i| pin_index(slots.as_mut(), i).take())
         })
@@ -132,7 +190,7 @@ impl<F: Future> Join for Vec<F> {
     #[inline]
     fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
         let slots = Pinned::new(self.into_iter().map(Slot::Running).collect());
-        join(slots, |slots| {
+        JoinFuture::new(slots, |slots| {
             let slots = slots.get_mut();
             (0..slots.len()).map(|i| slots.get(i).take()).collect()
         })
@@ -147,7 +205,7 @@ macro_rules! tuple {
 
             #[inline]
             fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug {
-                join(($(Slot::Running(self.$i),)+), |slots| {
+                JoinFuture::new(($(Slot::Running(self.$i),)+), |slots| {
                     // SAFETY: structurally pinned fields.
                     let slots = unsafe { Pin::get_unchecked_mut(slots) };
                     ($({

@@ -7,12 +7,11 @@
 //! never moved, dropped in place.
 #![allow(unsafe_code)]
 
-use core::fmt;
 use core::future::Future;
 use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use core::task::{ready, Context, Poll};
+use core::task::{Context, Poll};
 
 /// Seed of the start index of the next select or join (never 0).
 static NEXT_START: AtomicUsize = AtomicUsize::new(1);
@@ -40,24 +39,24 @@ pub(crate) fn polled_after_completion(what: &str) -> ! {
     panic!("pasts: a {what} was polled after it completed; poll a future only until it returns `Ready`")
 }
 
-/// A branch of a select (a future) or of a join (its slot). One that
-/// finishes counts itself off `left`, so a join's slot is counted before it
-/// drops its future (should that drop panic, the join still finishes).
+/// A branch: a future of a select, or a join's slot, which counts itself
+/// off `left` when its future finishes.
 pub(crate) trait Branch {
     type Output;
 
-    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize)
-        -> Poll<Self::Output>;
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<Self::Output>;
 }
 
 impl<F: Future> Branch for F {
     type Output = F::Output;
 
     #[inline]
-    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<F::Output> {
-        let output = ready!(self.poll(cx));
-        *left -= 1;
-        Poll::Ready(output)
+    fn poll_branch(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut usize) -> Poll<F::Output> {
+        self.poll(cx)
     }
 }
 
@@ -68,7 +67,7 @@ pub(crate) trait Branches {
 
     fn len(&self) -> usize;
 
-    fn poll_at(
+    fn poll_branch(
         self: Pin<&mut Self>,
         i: usize,
         cx: &mut Context<'_>,
@@ -83,43 +82,58 @@ pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
     unsafe { slice.map_unchecked_mut(|items| &mut items[i]) }
 }
 
-impl<T, B: Branch<Output = T>, const N: usize> Branches for [B; N] {
-    type Output = T;
+impl<B: Branch, const N: usize> Branches for [B; N] {
+    type Output = B::Output;
 
     fn len(&self) -> usize {
         N
     }
 
     #[inline]
-    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
-        pin_index(self, i).poll_one(cx, left)
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        pin_index(self, i).poll_branch(cx, left)
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<T, B: Branch<Output = T>> Branches for crate::pinned::Pinned<B> {
-    type Output = T;
+impl<B: Branch> Branches for crate::pinned::Pinned<B> {
+    type Output = B::Output;
 
     fn len(&self) -> usize {
         self.len()
     }
 
     #[inline]
-    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
-        self.get_mut().get(i).poll_one(cx, left)
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        self.get_mut().get(i).poll_branch(cx, left)
     }
 }
 
-impl<T, B: Branch<Output = T> + Unpin> Branches for &mut [B] {
-    type Output = T;
+impl<B: Branch + Unpin> Branches for &mut [B] {
+    type Output = B::Output;
 
     fn len(&self) -> usize {
         <[B]>::len(self)
     }
 
     #[inline]
-    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
-        Pin::new(&mut self.get_mut()[i]).poll_one(cx, left)
+    fn poll_branch(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<B::Output> {
+        Pin::new(&mut self.get_mut()[i]).poll_branch(cx, left)
     }
 }
 
@@ -134,13 +148,13 @@ macro_rules! tuple {
             }
 
             #[inline]
-            fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+            fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
                 // SAFETY: structurally pinned fields.
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
                     $($i => {
                         // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_one(cx, left)
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_branch(cx, left)
                     })+
                     _ => Poll::Pending,
                 }
@@ -170,123 +184,57 @@ pub(crate) use for_tuples;
 
 for_tuples!(tuple);
 
-/// The future of a select or join: polls its branches until `left` of them
-/// finished, drops them in place and gives what `finish` makes of them and
-/// of the last one to finish.
-#[must_use = "futures do nothing unless you .await or poll them"]
-pub(crate) struct Combinator<B, G> {
-    /// Pinned (structurally); `None` once complete.
-    branches: Option<B>,
-    schedule: Schedule,
-    /// Branches still to finish: 1 for a select, all for a join.
-    left: usize,
-    /// Gets the last branch's index and output, or `None` if it finished in
-    /// an earlier poll (a join's, when the drop of its future panicked).
-    finish: G,
-    /// "Select" or "Join".
-    what: &'static str,
+/// The schedule of a one-shot select or join.
+#[derive(Debug)]
+pub(crate) struct Schedule {
+    /// Made on the first poll (a combinator that is never polled costs no
+    /// allocation).
+    #[cfg(feature = "alloc")]
+    set: Option<crate::wake_set::WakeSet>,
 }
 
-impl<B: Branches, G> Combinator<B, G> {
-    #[inline]
-    pub(crate) fn new<T>(what: &'static str, branches: B, left: usize, finish: G) -> Self
-    where
-        G: FnMut(Pin<&mut B>, Option<(usize, B::Output)>) -> T,
-    {
+impl Schedule {
+    pub(crate) const fn new() -> Self {
         Self {
-            branches: Some(branches),
-            schedule: Schedule::default(),
-            left,
-            finish,
-            what,
+            #[cfg(feature = "alloc")]
+            set: None,
         }
     }
-}
 
-impl<B: Branches, T, G> Future for Combinator<B, G>
-where
-    G: FnMut(Pin<&mut B>, Option<(usize, B::Output)>) -> T,
-{
-    type Output = T;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        // SAFETY: only `branches` is pinned (structurally), and the type has
-        // no `Drop` impl that could move it.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: `branches` is structurally pinned: never moved out, only
-        // dropped in place by `Pin::set` below.
-        let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
-        let Some(mut branches) = slot.as_mut().as_pin_mut() else {
-            polled_after_completion(this.what);
-        };
-        let len = branches.len();
-        let left = &mut this.left;
-        let last = match *left {
-            0 => None,
-            _ => Some(ready!(poll_each(&mut this.schedule, len, cx, |i, cx| {
-                match branches.as_mut().poll_at(i, cx, left) {
-                    Poll::Ready(output) if *left == 0 => ControlFlow::Break((i, output)),
-                    _ => ControlFlow::Continue(()),
-                }
-            }))),
-        };
-        let output = (this.finish)(branches, last);
-        // Drop the branches (a select's losers) now, not with the future.
-        slot.set(None);
-        Poll::Ready(output)
+    /// Visit the branches in `0..len` that need a poll, until `visit`
+    /// breaks (see `WakeSet::poll_each`).
+    #[cfg(feature = "alloc")]
+    #[inline]
+    pub(crate) fn poll_each<R>(
+        &mut self,
+        len: usize,
+        cx: &mut Context<'_>,
+        visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+    ) -> Poll<R> {
+        let set = self.set.get_or_insert_with(|| {
+            let mut set = crate::wake_set::WakeSet::new(len);
+            set.sweep(next_start(len), len);
+            set
+        });
+        set.poll_each(len, cx, visit)
     }
-}
 
-impl<B: Branches, G> fmt::Debug for Combinator<B, G> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct(self.what)
-            .field("branches", &self.branches.as_ref().map(B::len))
-            .field("left", &self.left)
-            .field("schedule", &self.schedule)
-            .finish()
-    }
-}
-
-/// Which branches to poll next: with `alloc`, per-branch wakers, made on
-/// the first poll (a combinator that is never polled costs no allocation).
-#[cfg(feature = "alloc")]
-type Schedule = Option<crate::wake_set::WakeSet>;
-#[cfg(not(feature = "alloc"))]
-type Schedule = ();
-
-/// Visit the branches in `0..len` that need a poll, until `visit` breaks
-/// (see `WakeSet::poll_each`).
-#[cfg(feature = "alloc")]
-#[inline]
-fn poll_each<R>(
-    schedule: &mut Schedule,
-    len: usize,
-    cx: &mut Context<'_>,
-    visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-) -> Poll<R> {
-    let set = schedule.get_or_insert_with(|| {
-        let mut set = crate::wake_set::WakeSet::new(len);
-        set.sweep(next_start(len), len);
-        set
-    });
-    set.poll_each(len, cx, visit)
-}
-
-/// Visit branches `0..len` once each, until `visit` breaks.
-#[cfg(not(feature = "alloc"))]
-#[inline]
-fn poll_each<R>(
-    _: &mut Schedule,
-    len: usize,
-    cx: &mut Context<'_>,
-    mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-) -> Poll<R> {
-    let mut i = next_start(len);
-    for _ in 0..len {
-        if let ControlFlow::Break(out) = visit(i, cx) {
-            return Poll::Ready(out);
+    /// Visit branches `0..len` once each, until `visit` breaks.
+    #[cfg(not(feature = "alloc"))]
+    #[inline]
+    pub(crate) fn poll_each<R>(
+        &mut self,
+        len: usize,
+        cx: &mut Context<'_>,
+        mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+    ) -> Poll<R> {
+        let mut i = next_start(len);
+        for _ in 0..len {
+            if let ControlFlow::Break(out) = visit(i, cx) {
+                return Poll::Ready(out);
+            }
+            i = if i + 1 == len { 0 } else { i + 1 };
         }
-        i = if i + 1 == len { 0 } else { i + 1 };
+        Poll::Pending
     }
-    Poll::Pending
 }

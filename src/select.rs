@@ -1,12 +1,16 @@
 //! [`Select`]: wait for the first of several futures, and know which one.
 //!
 //! The futures are structurally pinned inside the select future (see
-//! `schedule.rs`), and dropped in place as soon as one finishes.
+//! `schedule.rs`) and dropped in place (`Pin::set`) when it completes.
+#![allow(unsafe_code)]
 
 use core::fmt;
 use core::future::Future;
+use core::ops::ControlFlow;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 
-use crate::schedule::{polled_after_completion, Branches, Combinator};
+use crate::schedule::{Branches, Schedule};
 
 /// Wait for the first of several futures to finish: `.select().await` gives
 /// `(index, output)` of the winner.
@@ -83,18 +87,62 @@ pub trait Select {
     fn select(self) -> impl Future<Output = (usize, Self::Output)> + fmt::Debug;
 }
 
-/// The future of [`Select::select`]: the first branch to finish wins.
-#[inline]
-fn select<B: Branches>(branches: B) -> impl Future<Output = (usize, B::Output)> + fmt::Debug {
-    assert!(
-        branches.len() != 0,
-        "pasts: select over no futures can never finish: give it at least one future"
-    );
-    Combinator::new("Select", branches, 1, |_, won| match won {
-        Some(won) => won,
-        // Not reached: a select completes in the poll its winner finishes.
-        None => polled_after_completion("Select"),
-    })
+/// The future of [`Select::select`].
+#[must_use = "futures do nothing unless you .await or poll them"]
+struct SelectFuture<B> {
+    /// Pinned (structurally); `None` once the select completed.
+    branches: Option<B>,
+    schedule: Schedule,
+}
+
+impl<B: Branches> SelectFuture<B> {
+    #[inline]
+    fn new(branches: B) -> Self {
+        assert!(
+            branches.len() != 0,
+            "pasts: select over no futures can never finish: give it at least one future"
+        );
+        Self {
+            branches: Some(branches),
+            schedule: Schedule::new(),
+        }
+    }
+}
+
+impl<B: Branches> Future for SelectFuture<B> {
+    type Output = (usize, B::Output);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: only `branches` is pinned (structurally), and the type has
+        // no `Drop` impl that could move it.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: `branches` is structurally pinned: never moved out, only
+        // dropped in place by `Pin::set` below.
+        let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
+        let Some(mut branches) = slot.as_mut().as_pin_mut() else {
+            crate::schedule::polled_after_completion("select");
+        };
+        let out = this.schedule.poll_each(branches.len(), cx, |i, cx| {
+            match branches.as_mut().poll_branch(i, cx, &mut 0) {
+                Poll::Ready(value) => ControlFlow::Break((i, value)),
+                Poll::Pending => ControlFlow::Continue(()),
+            }
+        });
+        if out.is_ready() {
+            // Drop the losers now, not when the select future is dropped.
+            slot.set(None);
+        }
+        out
+    }
+}
+
+impl<B: Branches> fmt::Debug for SelectFuture<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("branches", &self.branches.as_ref().map(B::len))
+            .field("schedule", &self.schedule)
+            .finish()
+    }
 }
 
 impl<F: Future, const N: usize> Select for [F; N] {
@@ -102,7 +150,7 @@ impl<F: Future, const N: usize> Select for [F; N] {
 
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
-        select(self)
+        SelectFuture::new(self)
     }
 }
 
@@ -112,7 +160,7 @@ impl<F: Future> Select for alloc::vec::Vec<F> {
 
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
-        select(crate::pinned::Pinned::new(self))
+        SelectFuture::new(crate::pinned::Pinned::new(self))
     }
 }
 
@@ -121,7 +169,7 @@ impl<F: Future + Unpin> Select for &mut [F] {
 
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
-        select(self)
+        SelectFuture::new(self)
     }
 }
 
@@ -133,7 +181,7 @@ macro_rules! tuple {
 
             #[inline]
             fn select(self) -> impl Future<Output = (usize, T)> + fmt::Debug {
-                select(self)
+                SelectFuture::new(self)
             }
         }
     };
