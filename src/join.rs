@@ -16,7 +16,7 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 
-use crate::schedule::{pin_index, polled_after_completion, Branch, Branches, Schedule};
+use crate::schedule::{pin_index, poll_each, polled_after_completion, Branch, Branches, Schedule};
 
 /// Wait for all of several futures: `.join().await` gives every output, in
 /// the order of the futures.
@@ -72,7 +72,7 @@ impl<F: Future> Branch for Slot<F> {
     /// Poll the future if it still runs; once it finished, count it off
     /// `left` first (should its drop panic), then drop it.
     #[inline]
-    fn poll_branch(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<()> {
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<()> {
         // SAFETY: `Running` is structurally pinned: its future is never
         // moved; the assignment below drops it in place.
         let this = unsafe { self.get_unchecked_mut() };
@@ -125,7 +125,7 @@ impl<S: Branches, G> JoinFuture<S, G> {
         Self {
             left: slots.len(),
             slots,
-            schedule: Schedule::new(),
+            schedule: Schedule::default(),
             outputs: Some(outputs),
         }
     }
@@ -143,8 +143,8 @@ impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> Future for JoinFuture<S, G> {
         let left = &mut this.left;
         // Skipped once all finished (the last drop may have panicked).
         if *left > 0 {
-            let all = this.schedule.poll_each(slots.len(), cx, |i, cx| {
-                let _ = slots.as_mut().poll_branch(i, cx, left);
+            let all = poll_each(&mut this.schedule, slots.len(), cx, |i, cx| {
+                let _ = slots.as_mut().poll_at(i, cx, left);
                 match *left {
                     0 => ControlFlow::Break(()),
                     _ => ControlFlow::Continue(()),

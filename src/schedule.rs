@@ -39,23 +39,20 @@ pub(crate) fn polled_after_completion(what: &str) -> ! {
     panic!("pasts: a {what} was polled after it completed; poll a future only until it returns `Ready`")
 }
 
-/// A branch: a future of a select, or a join's slot, which counts itself
-/// off `left` when its future finishes.
+/// A branch of a select (a future) or of a join (its slot, which counts
+/// itself off `left` before it drops its finished future).
 pub(crate) trait Branch {
     type Output;
 
-    fn poll_branch(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        left: &mut usize,
-    ) -> Poll<Self::Output>;
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize)
+        -> Poll<Self::Output>;
 }
 
 impl<F: Future> Branch for F {
     type Output = F::Output;
 
     #[inline]
-    fn poll_branch(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut usize) -> Poll<F::Output> {
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut usize) -> Poll<F::Output> {
         self.poll(cx)
     }
 }
@@ -67,7 +64,7 @@ pub(crate) trait Branches {
 
     fn len(&self) -> usize;
 
-    fn poll_branch(
+    fn poll_at(
         self: Pin<&mut Self>,
         i: usize,
         cx: &mut Context<'_>,
@@ -82,58 +79,43 @@ pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
     unsafe { slice.map_unchecked_mut(|items| &mut items[i]) }
 }
 
-impl<B: Branch, const N: usize> Branches for [B; N] {
-    type Output = B::Output;
+impl<T, B: Branch<Output = T>, const N: usize> Branches for [B; N] {
+    type Output = T;
 
     fn len(&self) -> usize {
         N
     }
 
     #[inline]
-    fn poll_branch(
-        self: Pin<&mut Self>,
-        i: usize,
-        cx: &mut Context<'_>,
-        left: &mut usize,
-    ) -> Poll<B::Output> {
-        pin_index(self, i).poll_branch(cx, left)
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        pin_index(self, i).poll_one(cx, left)
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<B: Branch> Branches for crate::pinned::Pinned<B> {
-    type Output = B::Output;
+impl<T, B: Branch<Output = T>> Branches for crate::pinned::Pinned<B> {
+    type Output = T;
 
     fn len(&self) -> usize {
         self.len()
     }
 
     #[inline]
-    fn poll_branch(
-        self: Pin<&mut Self>,
-        i: usize,
-        cx: &mut Context<'_>,
-        left: &mut usize,
-    ) -> Poll<B::Output> {
-        self.get_mut().get(i).poll_branch(cx, left)
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        self.get_mut().get(i).poll_one(cx, left)
     }
 }
 
-impl<B: Branch + Unpin> Branches for &mut [B] {
-    type Output = B::Output;
+impl<T, B: Branch<Output = T> + Unpin> Branches for &mut [B] {
+    type Output = T;
 
     fn len(&self) -> usize {
         <[B]>::len(self)
     }
 
     #[inline]
-    fn poll_branch(
-        self: Pin<&mut Self>,
-        i: usize,
-        cx: &mut Context<'_>,
-        left: &mut usize,
-    ) -> Poll<B::Output> {
-        Pin::new(&mut self.get_mut()[i]).poll_branch(cx, left)
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        Pin::new(&mut self.get_mut()[i]).poll_one(cx, left)
     }
 }
 
@@ -148,13 +130,13 @@ macro_rules! tuple {
             }
 
             #[inline]
-            fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+            fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
                 // SAFETY: structurally pinned fields.
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
                     $($i => {
                         // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_branch(cx, left)
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_one(cx, left)
                     })+
                     _ => Poll::Pending,
                 }
@@ -184,57 +166,47 @@ pub(crate) use for_tuples;
 
 for_tuples!(tuple);
 
-/// The schedule of a one-shot select or join.
-#[derive(Debug)]
-pub(crate) struct Schedule {
-    /// Made on the first poll (a combinator that is never polled costs no
-    /// allocation).
-    #[cfg(feature = "alloc")]
-    set: Option<crate::wake_set::WakeSet>,
+/// Which branches a select or join polls next: with `alloc`, per-branch
+/// wakers, made on the first poll (a combinator that is never polled costs
+/// no allocation).
+#[cfg(feature = "alloc")]
+pub(crate) type Schedule = Option<crate::wake_set::WakeSet>;
+#[cfg(not(feature = "alloc"))]
+pub(crate) type Schedule = ();
+
+/// Visit the branches in `0..len` that need a poll, until `visit` breaks
+/// (see `WakeSet::poll_each`).
+#[cfg(feature = "alloc")]
+#[inline]
+pub(crate) fn poll_each<R>(
+    schedule: &mut Schedule,
+    len: usize,
+    cx: &mut Context<'_>,
+    visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+) -> Poll<R> {
+    let set = schedule.get_or_insert_with(|| {
+        let mut set = crate::wake_set::WakeSet::new(len);
+        set.sweep(next_start(len), len);
+        set
+    });
+    set.poll_each(len, cx, visit)
 }
 
-impl Schedule {
-    pub(crate) const fn new() -> Self {
-        Self {
-            #[cfg(feature = "alloc")]
-            set: None,
+/// Visit branches `0..len` once each, until `visit` breaks.
+#[cfg(not(feature = "alloc"))]
+#[inline]
+pub(crate) fn poll_each<R>(
+    _: &mut Schedule,
+    len: usize,
+    cx: &mut Context<'_>,
+    mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+) -> Poll<R> {
+    let mut i = next_start(len);
+    for _ in 0..len {
+        if let ControlFlow::Break(out) = visit(i, cx) {
+            return Poll::Ready(out);
         }
+        i = if i + 1 == len { 0 } else { i + 1 };
     }
-
-    /// Visit the branches in `0..len` that need a poll, until `visit`
-    /// breaks (see `WakeSet::poll_each`).
-    #[cfg(feature = "alloc")]
-    #[inline]
-    pub(crate) fn poll_each<R>(
-        &mut self,
-        len: usize,
-        cx: &mut Context<'_>,
-        visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-    ) -> Poll<R> {
-        let set = self.set.get_or_insert_with(|| {
-            let mut set = crate::wake_set::WakeSet::new(len);
-            set.sweep(next_start(len), len);
-            set
-        });
-        set.poll_each(len, cx, visit)
-    }
-
-    /// Visit branches `0..len` once each, until `visit` breaks.
-    #[cfg(not(feature = "alloc"))]
-    #[inline]
-    pub(crate) fn poll_each<R>(
-        &mut self,
-        len: usize,
-        cx: &mut Context<'_>,
-        mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-    ) -> Poll<R> {
-        let mut i = next_start(len);
-        for _ in 0..len {
-            if let ControlFlow::Break(out) = visit(i, cx) {
-                return Poll::Ready(out);
-            }
-            i = if i + 1 == len { 0 } else { i + 1 };
-        }
-        Poll::Pending
-    }
+    Poll::Pending
 }

@@ -10,7 +10,7 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::schedule::{Branches, Schedule};
+use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 
 /// Wait for the first of several futures to finish: `.select().await` gives
 /// `(index, output)` of the winner.
@@ -104,7 +104,7 @@ impl<B: Branches> SelectFuture<B> {
         );
         Self {
             branches: Some(branches),
-            schedule: Schedule::new(),
+            schedule: Schedule::default(),
         }
     }
 }
@@ -120,10 +120,11 @@ impl<B: Branches> Future for SelectFuture<B> {
         // dropped in place by `Pin::set` below.
         let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
         let Some(mut branches) = slot.as_mut().as_pin_mut() else {
-            crate::schedule::polled_after_completion("select");
+            polled_after_completion("select");
         };
-        let out = this.schedule.poll_each(branches.len(), cx, |i, cx| {
-            match branches.as_mut().poll_branch(i, cx, &mut 0) {
+        let len = branches.len();
+        let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
+            match branches.as_mut().poll_at(i, cx, &mut 0) {
                 Poll::Ready(value) => ControlFlow::Break((i, value)),
                 Poll::Pending => ControlFlow::Continue(()),
             }
