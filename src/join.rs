@@ -116,12 +116,9 @@ struct JoinFuture<S, G> {
     outputs: Option<G>,
 }
 
-impl<S: Branches, G> JoinFuture<S, G> {
+impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> JoinFuture<S, G> {
     #[inline]
-    fn new<T>(slots: S, outputs: G) -> Self
-    where
-        G: FnOnce(Pin<&mut S>) -> T,
-    {
+    fn new(slots: S, outputs: G) -> Self {
         Self {
             left: slots.len(),
             slots,
