@@ -5,10 +5,6 @@
 //! its output; only an output is ever moved out.
 #![allow(unsafe_code)]
 
-#[cfg(feature = "alloc")]
-use crate::pinned::Pinned;
-#[cfg(feature = "alloc")]
-use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::mem;
@@ -181,12 +177,12 @@ impl<F: Future, const N: usize> Join for [F; N] {
 }
 
 #[cfg(feature = "alloc")]
-impl<F: Future> Join for Vec<F> {
-    type Output = Vec<F::Output>;
+impl<F: Future> Join for alloc::vec::Vec<F> {
+    type Output = alloc::vec::Vec<F::Output>;
 
     #[inline]
-    fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
-        let slots = Pinned::new(self.into_iter().map(Slot::Running).collect());
+    fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug {
+        let slots = crate::pinned::Pinned::new(self.into_iter().map(Slot::Running).collect());
         JoinFuture::new(slots, |slots| {
             let slots = slots.get_mut();
             (0..slots.len()).map(|i| slots.get(i).take()).collect()

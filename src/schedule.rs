@@ -201,12 +201,11 @@ pub(crate) fn poll_each<R>(
     cx: &mut Context<'_>,
     mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
 ) -> Poll<R> {
-    let mut i = next_start(len);
-    for _ in 0..len {
+    let start = next_start(len);
+    for i in (start..len).chain(0..start) {
         if let ControlFlow::Break(out) = visit(i, cx) {
             return Poll::Ready(out);
         }
-        i = if i + 1 == len { 0 } else { i + 1 };
     }
     Poll::Pending
 }
