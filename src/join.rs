@@ -1,8 +1,7 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
 //!
-//! Each future lives in a [`Slot`], structurally pinned inside the join
-//! future (see `schedule.rs`), dropped in place by overwriting the slot with
-//! its output; only an output is ever moved out.
+//! Each future lives in a [`Slot`], pinned as `schedule.rs` says, dropped
+//! by overwriting the slot with its output; only an output is moved out.
 #![allow(unsafe_code)]
 
 use core::fmt;

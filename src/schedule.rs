@@ -1,10 +1,8 @@
-//! What select and join share: their branches, polled one at a time by
-//! index, and the schedule of those polls: with `alloc`, the first poll
+//! What select and join share: branches, structurally pinned in their
+//! collection (polled in place, never moved, dropped in place) and polled
+//! by index, and the schedule of those polls: with `alloc`, the first poll
 //! sweeps all from a pseudo-random start, later polls only the woken ones
 //! (`wake_set.rs`); without, every poll visits all.
-//!
-//! Branches are structurally pinned in their collection: polled in place,
-//! never moved, dropped in place.
 #![allow(unsafe_code)]
 
 use core::future::Future;

@@ -1,7 +1,5 @@
 //! [`Select`]: wait for the first of several futures, and know which one.
-//!
-//! The futures are structurally pinned inside the select future (see
-//! `schedule.rs`) and dropped in place (`Pin::set`) when it completes.
+//! Owned futures are pinned as `schedule.rs` says, dropped when one wins.
 #![allow(unsafe_code)]
 
 use core::fmt;
