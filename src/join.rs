@@ -1,22 +1,17 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
 //!
-//! Each future lives in a [`Slot`], structurally pinned inside the join
-//! future: polled in place, then dropped in place by overwriting the slot
-//! with its output; only an output is ever moved out.
+//! Each future lives in a [`Slot`], pinned as `schedule.rs` says, dropped
+//! by overwriting the slot with its output; only an output is moved out.
 #![allow(unsafe_code)]
 
-#[cfg(feature = "alloc")]
-use crate::pinned::Pinned;
-#[cfg(feature = "alloc")]
-use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::mem;
 use core::ops::ControlFlow;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{ready, Context, Poll};
 
-use crate::schedule::Schedule;
+use crate::schedule::{pin_index, poll_each, polled_after_completion, Branch, Branches, Schedule};
 
 /// Wait for all of several futures: `.join().await` gives every output, in
 /// the order of the futures.
@@ -66,25 +61,29 @@ enum Slot<F: Future> {
     Taken,
 }
 
-impl<F: Future> Slot<F> {
+impl<F: Future> Branch for Slot<F> {
+    type Output = ();
+
     /// Poll the future if it still runs; once it finished, count it off
     /// `left` first (should its drop panic), then drop it.
     #[inline]
-    fn poll_slot(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) {
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize) -> Poll<()> {
         // SAFETY: `Running` is structurally pinned: its future is never
         // moved; the assignment below drops it in place.
         let this = unsafe { self.get_unchecked_mut() };
         let Slot::Running(fut) = this else {
-            return;
+            return Poll::Pending;
         };
         // SAFETY: the future of a pinned slot (see above).
-        if let Poll::Ready(output) = unsafe { Pin::new_unchecked(fut) }.poll(cx) {
-            *left -= 1;
-            // Should the drop panic, the output is stored all the same.
-            *this = Slot::Done(output);
-        }
+        let output = ready!(unsafe { Pin::new_unchecked(fut) }.poll(cx));
+        *left -= 1;
+        // Should the drop panic, the output is stored all the same.
+        *this = Slot::Done(output);
+        Poll::Ready(())
     }
+}
 
+impl<F: Future> Slot<F> {
     /// Move the output out.
     fn take(self: Pin<&mut Self>) -> F::Output {
         // SAFETY: only a `Done` slot is moved out of, and an output is not
@@ -95,69 +94,49 @@ impl<F: Future> Slot<F> {
                 return output;
             }
         }
-        // Not reached: `JoinFuture` checks `finished` first.
-        crate::schedule::polled_after_completion("join")
+        // Not reached: the outputs are taken once, when every slot is done.
+        polled_after_completion("join")
     }
-}
-
-/// The element `i` of a pinned slice, pinned.
-#[inline]
-fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
-    // SAFETY: structurally pinned elements (see the module docs).
-    unsafe { slice.map_unchecked_mut(|slots| &mut slots[i]) }
-}
-
-/// Slots that a join polls one at a time, by index.
-trait Slots {
-    type Output;
-
-    fn len(&self) -> usize;
-
-    /// Poll slot `i` (see [`Slot::poll_slot`]).
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize);
-
-    /// Every output (all slots are done).
-    fn take(self: Pin<&mut Self>) -> Self::Output;
 }
 
 /// The future of [`Join::join`].
 #[must_use = "futures do nothing unless you .await or poll them"]
-struct JoinFuture<S> {
+struct JoinFuture<S, G> {
     /// Pinned (structurally).
     slots: S,
     schedule: Schedule,
     /// Futures still running.
     left: usize,
-    /// The outputs were handed out.
-    finished: bool,
+    /// Takes the outputs out of the slots; `None` once it did.
+    outputs: Option<G>,
 }
 
-impl<S: Slots> JoinFuture<S> {
+impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> JoinFuture<S, G> {
     #[inline]
-    fn new(slots: S) -> Self {
+    fn new(slots: S, outputs: G) -> Self {
         Self {
             left: slots.len(),
             slots,
-            schedule: Schedule::new(),
-            finished: false,
+            schedule: Schedule::default(),
+            outputs: Some(outputs),
         }
     }
 }
 
-impl<S: Slots> Future for JoinFuture<S> {
-    type Output = S::Output;
+impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> Future for JoinFuture<S, G> {
+    type Output = T;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<S::Output> {
-        // SAFETY: only `slots` is pinned (structurally, see the module docs),
-        // and the type has no `Drop` impl.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // SAFETY: only `slots` is pinned (structurally), and the type has no
+        // `Drop` impl.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: `slots` is structurally pinned: never moved.
         let mut slots = unsafe { Pin::new_unchecked(&mut this.slots) };
         let left = &mut this.left;
+        // Skipped once all finished (the last drop may have panicked).
         if *left > 0 {
-            let len = slots.len();
-            let all = this.schedule.poll_each(len, cx, |i, cx| {
-                slots.as_mut().poll_slot(i, cx, left);
+            let all = poll_each(&mut this.schedule, slots.len(), cx, |i, cx| {
+                let _ = slots.as_mut().poll_at(i, cx, left);
                 match *left {
                     0 => ControlFlow::Break(()),
                     _ => ControlFlow::Continue(()),
@@ -167,14 +146,14 @@ impl<S: Slots> Future for JoinFuture<S> {
                 return Poll::Pending;
             }
         }
-        if mem::replace(&mut this.finished, true) {
-            crate::schedule::polled_after_completion("join");
+        match this.outputs.take() {
+            Some(outputs) => Poll::Ready(outputs(slots)),
+            None => polled_after_completion("join"),
         }
-        Poll::Ready(slots.take())
     }
 }
 
-impl<S: Slots> fmt::Debug for JoinFuture<S> {
+impl<S: Branches, G> fmt::Debug for JoinFuture<S, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Join")
             .field("len", &self.slots.len())
@@ -184,101 +163,48 @@ impl<S: Slots> fmt::Debug for JoinFuture<S> {
     }
 }
 
-impl<F: Future, const N: usize> Slots for [Slot<F>; N] {
-    type Output = [F::Output; N];
-
-    fn len(&self) -> usize {
-        N
-    }
-
-    #[inline]
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
-        pin_index(self, i).poll_slot(cx, left);
-    }
-
-    fn take(self: Pin<&mut Self>) -> [F::Output; N] {
-        let mut slots: Pin<&mut [Slot<F>]> = self;
-        core::array::from_fn(|i| pin_index(slots.as_mut(), i).take())
-    }
-}
-
 impl<F: Future, const N: usize> Join for [F; N] {
     type Output = [F::Output; N];
 
     #[inline]
     fn join(self) -> impl Future<Output = [F::Output; N]> + fmt::Debug {
-        JoinFuture::new(self.map(Slot::Running))
+        JoinFuture::new(self.map(Slot::Running), |slots| {
+            let mut slots: Pin<&mut [Slot<F>]> = slots;
+            core::array::from_fn(|i| pin_index(slots.as_mut(), i).take())
+        })
     }
 }
 
 #[cfg(feature = "alloc")]
-impl<F: Future> Slots for Pinned<Slot<F>> {
-    type Output = Vec<F::Output>;
-
-    fn len(&self) -> usize {
-        self.len()
-    }
+impl<F: Future> Join for alloc::vec::Vec<F> {
+    type Output = alloc::vec::Vec<F::Output>;
 
     #[inline]
-    fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
-        self.get_mut().get(i).poll_slot(cx, left);
-    }
-
-    fn take(self: Pin<&mut Self>) -> Vec<F::Output> {
-        let slots = self.get_mut();
-        (0..slots.len()).map(|i| slots.get(i).take()).collect()
+    fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug {
+        let slots = crate::pinned::Pinned::new(self.into_iter().map(Slot::Running).collect());
+        JoinFuture::new(slots, |slots| {
+            let slots = slots.get_mut();
+            (0..slots.len()).map(|i| slots.get(i).take()).collect()
+        })
     }
 }
 
-#[cfg(feature = "alloc")]
-impl<F: Future> Join for Vec<F> {
-    type Output = Vec<F::Output>;
-
-    #[inline]
-    fn join(self) -> impl Future<Output = Vec<F::Output>> + fmt::Debug {
-        JoinFuture::new(Pinned::new(self.into_iter().map(Slot::Running).collect()))
-    }
-}
-
-/// `Slots` and `Join` for a tuple: `tuple!(len; Type index, ...)`.
+/// `Join` for a tuple: `tuple!(len; Type index, ...)`.
 macro_rules! tuple {
     ($len:literal; $($F:ident $i:tt),+) => {
-        impl<$($F: Future),+> Slots for ($(Slot<$F>,)+) {
-            type Output = ($($F::Output,)+);
-
-            fn len(&self) -> usize {
-                $len
-            }
-
-            #[inline]
-            fn poll_slot(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) {
-                // SAFETY: structurally pinned fields (see the module docs).
-                let this = unsafe { self.get_unchecked_mut() };
-                match i {
-                    $($i => {
-                        // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_slot(cx, left)
-                    })+
-                    _ => {}
-                }
-            }
-
-            fn take(self: Pin<&mut Self>) -> Self::Output {
-                // SAFETY: as in `poll_slot`.
-                let this = unsafe { self.get_unchecked_mut() };
-                ($({
-                    // SAFETY: a pinned field (see above).
-                    unsafe { Pin::new_unchecked(&mut this.$i) }.take()
-                },)+)
-            }
-        }
-
         impl<$($F: Future),+> Join for ($($F,)+) {
             type Output = ($($F::Output,)+);
 
             #[inline]
             fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug {
-                JoinFuture::new(($(Slot::Running(self.$i),)+))
+                JoinFuture::new(($(Slot::Running(self.$i),)+), |slots| {
+                    // SAFETY: structurally pinned fields.
+                    let slots = unsafe { Pin::get_unchecked_mut(slots) };
+                    ($({
+                        // SAFETY: a pinned field (see above).
+                        unsafe { Pin::new_unchecked(&mut slots.$i) }.take()
+                    },)+)
+                })
             }
         }
     };

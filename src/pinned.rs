@@ -27,11 +27,7 @@ impl<T> Pinned<T> {
         self.0.len()
     }
 
-    /// Element `i`, pinned.
-    ///
-    /// # Panics
-    ///
-    /// If `i` is out of bounds.
+    /// Element `i`, pinned (panics if `i` is out of bounds).
     pub(crate) fn get(&mut self, i: usize) -> Pin<&mut T> {
         assert!(i < self.len(), "pasts: index out of bounds");
         // SAFETY: `i` is in bounds of the slice `self` owns; `&mut self`

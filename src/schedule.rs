@@ -1,8 +1,13 @@
-//! Which branches a select or join polls, and in what order: with `alloc`,
-//! the first poll sweeps all from a pseudo-random start, later polls only
-//! the woken ones (`wake_set.rs`); without, every poll visits all.
+//! What select and join share: branches, structurally pinned in their
+//! collection (polled in place, never moved, dropped in place) and polled
+//! by index, and the schedule of those polls: with `alloc`, the first poll
+//! sweeps all from a pseudo-random start, later polls only the woken ones
+//! (`wake_set.rs`); without, every poll visits all.
+#![allow(unsafe_code)]
 
+use core::future::Future;
 use core::ops::ControlFlow;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
 
@@ -32,6 +37,112 @@ pub(crate) fn polled_after_completion(what: &str) -> ! {
     panic!("pasts: a {what} was polled after it completed; poll a future only until it returns `Ready`")
 }
 
+/// A branch of a select (a future) or of a join (its slot, which counts
+/// itself off `left` before it drops its finished future).
+pub(crate) trait Branch {
+    type Output;
+
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, left: &mut usize)
+        -> Poll<Self::Output>;
+}
+
+impl<F: Future> Branch for F {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll_one(self: Pin<&mut Self>, cx: &mut Context<'_>, _: &mut usize) -> Poll<F::Output> {
+        self.poll(cx)
+    }
+}
+
+/// Branches of one output type, polled by index: an array, a `Pinned`, a
+/// slice of `Unpin` branches, or a tuple.
+pub(crate) trait Branches {
+    type Output;
+
+    fn len(&self) -> usize;
+
+    fn poll_at(
+        self: Pin<&mut Self>,
+        i: usize,
+        cx: &mut Context<'_>,
+        left: &mut usize,
+    ) -> Poll<Self::Output>;
+}
+
+/// Element `i` of a pinned slice, pinned.
+#[inline]
+pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, i: usize) -> Pin<&mut T> {
+    // SAFETY: the elements of a pinned slice are structurally pinned.
+    unsafe { slice.map_unchecked_mut(|items| &mut items[i]) }
+}
+
+impl<T, B: Branch<Output = T>, const N: usize> Branches for [B; N] {
+    type Output = T;
+
+    fn len(&self) -> usize {
+        N
+    }
+
+    #[inline]
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        pin_index(self, i).poll_one(cx, left)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T, B: Branch<Output = T>> Branches for crate::pinned::Pinned<B> {
+    type Output = T;
+
+    fn len(&self) -> usize {
+        self.len()
+    }
+
+    #[inline]
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        self.get_mut().get(i).poll_one(cx, left)
+    }
+}
+
+impl<T, B: Branch<Output = T> + Unpin> Branches for &mut [B] {
+    type Output = T;
+
+    fn len(&self) -> usize {
+        <[B]>::len(self)
+    }
+
+    #[inline]
+    fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+        Pin::new(&mut self.get_mut()[i]).poll_one(cx, left)
+    }
+}
+
+/// `Branches` for a tuple: `tuple!(len; Type index, ...)`.
+macro_rules! tuple {
+    ($len:literal; $($B:ident $i:tt),+) => {
+        impl<T, $($B: Branch<Output = T>),+> Branches for ($($B,)+) {
+            type Output = T;
+
+            fn len(&self) -> usize {
+                $len
+            }
+
+            #[inline]
+            fn poll_at(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>, left: &mut usize) -> Poll<T> {
+                // SAFETY: structurally pinned fields.
+                let this = unsafe { self.get_unchecked_mut() };
+                match i {
+                    $($i => {
+                        // SAFETY: a pinned field (see above).
+                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_one(cx, left)
+                    })+
+                    _ => Poll::Pending,
+                }
+            }
+        }
+    };
+}
+
 /// Invoke `$m!(len; Type index, ...)` for tuples of 1 to 12 futures.
 macro_rules! for_tuples {
     ($m:ident) => {
@@ -51,57 +162,48 @@ macro_rules! for_tuples {
 }
 pub(crate) use for_tuples;
 
-/// The schedule of a one-shot select or join.
-#[derive(Debug)]
-pub(crate) struct Schedule {
-    /// Made on the first poll (a combinator that is never polled costs no
-    /// allocation).
-    #[cfg(feature = "alloc")]
-    set: Option<crate::wake_set::WakeSet>,
+for_tuples!(tuple);
+
+/// Which branches a select or join polls next: with `alloc`, per-branch
+/// wakers, made on the first poll (a combinator that is never polled costs
+/// no allocation).
+#[cfg(feature = "alloc")]
+pub(crate) type Schedule = Option<crate::wake_set::WakeSet>;
+#[cfg(not(feature = "alloc"))]
+pub(crate) type Schedule = ();
+
+/// Visit the branches in `0..len` that need a poll, until `visit` breaks
+/// (see `WakeSet::poll_each`).
+#[cfg(feature = "alloc")]
+#[inline]
+pub(crate) fn poll_each<R>(
+    schedule: &mut Schedule,
+    len: usize,
+    cx: &mut Context<'_>,
+    visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+) -> Poll<R> {
+    let set = schedule.get_or_insert_with(|| {
+        let mut set = crate::wake_set::WakeSet::new(len);
+        set.sweep(next_start(len), len);
+        set
+    });
+    set.poll_each(len, cx, visit)
 }
 
-impl Schedule {
-    pub(crate) const fn new() -> Self {
-        Self {
-            #[cfg(feature = "alloc")]
-            set: None,
+/// Visit branches `0..len` once each, until `visit` breaks.
+#[cfg(not(feature = "alloc"))]
+#[inline]
+pub(crate) fn poll_each<R>(
+    _: &mut Schedule,
+    len: usize,
+    cx: &mut Context<'_>,
+    mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+) -> Poll<R> {
+    let start = next_start(len);
+    for i in (start..len).chain(0..start) {
+        if let ControlFlow::Break(out) = visit(i, cx) {
+            return Poll::Ready(out);
         }
     }
-
-    /// Visit the branches in `0..len` that need a poll, until `visit`
-    /// breaks (see `WakeSet::poll_each`).
-    #[cfg(feature = "alloc")]
-    #[inline]
-    pub(crate) fn poll_each<R>(
-        &mut self,
-        len: usize,
-        cx: &mut Context<'_>,
-        visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-    ) -> Poll<R> {
-        let set = self.set.get_or_insert_with(|| {
-            let mut set = crate::wake_set::WakeSet::new(len);
-            set.sweep(next_start(len), len);
-            set
-        });
-        set.poll_each(len, cx, visit)
-    }
-
-    /// Visit branches `0..len` once each, until `visit` breaks.
-    #[cfg(not(feature = "alloc"))]
-    #[inline]
-    pub(crate) fn poll_each<R>(
-        &mut self,
-        len: usize,
-        cx: &mut Context<'_>,
-        mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
-    ) -> Poll<R> {
-        let mut i = next_start(len);
-        for _ in 0..len {
-            if let ControlFlow::Break(out) = visit(i, cx) {
-                return Poll::Ready(out);
-            }
-            i = if i + 1 == len { 0 } else { i + 1 };
-        }
-        Poll::Pending
-    }
+    Poll::Pending
 }

@@ -1,7 +1,5 @@
 //! [`Select`]: wait for the first of several futures, and know which one.
-//!
-//! The futures are structurally pinned inside the select future: polled in
-//! place, never moved, dropped in place (`Pin::set`) when it completes.
+//! Owned futures are pinned as `schedule.rs` says, dropped when one wins.
 #![allow(unsafe_code)]
 
 use core::fmt;
@@ -10,7 +8,7 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::schedule::Schedule;
+use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 
 /// Wait for the first of several futures to finish: `.select().await` gives
 /// `(index, output)` of the winner.
@@ -87,15 +85,6 @@ pub trait Select {
     fn select(self) -> impl Future<Output = (usize, Self::Output)> + fmt::Debug;
 }
 
-/// Futures that a select polls one at a time, by index.
-trait Branches {
-    type Output;
-
-    fn len(&self) -> usize;
-
-    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<Self::Output>;
-}
-
 /// The future of [`Select::select`].
 #[must_use = "futures do nothing unless you .await or poll them"]
 struct SelectFuture<B> {
@@ -113,7 +102,7 @@ impl<B: Branches> SelectFuture<B> {
         );
         Self {
             branches: Some(branches),
-            schedule: Schedule::new(),
+            schedule: Schedule::default(),
         }
     }
 }
@@ -122,18 +111,18 @@ impl<B: Branches> Future for SelectFuture<B> {
     type Output = (usize, B::Output);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: only `branches` is pinned (structurally, see the module
-        // docs), and the type has no `Drop` impl that could move it.
+        // SAFETY: only `branches` is pinned (structurally), and the type has
+        // no `Drop` impl that could move it.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: `branches` is structurally pinned: never moved out, only
         // dropped in place by `Pin::set` below.
         let mut slot = unsafe { Pin::new_unchecked(&mut this.branches) };
         let Some(mut branches) = slot.as_mut().as_pin_mut() else {
-            crate::schedule::polled_after_completion("select");
+            polled_after_completion("select");
         };
         let len = branches.len();
-        let out = this.schedule.poll_each(len, cx, |i, cx| {
-            match branches.as_mut().poll_branch(i, cx) {
+        let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
+            match branches.as_mut().poll_at(i, cx, &mut 0) {
                 Poll::Ready(value) => ControlFlow::Break((i, value)),
                 Poll::Pending => ControlFlow::Continue(()),
             }
@@ -155,40 +144,12 @@ impl<B: Branches> fmt::Debug for SelectFuture<B> {
     }
 }
 
-impl<F: Future, const N: usize> Branches for [F; N] {
-    type Output = F::Output;
-
-    fn len(&self) -> usize {
-        N
-    }
-
-    #[inline]
-    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: structurally pinned elements (see the module docs).
-        unsafe { self.map_unchecked_mut(|futures| &mut futures[i]) }.poll(cx)
-    }
-}
-
 impl<F: Future, const N: usize> Select for [F; N] {
     type Output = F::Output;
 
     #[inline]
     fn select(self) -> impl Future<Output = (usize, F::Output)> + fmt::Debug {
         SelectFuture::new(self)
-    }
-}
-
-#[cfg(feature = "alloc")]
-impl<F: Future> Branches for crate::pinned::Pinned<F> {
-    type Output = F::Output;
-
-    fn len(&self) -> usize {
-        self.len()
-    }
-
-    #[inline]
-    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.get_mut().get(i).poll(cx)
     }
 }
 
@@ -202,19 +163,6 @@ impl<F: Future> Select for alloc::vec::Vec<F> {
     }
 }
 
-impl<F: Future + Unpin> Branches for &mut [F] {
-    type Output = F::Output;
-
-    fn len(&self) -> usize {
-        <[F]>::len(self)
-    }
-
-    #[inline]
-    fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<F::Output> {
-        Pin::new(&mut self.get_mut()[i]).poll(cx)
-    }
-}
-
 impl<F: Future + Unpin> Select for &mut [F] {
     type Output = F::Output;
 
@@ -224,30 +172,9 @@ impl<F: Future + Unpin> Select for &mut [F] {
     }
 }
 
-/// `Branches` and `Select` for a tuple: `tuple!(len; Type index, ...)`.
+/// `Select` for a tuple: `tuple!(len; Type index, ...)`.
 macro_rules! tuple {
     ($len:literal; $($F:ident $i:tt),+) => {
-        impl<T, $($F: Future<Output = T>),+> Branches for ($($F,)+) {
-            type Output = T;
-
-            fn len(&self) -> usize {
-                $len
-            }
-
-            #[inline]
-            fn poll_branch(self: Pin<&mut Self>, i: usize, cx: &mut Context<'_>) -> Poll<T> {
-                // SAFETY: structurally pinned fields (see the module docs).
-                let this = unsafe { self.get_unchecked_mut() };
-                match i {
-                    $($i => {
-                        // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll(cx)
-                    })+
-                    _ => Poll::Pending,
-                }
-            }
-        }
-
         impl<T, $($F: Future<Output = T>),+> Select for ($($F,)+) {
             type Output = T;
 

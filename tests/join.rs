@@ -64,6 +64,33 @@ fn finished_futures_are_dropped_at_once() {
 }
 
 #[test]
+fn a_stale_wake_of_a_finished_future_does_not_finish_the_join() {
+    let board = Board::new(2);
+    let (_parent, waker) = Counter::new();
+    let mut fut = pin!(board.children::<2>().join());
+    assert!(poll(fut.as_mut(), &waker).is_pending());
+    let stale = board.waker(0).expect("registered");
+    board.fire(0);
+    assert!(poll(fut.as_mut(), &waker).is_pending());
+    stale.wake();
+    assert!(
+        poll(fut.as_mut(), &waker).is_pending(),
+        "future 1 still runs"
+    );
+    board.fire(1);
+    assert_eq!(poll(fut.as_mut(), &waker), Poll::Ready([0, 1]));
+}
+
+#[test]
+#[should_panic(expected = "a join was polled after it completed")]
+fn a_join_polled_after_it_completed_panics() {
+    let (_parent, waker) = Counter::new();
+    let mut fut = pin!((ready(1), ready('a')).join());
+    assert!(poll(fut.as_mut(), &waker).is_ready());
+    let _ = poll(fut.as_mut(), &waker);
+}
+
+#[test]
 fn tuple_join_re_polls_only_the_woken_future() {
     let board = Board::new(2);
     let (_parent, waker) = Counter::new();

@@ -32,6 +32,15 @@ fn empty_slice_panics() {
     let _fut = empty.select();
 }
 
+#[test]
+#[should_panic(expected = "a select was polled after it completed")]
+fn a_select_polled_after_it_completed_panics() {
+    let (_parent, waker) = Counter::new();
+    let mut fut = pin!([ready(1), ready(2)].select());
+    assert!(poll(fut.as_mut(), &waker).is_ready());
+    let _ = poll(fut.as_mut(), &waker);
+}
+
 /// Rounds each test runs; each side must win at least a third of them.
 /// (Starts are pseudo-random: 200 rounds keep a 1/3 floor safe.)
 fn rounds() -> usize {
