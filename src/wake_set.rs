@@ -18,7 +18,9 @@
 //! owner pops, always the whole stack (no ABA). It serves a node by reading
 //! its link, storing `IDLE`, then polling, so a wake during the poll queues
 //! it for the next batch; nobody else writes a queued node's `state`.
-//! A new combinator's first poll visits every branch (a *sweep*).
+//! The owner may queue a node itself (`again`) without waking the parent:
+//! it takes the stack before it next returns `Pending`. A new combinator's
+//! first poll visits every branch (a *sweep*).
 //!
 //! **Parent waker.** Only the owner writes it, and only while no wake reads
 //! it; `lock` counts readers (`READER` each) and holds `WRITING`:
