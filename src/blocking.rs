@@ -22,6 +22,9 @@
 //! and it stops only by taking a job or finding the queue empty: no job is
 //! forgotten. If the OS refuses a thread, a job taken still runs, and a
 //! submitter that finds none searching runs queued jobs until one does.
+//!
+//! The pool's functions are `#[inline]`: only a program that calls
+//! `spawn_blocking` compiles them.
 
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
@@ -178,6 +181,7 @@ enum Slot<R> {
 type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.
+#[inline]
 fn wake(waker: Option<Waker>) {
     drop(panic::catch_unwind(AssertUnwindSafe(move || {
         waker.map(Waker::wake)
@@ -215,6 +219,7 @@ struct State {
 }
 
 impl Pool {
+    #[inline]
     fn new() -> Self {
         let keep_alive = std::env::var("PASTS_BLOCKING_KEEP_ALIVE_MS").ok();
         let keep_alive = keep_alive.and_then(|ms| ms.parse().ok());
@@ -227,6 +232,7 @@ impl Pool {
     }
 
     /// Queue `job`; run queued jobs here while no thread will.
+    #[inline]
     fn submit(&'static self, job: Job) {
         let mut state = lock(&self.state);
         state.queue.push_back(job);
@@ -244,6 +250,7 @@ impl Pool {
     /// idle thread, else start one while the pool has at most `workers`
     /// threads or none searches. False if none searches and none could start
     /// (a full pool's busy threads take the jobs in time).
+    #[inline]
     fn cover(&'static self, state: &mut State) -> bool {
         let searching = state.threads - state.busy - state.idle.len();
         if state.queue.len() <= searching {
@@ -269,6 +276,7 @@ impl Pool {
     /// A pool thread, until idle for the keep-alive. A job's task is woken
     /// once this thread searches again, so the task's next job finds it
     /// ready. Out of work, one thread at a time spins before it sleeps.
+    #[inline]
     fn serve(&'static self) {
         let me = thread::current();
         let mut state = lock(&self.state);
