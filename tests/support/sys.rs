@@ -451,15 +451,6 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-/// The number of live threads named `pasts-blocking`.
-pub fn pool_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end() == "pasts-blocking")
-        .count()
-}
-
 /// How many times the thread named `name` (e.g. `pasts-reactor`) went to
 /// sleep so far (its `voluntary_ctxt_switches`; 0 while it does not exist).
 pub fn thread_sleeps(name: &str) -> u64 {
