@@ -26,13 +26,20 @@
 //! The pool's functions are `#[inline]`: only a program that calls
 //! `spawn_blocking` compiles them.
 
+use core::fmt;
+use core::future::Future;
+use core::mem;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use core::task::{Context, Poll, Waker};
-use core::{fmt, future::Future, mem, pin::Pin, time::Duration};
+use core::time::Duration;
+use std::boxed::Box;
+use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
-use std::{boxed::Box, collections::VecDeque, time::Instant, vec::Vec};
+use std::time::Instant;
+use std::vec::Vec;
 
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
