@@ -22,6 +22,9 @@
 //! and it stops only by taking a job or finding the queue empty: no job is
 //! forgotten. If the OS refuses a thread, a job taken still runs, and a
 //! submitter that finds none searching runs queued jobs until one does.
+//! What refusal can still wedge: jobs that wait on each other, queued while
+//! a thread watched, once that thread took one and could not be replaced
+//! (no thread can run them, and no submitter is left to).
 //!
 //! The pool's functions are `#[inline]`: only a program that calls
 //! `spawn_blocking` compiles them.
@@ -78,6 +81,8 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// If the OS refuses to start a thread while no pool thread looks at the
 /// queue (every thread busy in a job, or none left), the calling thread runs
 /// queued jobs, oldest first, until one does, before `spawn_blocking` returns.
+/// Jobs that wait on each other need a thread each: while the OS refuses
+/// threads, such jobs can wait for ever.
 ///
 /// ```rust
 /// use std::time::Duration;

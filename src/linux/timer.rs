@@ -585,9 +585,10 @@ impl Driver {
     }
 
     /// `true` if `deadline` is surely still ahead by the coarse clock
-    /// (cheaper to read than the precise one), which is behind by at most a tick: [`COARSE_LAG`] bounds it. Were it
-    /// ever further behind, a deadline just passed would wait for the next
-    /// pass instead of being ready at once: later, never early.
+    /// (cheaper to read than the precise one), which is behind by at most a
+    /// tick: [`COARSE_LAG`] bounds it. Were it ever further behind, a
+    /// deadline just passed would wait for the next pass instead of being
+    /// ready at once: later, never early.
     fn surely_ahead(&self, deadline: u64) -> bool {
         sys::clock_gettime(sys::CLOCK_MONOTONIC_COARSE).is_ok_and(|now| {
             nanos(now.to_duration()).saturating_add(COARSE_LAG)
