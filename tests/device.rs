@@ -277,6 +277,31 @@ mod executors {
             assert!(foreign_wakes > 0);
         });
     }
+
+    /// An executor run inside a `block_on` future parks the thread itself,
+    /// so `block_on` never sleeps in `epoll_wait`: its device is still
+    /// served (by the reactor thread), not left until something else wakes
+    /// the thread.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn another_executor_inside_block_on() {
+        let _role = shared();
+        within(Duration::from_secs(20), || {
+            let (mut tx, rx) = UnixStream::pair().unwrap();
+            let mut rx = Device::new(rx, Watch::INPUT).unwrap();
+            let writer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                tx.write_all(b"x").unwrap();
+                tx
+            });
+            let read = pasts::block_on(async {
+                let mut buf = [0; 1];
+                park_block_on(rx.read_with(|io| io.read(&mut buf))).0
+            });
+            assert_eq!(read.unwrap(), 1);
+            writer.join().unwrap();
+        });
+    }
 }
 
 mod takeover {
@@ -417,6 +442,47 @@ mod takeover {
                 Poll::Pending
             }));
             assert!(polls <= 3, "polled {polls} times for one wake-up");
+        });
+    }
+
+    /// One `block_on` joins a read with a future that wakes itself for
+    /// 300 ms, so the thread never sleeps: the data that comes 10 ms in is
+    /// still dispatched (the reactor thread takes the free role), and the
+    /// read finishes long before the busy future does.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_thread_kept_busy_by_another_future_is_served() {
+        let _role = exclusive();
+        within(Duration::from_secs(20), || {
+            let (mut tx, rx) = UnixStream::pair().unwrap();
+            let mut rx = Device::new(rx, Watch::INPUT).unwrap();
+            let start = Instant::now();
+            let writer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(10));
+                tx.write_all(b"x").unwrap();
+                tx
+            });
+            let busy_for = Duration::from_millis(300);
+            let (read_at, ()) = pasts::block_on(async {
+                let read = async {
+                    let mut buf = [0; 1];
+                    rx.read_with(|io| io.read(&mut buf)).await.unwrap();
+                    start.elapsed()
+                };
+                let busy = poll_fn(|cx| {
+                    if start.elapsed() > busy_for {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                });
+                (read, busy).join().await
+            });
+            writer.join().unwrap();
+            assert!(
+                read_at < busy_for / 2,
+                "the read finished {read_at:?} in, as the busy future ended"
+            );
         });
     }
 
