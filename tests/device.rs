@@ -45,6 +45,18 @@ fn exclusive() -> RwLockWriteGuard<'static, ()> {
     ROLE.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A device on one end of a socket pair, and a thread that writes one byte
+/// to the other end after `delay` (join it to keep that end open).
+fn byte_after(delay: Duration) -> (Device<UnixStream>, thread::JoinHandle<UnixStream>) {
+    let (mut tx, rx) = UnixStream::pair().unwrap();
+    let writer = thread::spawn(move || {
+        thread::sleep(delay);
+        tx.write_all(b"x").unwrap();
+        tx
+    });
+    (Device::new(rx, Watch::INPUT).unwrap(), writer)
+}
+
 mod always_ready {
     //! Fds that epoll refuses with `EPERM` (regular files, `/dev/null`) make
     //! devices that are always ready, not errors.
@@ -287,13 +299,7 @@ mod executors {
     fn another_executor_inside_block_on() {
         let _role = shared();
         within(Duration::from_secs(20), || {
-            let (mut tx, rx) = UnixStream::pair().unwrap();
-            let mut rx = Device::new(rx, Watch::INPUT).unwrap();
-            let writer = thread::spawn(move || {
-                thread::sleep(Duration::from_millis(50));
-                tx.write_all(b"x").unwrap();
-                tx
-            });
+            let (mut rx, writer) = byte_after(Duration::from_millis(50));
             let read = pasts::block_on(async {
                 let mut buf = [0; 1];
                 park_block_on(rx.read_with(|io| io.read(&mut buf))).0
@@ -454,14 +460,8 @@ mod takeover {
     fn a_thread_kept_busy_by_another_future_is_served() {
         let _role = exclusive();
         within(Duration::from_secs(20), || {
-            let (mut tx, rx) = UnixStream::pair().unwrap();
-            let mut rx = Device::new(rx, Watch::INPUT).unwrap();
             let start = Instant::now();
-            let writer = thread::spawn(move || {
-                thread::sleep(Duration::from_millis(10));
-                tx.write_all(b"x").unwrap();
-                tx
-            });
+            let (mut rx, writer) = byte_after(Duration::from_millis(10));
             let busy_for = Duration::from_millis(300);
             let (read_at, ()) = pasts::block_on(async {
                 let read = async {
