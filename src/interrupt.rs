@@ -1,6 +1,4 @@
-//! The [`Interrupt`] trait and its *static* waker (data is a `&'static I`:
-//! clone and drop do nothing, wake calls [`Interrupt::interrupt`]; no
-//! allocation).
+//! The [`Interrupt`] trait and its waker, which needs no allocation.
 #![allow(unsafe_code)]
 
 use core::future::Future;
@@ -11,24 +9,9 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// Sleep until woken: the one thing a platform must give to run futures.
 ///
 /// An executor polls a future, sleeps until woken, and repeats: `Interrupt`
-/// is the sleep and the wake, [`Interrupt::block_on`] the loop.
-///
-/// # Contract
-///
-/// - [`interrupt`](Interrupt::interrupt) is called by wakers: from any thread
-///   or interrupt handler, at any time, any number of times, also after the
-///   executor returned. It never polls, blocks for long or panics; it makes
-///   the waiting side's current or next `wait_for` return.
-/// - [`wait_for`](Interrupt::wait_for) is called only by the executor that
-///   owns the interrupt, between two polls. It sleeps until `interrupt` is
-///   called, and may return spuriously.
-///
-/// **No lost wake-up.** An `interrupt()` after the previous `wait_for`
-/// returned (while the executor polls) must be remembered (a flag, an event
-/// register, a semaphore count) so the next `wait_for` returns at once.
-///
-/// The trait is safe to implement: a wrong implementation can hang or spin,
-/// never cause undefined behaviour.
+/// is the sleep and the wake, [`Interrupt::block_on`] the loop. The trait is
+/// safe to implement: a wrong implementation can hang or spin, never cause
+/// undefined behaviour.
 ///
 /// # Example: a spinning interrupt for a bare-metal target
 ///
@@ -56,10 +39,11 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// assert_eq!(INTERRUPT.block_on(async { 40 + 2 }), 42);
 /// ```
 pub trait Interrupt: Send + Sync {
-    /// Wake the context that waits in [`wait_for`](Interrupt::wait_for), or
-    /// make its next `wait_for` return at once.
+    /// Make the current or next [`wait_for`](Interrupt::wait_for) return.
     ///
-    /// Callable from any thread or interrupt handler; never blocks for long.
+    /// Called by wakers: from any thread or interrupt handler, at any time,
+    /// any number of times, also after the executor returned. It never polls,
+    /// blocks for long or panics.
     ///
     /// ```rust
     /// use pasts::prelude::*;
@@ -70,18 +54,22 @@ pub trait Interrupt: Send + Sync {
     /// ```
     fn interrupt(&self);
 
-    /// Sleep until [`interrupt`](Interrupt::interrupt) is called. May return
-    /// spuriously; must not lose an `interrupt()` that came after the
-    /// previous `wait_for` returned.
+    /// Sleep until [`interrupt`](Interrupt::interrupt) is called; may return
+    /// spuriously. Called only by the executor that owns the interrupt,
+    /// between two polls.
+    ///
+    /// **No lost wake-up:** an `interrupt()` after the previous `wait_for`
+    /// returned (while the executor polls) must be remembered (a flag, an
+    /// event register, a semaphore count) so the next `wait_for` returns at
+    /// once.
     ///
     /// ```rust
     /// use pasts::prelude::*;
-    /// use std::sync::Arc;
     ///
-    /// let int = Arc::new(pasts::ThreadInterrupt::new());
-    /// let other = Arc::clone(&int);
-    /// let t = std::thread::spawn(move || other.interrupt());
-    /// int.wait_for(); // returns once the other thread interrupted
+    /// static INT: pasts::ThreadInterrupt = pasts::ThreadInterrupt::new();
+    ///
+    /// let t = std::thread::spawn(|| INT.interrupt());
+    /// INT.wait_for(); // returns once the other thread interrupted
     /// t.join().unwrap();
     /// ```
     fn wait_for(&self);
@@ -89,10 +77,10 @@ pub trait Interrupt: Send + Sync {
     /// Run `fut` to completion on the current context, sleeping in
     /// [`wait_for`](Interrupt::wait_for) whenever it is not ready.
     ///
-    /// Needs no allocator: the waker points at `self` (`'static`), so it
-    /// stays sound after this call. A panic in `fut` unwinds out. Calls may
-    /// nest; an inner call may consume the outer one's wake-up, so every
-    /// call ends with one `interrupt()`.
+    /// Needs no allocator: the waker points at `self`, so it stays sound
+    /// after this call. A panic in `fut` unwinds out. Calls may nest; an
+    /// inner call may consume the outer one's wake-up, so every call ends
+    /// with one `interrupt()`.
     ///
     /// ```rust
     /// use pasts::prelude::*;
@@ -115,7 +103,11 @@ pub trait Interrupt: Send + Sync {
         }
 
         let _exit = Exit(self);
-        run(|| self.wait_for(), &static_waker(self), fut)
+        let raw = RawWaker::new((self as *const Self).cast(), &Wakers::<Self>::VTABLE);
+        // SAFETY: the vtable's functions get `data`, a `&'static Self`, as
+        // `wake` requires; `Self: Send + Sync` backs the waker's.
+        let waker = unsafe { Waker::from_raw(raw) };
+        run(|| self.wait_for(), &waker, fut)
     }
 }
 
@@ -133,12 +125,16 @@ pub(crate) fn run<F: Future>(sleep: impl Fn(), waker: &Waker, fut: F) -> F::Outp
     }
 }
 
-/// The vtable of the static waker for interrupt type `I`.
+/// The vtable of `block_on`'s waker: its data is a `&'static I`, so clone and
+/// drop do nothing, and wake calls [`Interrupt::interrupt`].
 struct Wakers<I>(PhantomData<I>);
 
 impl<I: Interrupt> Wakers<I> {
-    const STATIC: RawWakerVTable =
-        RawWakerVTable::new(Self::clone_static, Self::wake, Self::wake, Self::forget);
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(Self::clone, Self::wake, Self::wake, drop);
+
+    fn clone(data: *const ()) -> RawWaker {
+        RawWaker::new(data, &Self::VTABLE)
+    }
 
     /// # Safety
     ///
@@ -147,23 +143,4 @@ impl<I: Interrupt> Wakers<I> {
         // SAFETY: per the contract; `I: Sync`.
         unsafe { &*data.cast::<I>() }.interrupt();
     }
-
-    /// # Safety
-    ///
-    /// `data` is a `&'static I` (from [`static_waker`]).
-    unsafe fn clone_static(data: *const ()) -> RawWaker {
-        RawWaker::new(data, &Self::STATIC)
-    }
-
-    /// Nothing to release: the static waker does not own the interrupt.
-    unsafe fn forget(_data: *const ()) {}
-}
-
-/// A waker that calls `interrupt.interrupt()`; no allocation, no count.
-fn static_waker<I: Interrupt>(interrupt: &'static I) -> Waker {
-    let data: *const I = interrupt;
-    let raw = RawWaker::new(data.cast(), &Wakers::<I>::STATIC);
-    // SAFETY: every vtable function gets `data`, a `&'static I`, as they
-    // require; `I: Send + Sync` backs the waker's `Send + Sync`.
-    unsafe { Waker::from_raw(raw) }
 }
