@@ -3,9 +3,9 @@
 //!
 //! # The pool
 //!
-//! Jobs wait in a FIFO queue that shares one mutex with the pool's counts.
-//! Every pool thread runs one loop; a thread neither busy in a job nor idle
-//! *searches* (watching too): it looks at the queue again before it sleeps.
+//! Jobs wait in a FIFO queue under one mutex with the pool's counts. A pool
+//! thread neither busy in a job nor idle *searches*: it looks at the queue
+//! again before it sleeps.
 //!
 //! ```text
 //!   SEARCHING ── a job; under `limit` busy, or a stall ──> BUSY ── done ──> SEARCHING
@@ -13,18 +13,13 @@
 //!   SEARCHING ── queue empty ──> IDLE ── claimed ──> SEARCHING, or keep-alive: exit
 //! ```
 //!
-//! `limit` is one per CPU but one, or every thread but one if more: the one
-//! left watches and, if no job was taken since its previous look (a stall),
-//! takes one anyway. After each push and each take, `cover` gives the jobs
-//! beyond the searching threads one more: the most recently idle thread (so
-//! the others can time out), else a new one while the pool has at most one
-//! per CPU but one or none searches. So while jobs wait, a thread searches,
-//! and it stops only by taking a job or finding the queue empty: no job is
-//! forgotten. If the OS refuses a thread, a job taken still runs, and a
+//! `limit` is `workers`, or every thread but one if more: the one left
+//! watches and, if no job was taken since its previous look (a stall), takes
+//! one anyway. After each push and each take, `cover` gives the jobs beyond
+//! the searching threads one more searcher. So while jobs wait, a thread
+//! searches, and it stops only by taking a job or finding the queue empty: no
+//! job is forgotten. A job taken runs even if the OS refuses a thread, and a
 //! submitter that finds none searching runs queued jobs until one does.
-//! What refusal can still wedge: jobs that wait on each other, queued while
-//! a thread watched, once that thread took one and could not be replaced
-//! (no thread can run them, and no submitter is left to).
 //!
 //! The pool's functions are `#[inline]`: only a program that calls
 //! `spawn_blocking` compiles them.
@@ -66,11 +61,9 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 
 /// Run `f` on a pool thread; the returned future resolves to its output.
 ///
-/// The job starts at once, whether or not the future is polled, and any
-/// executor can await it (it only uses the [`Waker`] it is given). A panic
-/// in `f` is caught on the pool thread (which stays in the pool) and resumed,
-/// with its original payload, on the task that awaits the future.
-///
+/// The job starts at once, polled or not, and any executor can await it (it
+/// only uses the [`Waker`] it is given). A panic in `f` is caught on the pool
+/// thread and resumed, with its payload, on the task that awaits the future.
 /// Dropping the future detaches the job: it still runs, and its output is
 /// dropped with the future or, if not done yet, on the pool thread.
 ///
@@ -78,11 +71,10 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// them and one to watch, then one more each time jobs wait 1 ms with every
 /// other thread stuck in a job, to at most 512. A thread idle for 10 s exits
 /// (`PASTS_BLOCKING_KEEP_ALIVE_MS`, read by the first call, overrides that).
-/// If the OS refuses to start a thread while no pool thread looks at the
-/// queue (every thread busy in a job, or none left), the calling thread runs
-/// queued jobs, oldest first, until one does, before `spawn_blocking` returns.
-/// Jobs that wait on each other need a thread each: while the OS refuses
-/// threads, such jobs can wait for ever.
+/// If the OS refuses a thread while no pool thread looks at the queue, this
+/// call runs queued jobs, oldest first, until one does. Jobs that wait on
+/// each other need a thread each: while the OS refuses threads, they can wait
+/// for ever.
 ///
 /// ```rust
 /// use std::time::Duration;
@@ -258,10 +250,11 @@ impl Pool {
         }
     }
 
-    /// Give the queued jobs beyond the searching threads one more: claim an
-    /// idle thread, else start one while the pool has at most `workers`
-    /// threads or none searches. False if none searches and none could start
-    /// (a full pool's busy threads take the jobs in time).
+    /// Give the queued jobs beyond the searching threads one more searcher:
+    /// the most recently idle thread (so the others can time out), else a new
+    /// one while the pool has at most `workers` threads or none searches.
+    /// False if none searches and none could start (a full pool's busy
+    /// threads take the jobs in time).
     #[inline]
     fn cover(&'static self, state: &mut State) -> bool {
         let searching = state.threads - state.busy - state.idle.len();
