@@ -12,19 +12,14 @@ use crate::wake_set::WakeSet;
 /// The event-loop select: long-lived sources, awaited again and again, each
 /// wake costing O(1) however many sources there are.
 ///
-/// A fresh select must poll every source once; a `Selector` keeps each
-/// source's waker across rounds, so a round polls only the sources woken
-/// since their last poll ([waking](crate::Select#waking)), plus the previous
-/// winner (to let it register again). Fair: the sources woken together are
-/// all polled before any of them again.
-///
-/// `Selector<F>` is an `Unpin` future of `(index, output)`: await it through
-/// `&mut` in a loop. Sources stay in place after they fire (re-pollable
-/// futures such as devices and intervals); [`push`](Self::push),
-/// [`replace`](Self::replace) and [`remove`](Self::remove) change the set,
-/// and a new source is polled on the next round. An empty selector is
-/// pending, and a `push` wakes the task that awaits it. After `Ready`, poll
-/// it again for the next event: a wake is owed only after `Pending`.
+/// A `Selector` is a future of `(index, output)`, awaited through `&mut` in a
+/// loop; a source stays in place after it fires (a device, an interval). It
+/// keeps each source's waker across rounds, so a round polls only the sources
+/// woken since their last poll ([waking](crate::Select#waking)), plus the
+/// previous winner (so it registers again); the sources woken together are
+/// all polled before any of them again. An empty selector is pending. After
+/// `Ready`, poll it again for the next event: a wake is owed only after
+/// `Pending`.
 ///
 /// # Example
 ///
@@ -92,11 +87,7 @@ impl<F: Future + Unpin> Selector<F> {
 
     /// Put `source` at index `i`, polled on the next round, and drop the
     /// source it replaces (to keep it: `core::mem::replace` on
-    /// [`get_mut`](Self::get_mut)).
-    ///
-    /// # Panics
-    ///
-    /// If `i` is out of bounds (as `Vec` indexing).
+    /// [`get_mut`](Self::get_mut)). Panics if `i` is out of bounds.
     ///
     /// ```rust
     /// use core::future::{pending, ready};
@@ -113,11 +104,8 @@ impl<F: Future + Unpin> Selector<F> {
     }
 
     /// Remove and drop the source at `i`: the last source takes its index
-    /// (as `Vec::swap_remove`) and is polled on the next round. O(1).
-    ///
-    /// # Panics
-    ///
-    /// If `i` is out of bounds.
+    /// (as `Vec::swap_remove`) and is polled on the next round. O(1). Panics
+    /// if `i` is out of bounds.
     ///
     /// ```rust
     /// use core::future::{pending, ready};
