@@ -14,13 +14,10 @@ use crate::wake_set::WakeSet;
 /// A set of one-shot futures that grows as work starts: what
 /// `FuturesUnordered` or a `JoinSet` is, without spawning.
 ///
-/// [`push`](Self::push) a future at any time; `Tasks<F>` is an `Unpin`
-/// future of `F::Output` that can be awaited again and again: each await
-/// gives the output of one future that finished and drops that future.
-/// A wake costs O(1) however many futures the set holds
-/// ([waking](crate::Select#waking)). An empty set is pending, and a `push`
-/// wakes the task that awaits it. A future whose poll panics is dropped
-/// before the panic goes on; the set stays usable.
+/// Each await (through `&mut`) gives the output of one finished future and
+/// drops that future; a wake costs O(1) however many the set holds
+/// ([waking](crate::Select#waking)). An empty set is pending. A future whose
+/// poll panics is dropped before the panic goes on; the set stays usable.
 ///
 /// ```rust
 /// async fn square(x: u32) -> u32 {
@@ -42,9 +39,8 @@ pub struct Tasks<F> {
     slots: Vec<Pinned<Option<F>>>,
     /// Slots below `used` that are empty.
     free: Vec<usize>,
-    /// Slots ever used.
+    /// Slots ever used: `used - free.len()` hold a future.
     used: usize,
-    len: usize,
     set: WakeSet,
 }
 
@@ -56,13 +52,11 @@ impl<F: Future> Tasks<F> {
     /// assert!(tasks.is_empty());
     /// ```
     pub fn new() -> Self {
-        let set = WakeSet::growable(0);
         Self {
             slots: Vec::new(),
             free: Vec::new(),
             used: 0,
-            len: 0,
-            set,
+            set: WakeSet::growable(0),
         }
     }
 
@@ -86,7 +80,6 @@ impl<F: Future> Tasks<F> {
             j
         });
         slot(&mut self.slots, j).set(Some(future));
-        self.len += 1;
         self.set.wake(j);
     }
 }
@@ -107,7 +100,7 @@ impl<F> Tasks<F> {
     /// assert_eq!(tasks.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.len
+        self.used - self.free.len()
     }
 
     /// `true` if the set holds no future.
@@ -116,7 +109,7 @@ impl<F> Tasks<F> {
     /// assert!(pasts::Tasks::<core::future::Ready<()>>::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 
@@ -125,14 +118,12 @@ impl<F> Tasks<F> {
 struct Finish<'a, F> {
     slot: Pin<&'a mut Option<F>>,
     free: &'a mut Vec<usize>,
-    len: &'a mut usize,
     j: usize,
 }
 
 impl<F> Drop for Finish<'_, F> {
     fn drop(&mut self) {
         self.free.push(self.j);
-        *self.len -= 1;
         // In place; should the drop panic, the slot is `None` all the same.
         self.slot.set(None);
     }
@@ -143,10 +134,10 @@ impl<F: Future> Future for Tasks<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        let (slots, free, len) = (&mut this.slots, &mut this.free, &mut this.len);
+        let (slots, free) = (&mut this.slots, &mut this.free);
         this.set.poll_each(this.used, cx, |j, cx| {
             let slot = slot(slots, j);
-            let mut finish = Finish { slot, free, len, j };
+            let mut finish = Finish { slot, free, j };
             // `as_pin_mut`, not `is_some` (a shared borrow of a running
             // `async fn` would clash with the borrows it holds of itself).
             if let Some(future) = finish.slot.as_mut().as_pin_mut() {
@@ -176,9 +167,7 @@ impl<F: Future> FromIterator<F> for Tasks<F> {
     /// ```
     fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
         let mut tasks = Self::new();
-        for future in futures {
-            tasks.push(future);
-        }
+        futures.into_iter().for_each(|future| tasks.push(future));
         tasks
     }
 }
@@ -186,7 +175,7 @@ impl<F: Future> FromIterator<F> for Tasks<F> {
 impl<F> fmt::Debug for Tasks<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tasks")
-            .field("len", &self.len)
+            .field("len", &self.len())
             .field("set", &self.set)
             .finish()
     }
