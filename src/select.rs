@@ -11,36 +11,31 @@ use core::task::{Context, Poll};
 use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 
 /// Wait for the first of several futures to finish: `.select().await` gives
-/// `(index, output)` of the winner.
+/// `(index, output)` of the winner. Fair: each select starts at a
+/// pseudo-random branch.
 ///
 /// Implemented for:
-/// - `[F; N]`: consumes the futures; the losers are dropped as soon as one
-///   finishes;
+/// - `[F; N]`, and `Vec<F>` (feature `alloc`): consumes the futures, `Unpin`
+///   or not; the losers are dropped as soon as one finishes;
 /// - tuples `(A, B, …)` of up to 12 futures of *different* types that share
 ///   one `Output` (no boxing);
-/// - `&mut [F]` with `F: Future + Unpin`: every future stays in place, so an
-///   event loop can select again over the same sources (for a select that
-///   lives across rounds, see [`Selector`](crate::Selector));
-/// - `Vec<F>` (feature `alloc`): consumes the futures, like an array: any
-///   futures, `Unpin` or not.
+/// - `&mut [F]` with `F: Future + Unpin`: the futures stay in place, so an
+///   event loop can select again over the same sources (across rounds, see
+///   [`Selector`](crate::Selector)).
 ///
-/// Fair: each select starts at a pseudo-random branch.
+/// Selecting over nothing (an empty array, slice or `Vec`) panics: it could
+/// never finish.
 ///
 /// # Waking
 ///
-/// With the `alloc` feature each branch gets its own waker, so after the
-/// first poll a wake re-polls only the branches that were woken (the same in
-/// [`Join`](crate::Join), [`Selector`](crate::Selector) and
-/// [`Tasks`](crate::Tasks)). These wakers are lock-free: any thread may
-/// wake them, and so may a signal handler (with `wake_by_ref`: dropping the
-/// last waker frees memory) as far as the task's own waker allows it, which
-/// a branch wake may call ([`ThreadInterrupt`](crate::ThreadInterrupt)'s
-/// does not allow it). Without `alloc`, every poll polls every branch.
-///
-/// # Panics
-///
-/// Selecting over nothing (an empty array, slice or `Vec`): it could never
-/// finish.
+/// With `alloc` each branch gets its own waker, so after the first poll a
+/// wake re-polls only the woken branches (the same in [`Join`](crate::Join),
+/// [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks)). These wakers
+/// are lock-free: any thread may wake them, and so may a signal handler (with
+/// `wake_by_ref`: dropping the last waker frees memory) if the task's own
+/// waker, which a branch wake may call, allows it
+/// ([`ThreadInterrupt`](crate::ThreadInterrupt)'s does not). Without `alloc`,
+/// every poll polls every branch.
 ///
 /// # Example
 ///
@@ -68,8 +63,7 @@ pub trait Select {
     /// The output of each future.
     type Output;
 
-    /// A future of the first output and the index of the future that gave
-    /// it.
+    /// A future of `(index, output)` of the first future to finish.
     ///
     /// ```rust
     /// use core::future::{pending, ready};
@@ -120,13 +114,15 @@ impl<B: Branches> Future for SelectFuture<B> {
         let Some(mut branches) = slot.as_mut().as_pin_mut() else {
             polled_after_completion("select");
         };
-        let len = branches.len();
-        let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
-            match branches.as_mut().poll_at(i, cx, &mut 0) {
+        let out = poll_each(
+            &mut this.schedule,
+            branches.len(),
+            cx,
+            |i, cx| match branches.as_mut().poll_at(i, cx, &mut 0) {
                 Poll::Ready(value) => ControlFlow::Break((i, value)),
                 Poll::Pending => ControlFlow::Continue(()),
-            }
-        });
+            },
+        );
         if out.is_ready() {
             // Drop the losers now, not when the select future is dropped.
             slot.set(None);
