@@ -114,15 +114,13 @@ impl<B: Branches> Future for SelectFuture<B> {
         let Some(mut branches) = slot.as_mut().as_pin_mut() else {
             polled_after_completion("select");
         };
-        let out = poll_each(
-            &mut this.schedule,
-            branches.len(),
-            cx,
-            |i, cx| match branches.as_mut().poll_at(i, cx, &mut 0) {
+        let len = branches.len();
+        let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
+            match branches.as_mut().poll_at(i, cx, &mut 0) {
                 Poll::Ready(value) => ControlFlow::Break((i, value)),
                 Poll::Pending => ControlFlow::Continue(()),
-            },
-        );
+            }
+        });
         if out.is_ready() {
             // Drop the losers now, not when the select future is dropped.
             slot.set(None);
