@@ -14,16 +14,10 @@ use core::task::{ready, Context, Poll};
 use crate::schedule::{pin_index, poll_each, polled_after_completion, Branch, Branches, Schedule};
 
 /// Wait for all of several futures: `.join().await` gives every output, in
-/// the order of the futures.
-///
-/// Implemented for:
-/// - `[F; N]`, giving `[F::Output; N]`;
-/// - tuples `(A, B, …)` of up to 12 futures, giving `(A::Output, B::Output,
-///   …)`;
-/// - `Vec<F>` (feature `alloc`), giving `Vec<F::Output>`.
-///
-/// Each future is dropped as soon as it finishes, and re-polled only when
-/// woken (see [`Select`'s waking](crate::Select#waking)).
+/// the order and shape of the futures: `[F; N]`, tuples of up to 12 futures,
+/// or `Vec<F>` (feature `alloc`). Each future is dropped as soon as it
+/// finishes, and re-polled only when woken
+/// ([`Select`'s waking](crate::Select#waking)).
 ///
 /// ```rust
 /// use pasts::prelude::*;
