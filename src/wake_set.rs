@@ -1,10 +1,10 @@
 //! The waker core (feature `alloc`): per-branch wakers for select, join,
 //! [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks).
 //!
-//! A header plus node segments, one node per branch: the waker of branch `j`
-//! points at node `j`, which holds `j` and the header's address. The
-//! [`WakeSet`] and each waker clone own one count; the last frees it all, so
-//! a waker may outlive its combinator. Growing adds segments, never moved.
+//! A header plus node segments (never moved: growing adds one), one node
+//! per branch: branch `j`'s waker points at node `j`, which holds `j` and
+//! the header's address. The [`WakeSet`] and each waker clone own one count;
+//! the last frees it all, so a waker may outlive its combinator.
 //!
 //! **Woken stack.** `head` is a Treiber stack of woken nodes, linked through
 //! their `state`:
@@ -15,15 +15,15 @@
 //! ```
 //!
 //! A wake that finds its node claimed or queued does nothing more. Only the
-//! owner pops, always the whole stack (no ABA). It serves a node by reading
-//! its link, storing `IDLE`, then polling, so a wake during the poll queues
-//! it for the next batch; nobody else writes a queued node's `state`.
-//! The owner may queue a node itself (`again`) without waking the parent:
-//! it takes the stack before it next returns `Pending`. A new combinator's
-//! first poll visits every branch (a *sweep*).
+//! owner pops, always the whole stack (no ABA), and only it writes a queued
+//! node's `state`: it reads the link, stores `IDLE`, then polls, so a wake
+//! during the poll queues the node for the next batch. The owner may queue a
+//! node itself (`again`) without waking the parent: it takes the stack
+//! before it next returns `Pending`. A new combinator's first poll visits
+//! every branch (a *sweep*).
 //!
-//! **Parent waker.** Only the owner writes it, and only while no wake reads
-//! it; `lock` counts readers (`READER` each) and holds `WRITING`:
+//! **Parent waker.** Only the owner writes it, only while no wake reads it;
+//! `lock` counts readers (`READER` each) and holds `WRITING`:
 //!
 //! ```text
 //!   wake:  +READER; unless WRITING, wake the parent (by reference); -READER
@@ -31,27 +31,26 @@
 //!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
-//! Both ends of a write are read-modify-writes: a wake that skipped the
-//! read (it saw `WRITING`) then happens before the owner's next take. While
-//! the owner holds the only count no waker exists to read, so it writes
-//! without the lock.
+//! Both ends of a write are read-modify-writes, so a wake that skipped the
+//! read (it saw `WRITING`) happens before the owner's next take. While the
+//! owner holds the only count no waker exists to read: it writes unlocked.
 //!
-//! **No lost wake.** A push onto an empty stack wakes the parent; a push
-//! onto a non-empty one needn't: the bottom node's pusher wakes it after its
+//! **No lost wake.** A push onto an empty stack wakes the parent; onto a
+//! non-empty one it needn't: the bottom node's pusher wakes it after its
 //! push, and the owner takes the stack after that. The owner returns
 //! `Pending` only after registering the parent and then finding the stack
 //! empty, so a later push finds it empty and wakes the registered parent; a
 //! wake that skipped the read pushed before the write ended, so the owner's
-//! take finds it. No step waits for another thread: a wake may come from
-//! any thread, any number of times, after the owner is gone, or from a
-//! signal handler that interrupted the owner or another wake (with
-//! `wake_by_ref`, and a parent waker that is itself async-signal-safe: the
-//! wake may call it, and a dropped last count frees memory).
+//! take finds it. No step waits for another thread: a wake may come from any
+//! thread, any number of times, after the owner is gone, or from a signal
+//! handler that interrupted the owner or another wake (with `wake_by_ref`,
+//! and a parent waker that is itself async-signal-safe: the wake may call
+//! it, and a dropped last count frees memory).
 //!
 //! With `std`, a dropped set of at most `SPARE_MAX` branches is kept, quiet
-//! (no parent, nothing queued), as the thread's spare for its next select
-//! or join. Its old wakers at worst cause a spurious poll of the new
-//! owner's branch of that index.
+//! (no parent, nothing queued), as the thread's spare for its next select or
+//! join; its old wakers at worst cause a spurious poll of the new owner's
+//! branch of that index.
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;
@@ -60,7 +59,8 @@ use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
 use core::ops::ControlFlow;
 use core::ptr::NonNull;
-use core::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::{fence, AtomicU32, AtomicUsize};
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 /// Node `state`: not queued; a wake queues it.
@@ -84,34 +84,22 @@ struct Header {
     /// Who uses `parent` (see the module docs).
     lock: AtomicUsize,
     parent: UnsafeCell<Option<Waker>>,
-    /// Boxed node segments, never moved: segment 0 holds `cap0` nodes (a
-    /// power of two if the set grows), segment `k > 0` holds `cap0 << (k -
-    /// 1)`. Only the owner touches the list (and the last `release`).
+    /// Boxed node segments: segment 0 holds `cap0` nodes (a power of two if
+    /// the set grows), segment `k + 1` nodes `cap0 << k..cap0 << (k + 1)`.
+    /// Only the owner touches the list (and the last `release`).
     segs: UnsafeCell<Vec<NonNull<[Node]>>>,
 }
 
 struct Node {
     header: NonNull<Header>,
     index: u32,
-    /// `IDLE`, `CLAIMED`, or the next node's index (`NIL`: last) while
-    /// queued.
+    /// `IDLE`, `CLAIMED`, or while queued the next node's index (or `NIL`).
     state: AtomicU32,
 }
 const _: () = assert!(core::mem::size_of::<Node>() <= 16);
 
-/// Segment and offset of node `j` in a set whose first segment holds
-/// `cap0` nodes (see `Header::segs`).
-#[inline]
-fn locate(j: usize, cap0: usize) -> (usize, usize) {
-    if j < cap0 {
-        return (0, j);
-    }
-    let k = (j >> cap0.trailing_zeros()).ilog2() as usize;
-    (k + 1, j - (cap0 << k))
-}
-
-/// A boxed segment of nodes `from..to` of `header`, never moved. Indices
-/// are `u32`, so a node is 16 bytes (fewer cache misses in large sets).
+/// A boxed segment of nodes `from..to` of `header`. Indices are `u32`, so a
+/// node is 16 bytes (fewer cache misses in large sets).
 #[inline]
 fn segment(header: NonNull<Header>, from: usize, to: usize) -> NonNull<[Node]> {
     assert!(to <= NIL as usize, "pasts: more than 2^32 - 3 branches");
@@ -151,10 +139,10 @@ impl Header {
         impl Drop for Leave<'_> {
             #[inline]
             fn drop(&mut self) {
-                self.0.fetch_sub(READER, Ordering::Release);
+                self.0.fetch_sub(READER, Release);
             }
         }
-        let before = self.lock.fetch_add(READER, Ordering::AcqRel);
+        let before = self.lock.fetch_add(READER, AcqRel);
         let _leave = Leave(&self.lock);
         if before & WRITING == 0 {
             // SAFETY: a reader counted while nobody wrote: the owner does
@@ -181,14 +169,12 @@ impl Header {
         let new = waker.cloned();
         // The only count: no waker exists that could read `parent`, and
         // Acquire orders the last one's reads (before its `release`) first.
-        if self.refs.load(Ordering::Acquire) == 1 {
+        if self.refs.load(Acquire) == 1 {
             // SAFETY: nobody else can reach `parent` (see above).
             drop(unsafe { core::mem::replace(&mut *self.parent.get(), new) });
             return true;
         }
-        let write = self
-            .lock
-            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed);
+        let write = self.lock.compare_exchange(0, WRITING, Acquire, Relaxed);
         if write.is_err() {
             // A wake reads the old one: keep it, and poll again to retry.
             if let Some(waker) = waker {
@@ -198,7 +184,7 @@ impl Header {
         }
         // SAFETY: WRITING with no reader: wakes that come now skip `parent`.
         let old = unsafe { core::mem::replace(&mut *self.parent.get(), new) };
-        self.lock.fetch_sub(WRITING, Ordering::AcqRel);
+        self.lock.fetch_sub(WRITING, AcqRel);
         // Dropped with no lock held: it may run any code.
         drop(old);
         true
@@ -212,15 +198,12 @@ impl Header {
     #[inline]
     unsafe fn release(this: NonNull<Self>) {
         // SAFETY: the caller's count keeps the header alive until here.
-        if unsafe { this.as_ref() }
-            .refs
-            .fetch_sub(1, Ordering::Release)
-            != 1
-        {
+        let refs = &unsafe { this.as_ref() }.refs;
+        if refs.fetch_sub(1, Release) != 1 {
             return;
         }
         // Every other owner's last use happens before the free (as `Arc`).
-        fence(Ordering::Acquire);
+        fence(Acquire);
         // SAFETY: that was the last count: nobody else can reach `this` or
         // its segments, all leaked boxes, freed once here.
         unsafe {
@@ -244,19 +227,16 @@ impl Node {
     /// (the caller then wakes the parent).
     #[inline]
     fn queue(&self) -> bool {
-        let claim =
-            self.state
-                .compare_exchange(IDLE, CLAIMED, Ordering::Acquire, Ordering::Relaxed);
+        let claim = self.state.compare_exchange(IDLE, CLAIMED, Acquire, Relaxed);
         if claim.is_err() {
             return false;
         }
         let head = &self.header().head;
-        let mut top = head.load(Ordering::Relaxed);
+        let mut top = head.load(Relaxed);
         loop {
             // Ours alone while CLAIMED: published by the Release below.
-            self.state.store(top, Ordering::Relaxed);
-            match head.compare_exchange_weak(top, self.index, Ordering::Release, Ordering::Relaxed)
-            {
+            self.state.store(top, Relaxed);
+            match head.compare_exchange_weak(top, self.index, Release, Relaxed) {
                 Ok(_) => return top == NIL,
                 Err(now) => top = now,
             }
@@ -281,7 +261,7 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned keeps the allocation alive (contract).
     let header = unsafe { &*data.cast::<Node>() }.header();
     // Relaxed: a count is only taken from a live one (as `Arc::clone`).
-    if header.refs.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
+    if header.refs.fetch_add(1, Relaxed) > isize::MAX as usize {
         // Too many clones (leaked on purpose): never freed, so still sound.
         panic!("pasts: too many waker clones");
     }
@@ -293,16 +273,9 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 /// `data` is a node of a live allocation and this waker owns a count.
 #[inline]
 unsafe fn wake(data: *const ()) {
-    /// Gives up the count even if the parent's wake panics.
-    struct Release(*const ());
-    impl Drop for Release {
-        #[inline]
-        fn drop(&mut self) {
-            // SAFETY: the consumed waker's count, given up once.
-            unsafe { drop_waker(self.0) };
-        }
-    }
-    let _release = Release(data);
+    // SAFETY: the consumed waker, rebuilt: it gives up its count when
+    // dropped, also if the parent's wake panics.
+    let _count = unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) };
     // SAFETY: as the caller's.
     unsafe { wake_by_ref(data) };
 }
@@ -437,13 +410,15 @@ impl WakeSet {
     /// Node `j` (`j < cap`).
     #[inline]
     fn node(&self, j: usize) -> &Node {
-        let (seg, at) = locate(j, self.first.len());
-        let base = match seg {
-            0 => self.first,
-            _ => self.segs()[seg],
+        let cap0 = self.first.len();
+        let (base, at) = if j < cap0 {
+            (self.first, j)
+        } else {
+            // In segment `k + 1` (see `Header::segs`).
+            let k = (j >> cap0.trailing_zeros()).ilog2() as usize;
+            (self.segs()[k + 1], j - (cap0 << k))
         };
-        // SAFETY: `at` is inside that segment (`locate`), which `self` keeps
-        // alive.
+        // SAFETY: `at` is inside that segment, which `self` keeps alive.
         unsafe { &*base.as_ptr().cast::<Node>().add(at) }
     }
 
@@ -461,19 +436,6 @@ impl WakeSet {
         self.node(j).wake();
     }
 
-    /// Lend `f` the waker of branch `j` (`j < cap`), without a count.
-    #[inline]
-    fn with_waker<R>(&self, j: usize, f: impl FnOnce(&Waker) -> R) -> R {
-        let node: *const Node = self.node(j);
-        let raw = RawWaker::new(node.cast(), &VTABLE);
-        // SAFETY: a node of the allocation `self` keeps alive for all of
-        // `f`, the only user of the lent waker; the vtable keeps the
-        // `RawWaker` contract, and is `Send + Sync` (atomics). The lent
-        // waker owns no count: never dropped, and `f` gets only `&Waker`.
-        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
-        f(&waker)
-    }
-
     /// The next branch to visit: swept, or served from the taken batch.
     #[inline]
     fn next(&mut self, len: usize) -> Option<usize> {
@@ -488,9 +450,9 @@ impl WakeSet {
         }
         let j = self.batch as usize;
         let node = self.node(j);
-        let next = node.state.load(Ordering::Relaxed);
+        let next = node.state.load(Relaxed);
         // Before the poll: a wake during it queues the node again.
-        node.state.store(IDLE, Ordering::Release);
+        node.state.store(IDLE, Release);
         self.batch = next;
         Some(j)
     }
@@ -499,8 +461,8 @@ impl WakeSet {
     #[inline]
     fn take(&mut self) -> bool {
         let head = &self.header().head;
-        if head.load(Ordering::Relaxed) != NIL {
-            self.batch = head.swap(NIL, Ordering::Acquire);
+        if head.load(Relaxed) != NIL {
+            self.batch = head.swap(NIL, Acquire);
         }
         self.batch != NIL
     }
@@ -543,8 +505,13 @@ impl WakeSet {
                 continue;
             }
             budget -= 1;
-            let flow = self.with_waker(j, |waker| visit(j, &mut Context::from_waker(waker)));
-            if let ControlFlow::Break(out) = flow {
+            let raw = RawWaker::new((self.node(j) as *const Node).cast(), &VTABLE);
+            // SAFETY: a node of the allocation `self` keeps alive for all of
+            // `visit`, the only user of this waker; the vtable keeps the
+            // `RawWaker` contract, and is `Send + Sync` (atomics). The waker
+            // owns no count: never dropped, and `visit` gets only `&Waker`.
+            let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+            if let ControlFlow::Break(out) = visit(j, &mut Context::from_waker(&waker)) {
                 return Poll::Ready(out);
             }
         }
