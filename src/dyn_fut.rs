@@ -12,13 +12,10 @@ use core::pin::Pin;
 /// ```rust
 /// use pasts::prelude::*;
 ///
-/// async fn one() -> u32 {
-///     1
-/// }
-///
 /// # pasts::block_on(async {
-/// let (i, value) = [one().fut(), async { 2 }.fut()].select().await;
-/// assert_eq!(value, [1, 2][i]);
+/// // Two `async` blocks: two types.
+/// let (i, value) = [async { 1 }.fut(), async { 2 }.fut()].select().await;
+/// assert_eq!(value, i + 1);
 /// # });
 /// ```
 pub trait DynFut: Future {
@@ -37,8 +34,8 @@ pub trait DynFut: Future {
         Box::pin(self)
     }
 
-    /// Box this future as a pinned `dyn Future + Send`, for futures that
-    /// must move to another thread.
+    /// Box this future as a pinned `dyn Future + Send`, to move it to
+    /// another thread.
     ///
     /// ```rust
     /// use pasts::prelude::*;
