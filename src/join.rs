@@ -6,7 +6,6 @@
 
 use core::fmt;
 use core::future::Future;
-use core::mem;
 use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
@@ -48,11 +47,10 @@ pub trait Join {
     fn join(self) -> impl Future<Output = Self::Output> + fmt::Debug;
 }
 
-/// A future until it finishes, then its output.
+/// A future until it finishes, then its output until taken.
 enum Slot<F: Future> {
     Running(F),
-    Done(F::Output),
-    Taken,
+    Done(Option<F::Output>),
 }
 
 impl<F: Future> Branch for Slot<F> {
@@ -72,7 +70,7 @@ impl<F: Future> Branch for Slot<F> {
         let output = ready!(unsafe { Pin::new_unchecked(fut) }.poll(cx));
         *left -= 1;
         // Should the drop panic, the output is stored all the same.
-        *this = Slot::Done(output);
+        *this = Slot::Done(Some(output));
         Poll::Ready(())
     }
 }
@@ -80,16 +78,13 @@ impl<F: Future> Branch for Slot<F> {
 impl<F: Future> Slot<F> {
     /// Move the output out.
     fn take(self: Pin<&mut Self>) -> F::Output {
-        // SAFETY: only a `Done` slot is moved out of, and an output is not
-        // pinned; a `Running` slot is left untouched.
-        let this = unsafe { self.get_unchecked_mut() };
-        if let Slot::Done(_) = this {
-            if let Slot::Done(output) = mem::replace(this, Slot::Taken) {
-                return output;
-            }
-        }
-        // Not reached: the outputs are taken once, when every slot is done.
-        polled_after_completion("join")
+        // SAFETY: only an output, which is not pinned, is moved out.
+        let output = match unsafe { self.get_unchecked_mut() } {
+            Slot::Done(output) => output.take(),
+            Slot::Running(_) => None,
+        };
+        // `None` is not reached: the outputs are taken once, all done.
+        output.unwrap_or_else(|| polled_after_completion("join"))
     }
 }
 
