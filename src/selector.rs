@@ -21,8 +21,6 @@ use crate::wake_set::WakeSet;
 /// `Ready`, poll it again for the next event: a wake is owed only after
 /// `Pending`.
 ///
-/// # Example
-///
 /// ```rust
 /// use core::future::poll_fn;
 /// use core::task::Poll;
