@@ -1,8 +1,6 @@
 //! [`spawn_blocking`]: run blocking code on a shared thread pool and await its
 //! output from any executor.
 //!
-//! # The pool
-//!
 //! Jobs wait in a FIFO queue under one mutex with the pool's counts. A pool
 //! thread neither busy in a job nor idle *searches*: it looks at the queue
 //! again before it sleeps.
@@ -19,9 +17,8 @@
 //! the searching threads one more searcher. So while jobs wait, a thread
 //! searches, and it stops only by taking a job or finding the queue empty: no
 //! job is forgotten. A job taken runs even if the OS refuses a thread, and a
-//! submitter that finds none searching runs queued jobs until one does.
-//!
-//! The pool's functions are `#[inline]`: only a program that calls
+//! submitter that finds none searching runs queued jobs until one does. The
+//! pool's functions are `#[inline]`: only a program that calls
 //! `spawn_blocking` compiles them.
 
 use core::fmt;
@@ -42,15 +39,15 @@ use std::vec::Vec;
 /// The most threads the pool runs at once; more jobs wait in the queue.
 const MAX_THREADS: usize = 512;
 
-/// Idle time before a thread exits, in ms (none under Miri, which reports
-/// threads still alive when `main` returns).
+/// Idle time before a thread exits, in ms (none under Miri: it reports
+/// threads alive when `main` returns).
 const KEEP_ALIVE_MS: u64 = if cfg!(miri) { 0 } else { 10_000 };
 
 /// How often the watching thread looks at the queue.
 const STALL: Duration = Duration::from_millis(1);
 
-/// How long one thread out of work keeps looking before it sleeps (a steady
-/// stream of jobs then costs no wake-up).
+/// How long one thread out of work keeps looking before it sleeps (so a
+/// steady stream of jobs costs no wake-up).
 const SPIN: Duration = Duration::from_micros(if cfg!(miri) { 0 } else { 50 });
 
 /// The process's pool, made by the first [`spawn_blocking`].
@@ -122,8 +119,8 @@ pub struct Blocking<R> {
 }
 
 impl Blocking<()> {
-    /// Not public API: while `refuse` holds, every pool thread start fails
-    /// as if the OS refused it (debug builds, for tests).
+    /// Not public API (tests, debug builds): while `refuse` holds, pool
+    /// thread starts fail as if the OS refused them.
     #[doc(hidden)]
     #[cfg(debug_assertions)]
     pub fn __refuse_threads(refuse: bool) {
@@ -180,8 +177,8 @@ enum Slot<R> {
     Done(thread::Result<R>),
 }
 
-/// A queued job: runs the closure (catching its panic), stores the output
-/// and returns the waker of the task awaiting it, if any.
+/// A queued job: runs the closure (catching its panic), stores the output,
+/// returns the waker of the task awaiting it.
 type Job = Box<dyn FnOnce() -> Option<Waker> + Send>;
 
 /// Wake a finished job's task; a panicking waker must not end the thread.

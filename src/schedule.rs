@@ -1,8 +1,7 @@
-//! What select and join share: branches, structurally pinned in their
-//! collection (polled in place, never moved, dropped in place) and polled
-//! by index, and the schedule of those polls: with `alloc`, the first poll
-//! sweeps all from a pseudo-random start, later polls only the woken ones
-//! (`wake_set.rs`); without, every poll visits all.
+//! What select and join share: branches polled by index, structurally pinned
+//! (polled and dropped in place, never moved), and the schedule of the polls:
+//! with `alloc`, the first poll sweeps all from a pseudo-random start, later
+//! polls only the woken ones (`wake_set.rs`); without, every poll visits all.
 #![allow(unsafe_code)]
 
 use core::future::Future;
@@ -18,7 +17,7 @@ static NEXT_START: AtomicUsize = AtomicUsize::new(1);
 /// (a counter could give interleaved threads the same start every time).
 #[inline]
 fn next_start(len: usize) -> usize {
-    // Load and store (targets without atomic RMW have them): a race only
+    // Load and store, not RMW (which some targets lack): a race only
     // repeats a start.
     let mut x = NEXT_START.load(Ordering::Relaxed);
     // xorshift (Marsaglia): each step is invertible, so never 0 from non-0.
