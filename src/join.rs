@@ -6,7 +6,6 @@
 
 use core::fmt;
 use core::future::Future;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 
@@ -127,8 +126,8 @@ impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> Future for JoinFuture<S, G> {
             let all = poll_each(&mut this.schedule, slots.len(), cx, |i, cx| {
                 let _ = slots.as_mut().poll_at(i, cx, left);
                 match *left {
-                    0 => ControlFlow::Break(()),
-                    _ => ControlFlow::Continue(()),
+                    0 => Poll::Ready(()),
+                    _ => Poll::Pending,
                 }
             });
             if all.is_pending() {

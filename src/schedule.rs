@@ -5,7 +5,6 @@
 #![allow(unsafe_code)]
 
 use core::future::Future;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
@@ -171,7 +170,7 @@ pub(crate) type Schedule = Option<crate::wake_set::WakeSet>;
 #[cfg(not(feature = "alloc"))]
 pub(crate) type Schedule = ();
 
-/// Visit the branches in `0..len` that need a poll, until `visit` breaks
+/// Visit the branches in `0..len` that need a poll, until `visit` is ready
 /// (see `WakeSet::poll_each`).
 #[cfg(feature = "alloc")]
 #[inline]
@@ -179,7 +178,7 @@ pub(crate) fn poll_each<R>(
     schedule: &mut Schedule,
     len: usize,
     cx: &mut Context<'_>,
-    visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+    visit: impl FnMut(usize, &mut Context<'_>) -> Poll<R>,
 ) -> Poll<R> {
     let set = schedule.get_or_insert_with(|| {
         let mut set = crate::wake_set::WakeSet::new(len);
@@ -189,18 +188,18 @@ pub(crate) fn poll_each<R>(
     set.poll_each(len, cx, visit)
 }
 
-/// Visit branches `0..len` once each, until `visit` breaks.
+/// Visit branches `0..len` once each, until `visit` is ready.
 #[cfg(not(feature = "alloc"))]
 #[inline]
 pub(crate) fn poll_each<R>(
     _: &mut Schedule,
     len: usize,
     cx: &mut Context<'_>,
-    mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+    mut visit: impl FnMut(usize, &mut Context<'_>) -> Poll<R>,
 ) -> Poll<R> {
     let start = next_start(len);
     for i in (start..len).chain(0..start) {
-        if let ControlFlow::Break(out) = visit(i, cx) {
+        if let Poll::Ready(out) = visit(i, cx) {
             return Poll::Ready(out);
         }
     }

@@ -4,7 +4,6 @@
 
 use core::fmt;
 use core::future::Future;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -116,10 +115,10 @@ impl<B: Branches> Future for SelectFuture<B> {
         };
         let len = branches.len();
         let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
-            match branches.as_mut().poll_at(i, cx, &mut 0) {
-                Poll::Ready(value) => ControlFlow::Break((i, value)),
-                Poll::Pending => ControlFlow::Continue(()),
-            }
+            branches
+                .as_mut()
+                .poll_at(i, cx, &mut 0)
+                .map(|value| (i, value))
         });
         if out.is_ready() {
             // Drop the losers now, not when the select future is dropped.

@@ -3,7 +3,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -186,10 +185,7 @@ impl<F: Future + Unpin> Future for Selector<F> {
         let this = &mut *self;
         let sources = &mut this.sources;
         let out = this.set.poll_each(sources.len(), cx, |i, cx| {
-            match Pin::new(&mut sources[i]).poll(cx) {
-                Poll::Ready(output) => ControlFlow::Break((i, output)),
-                Poll::Pending => ControlFlow::Continue(()),
-            }
+            Pin::new(&mut sources[i]).poll(cx).map(|output| (i, output))
         });
         if let Poll::Ready((i, _)) = &out {
             // The winner stays in place: poll it next round to re-register.

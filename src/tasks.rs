@@ -4,7 +4,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
-use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -142,12 +141,12 @@ impl<F: Future> Future for Tasks<F> {
             // `async fn` would clash with the borrows it holds of itself).
             if let Some(future) = finish.slot.as_mut().as_pin_mut() {
                 if let Poll::Ready(output) = future.poll(cx) {
-                    return ControlFlow::Break(output);
+                    return Poll::Ready(output);
                 }
             }
             // Still running, or a stale wake of a finished future.
             core::mem::forget(finish);
-            ControlFlow::Continue(())
+            Poll::Pending
         })
     }
 }

@@ -57,7 +57,6 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::mem::ManuallyDrop;
-use core::ops::ControlFlow;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use core::sync::atomic::{fence, AtomicU32, AtomicUsize};
@@ -476,7 +475,7 @@ impl WakeSet {
 
     /// Visit the branches below `len` that need a poll (swept, or woken
     /// since their last poll), each with its own waker, until `visit`
-    /// breaks or none is left. At most `len` visits per call, then the
+    /// is ready or none is left. At most `len` visits per call, then the
     /// task is woken to come back (a branch that wakes itself on every
     /// poll must not keep the poll going).
     #[inline]
@@ -484,7 +483,7 @@ impl WakeSet {
         &mut self,
         len: usize,
         cx: &mut Context<'_>,
-        mut visit: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<R>,
+        mut visit: impl FnMut(usize, &mut Context<'_>) -> Poll<R>,
     ) -> Poll<R> {
         let mut budget = len.max(1);
         // `false`: kept the old waker and woke the task to retry.
@@ -511,7 +510,7 @@ impl WakeSet {
             // `RawWaker` contract, and is `Send + Sync` (atomics). The waker
             // owns no count: never dropped, and `visit` gets only `&Waker`.
             let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
-            if let ControlFlow::Break(out) = visit(j, &mut Context::from_waker(&waker)) {
+            if let Poll::Ready(out) = visit(j, &mut Context::from_waker(&waker)) {
                 return Poll::Ready(out);
             }
         }
