@@ -123,16 +123,13 @@ impl<S: Branches, T, G: FnOnce(Pin<&mut S>) -> T> Future for JoinFuture<S, G> {
         let left = &mut this.left;
         // Skipped once all finished (the last drop may have panicked).
         if *left > 0 {
-            let all = poll_each(&mut this.schedule, slots.len(), cx, |i, cx| {
+            ready!(poll_each(&mut this.schedule, slots.len(), cx, |i, cx| {
                 let _ = slots.as_mut().poll_at(i, cx, left);
                 match *left {
                     0 => Poll::Ready(()),
                     _ => Poll::Pending,
                 }
-            });
-            if all.is_pending() {
-                return Poll::Pending;
-            }
+            }));
         }
         match this.outputs.take() {
             Some(outputs) => Poll::Ready(outputs(slots)),
