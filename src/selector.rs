@@ -108,8 +108,7 @@ impl<F: Future + Unpin> Selector<F> {
     /// use core::future::{pending, ready};
     /// use pasts::prelude::*;
     ///
-    /// let sources = [pending().fut(), pending().fut(), ready(3).fut()];
-    /// let mut selector = pasts::Selector::new(sources);
+    /// let mut selector = pasts::Selector::new([pending().fut(), ready(3).fut()]);
     /// selector.remove(0);
     /// assert_eq!(pasts::block_on(&mut selector), (0, 3));
     /// ```

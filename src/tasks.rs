@@ -1,5 +1,4 @@
-//! [`Tasks`]: a growing set of one-shot futures, each in a slot of a
-//! `Pinned` chunk: never moved.
+//! [`Tasks`]: a growing set of one-shot futures, in `Pinned` chunks.
 
 use alloc::vec::Vec;
 use core::fmt;
