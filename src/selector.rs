@@ -51,7 +51,8 @@ pub struct Selector<F> {
 }
 
 impl<F: Future + Unpin> Selector<F> {
-    /// A selector over `sources`: a `Vec`, an array, or any iterator.
+    /// A selector over `sources`: a `Vec`, an array, or any iterator (also
+    /// by `collect()`).
     ///
     /// ```rust
     /// let selector = pasts::Selector::new(vec![core::future::ready(1)]);
@@ -125,8 +126,8 @@ impl<F> Selector<F> {
     /// The number of sources.
     ///
     /// ```rust
-    /// let selector = pasts::Selector::new([core::future::ready(())]);
-    /// assert_eq!(selector.len(), 1);
+    /// let selector: pasts::Selector<_> = (0..3).map(core::future::ready).collect();
+    /// assert_eq!(selector.len(), 3);
     /// ```
     pub fn len(&self) -> usize {
         self.sources.len()
@@ -195,12 +196,6 @@ impl<F: Future + Unpin> Future for Selector<F> {
 }
 
 impl<F: Future + Unpin> FromIterator<F> for Selector<F> {
-    /// The same as [`Selector::new`].
-    ///
-    /// ```rust
-    /// let selector: pasts::Selector<_> = (0..3).map(core::future::ready).collect();
-    /// assert_eq!(selector.len(), 3);
-    /// ```
     fn from_iter<I: IntoIterator<Item = F>>(sources: I) -> Self {
         Self::new(sources)
     }

@@ -157,12 +157,6 @@ impl<F: Future> Default for Tasks<F> {
 }
 
 impl<F: Future> FromIterator<F> for Tasks<F> {
-    /// A set of these futures.
-    ///
-    /// ```rust
-    /// let tasks: pasts::Tasks<_> = (0..3).map(core::future::ready).collect();
-    /// assert_eq!(tasks.len(), 3);
-    /// ```
     fn from_iter<I: IntoIterator<Item = F>>(futures: I) -> Self {
         let mut tasks = Self::new();
         futures.into_iter().for_each(|future| tasks.push(future));
