@@ -11,9 +11,7 @@ use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// An executor polls a future, sleeps until woken, and repeats: `Interrupt`
 /// is the sleep and the wake, [`Interrupt::block_on`] the loop. The trait is
 /// safe to implement: a wrong implementation can hang or spin, never cause
-/// undefined behaviour.
-///
-/// # Example: a spinning interrupt for a bare-metal target
+/// undefined behaviour. A spinning interrupt for a bare-metal target:
 ///
 /// ```rust
 /// use core::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,6 @@
 //! [`Join`]: wait for all of several futures and collect their outputs.
-//!
-//! Each future lives in a [`Slot`], pinned as `schedule.rs` says, dropped
-//! by overwriting the slot with its output; only an output is moved out.
+//! Each future lives in a [`Slot`], pinned as `schedule.rs` says, dropped by
+//! overwriting the slot with its output; only an output is moved out.
 #![allow(unsafe_code)]
 
 use core::fmt;

@@ -25,19 +25,6 @@ use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 /// Selecting over nothing (an empty array, slice or `Vec`) panics: it could
 /// never finish.
 ///
-/// # Waking
-///
-/// With `alloc` each branch gets its own waker, so after the first poll a
-/// wake re-polls only the woken branches (the same in [`Join`](crate::Join),
-/// [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks)). These wakers
-/// are lock-free: any thread may wake them, and so may a signal handler (with
-/// `wake_by_ref`: dropping the last waker frees memory) if the task's own
-/// waker, which a branch wake may call, allows it
-/// ([`ThreadInterrupt`](crate::ThreadInterrupt)'s does not). Without `alloc`,
-/// every poll polls every branch.
-///
-/// # Example
-///
 /// ```rust
 /// use pasts::prelude::*;
 ///
@@ -58,6 +45,17 @@ use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 /// assert_eq!(res, i + 3);
 /// # });
 /// ```
+///
+/// # Waking
+///
+/// With `alloc` each branch gets its own waker, so after the first poll a
+/// wake re-polls only the woken branches (the same in [`Join`](crate::Join),
+/// [`Selector`](crate::Selector) and [`Tasks`](crate::Tasks)). These wakers
+/// are lock-free: any thread may wake them, and so may a signal handler (with
+/// `wake_by_ref`: dropping the last waker frees memory) if the task's own
+/// waker, which a branch wake may call, allows it
+/// ([`ThreadInterrupt`](crate::ThreadInterrupt)'s does not). Without `alloc`,
+/// every poll polls every branch.
 pub trait Select {
     /// The output of each future.
     type Output;
