@@ -184,10 +184,8 @@ macro_rules! tuple {
                 JoinFuture::new(($(Slot::Running(self.$i),)+), |slots| {
                     // SAFETY: structurally pinned fields.
                     let slots = unsafe { Pin::get_unchecked_mut(slots) };
-                    ($({
-                        // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut slots.$i) }.take()
-                    },)+)
+                    // SAFETY: a pinned field (see above).
+                    ($(unsafe { Pin::new_unchecked(&mut slots.$i) }.take(),)+)
                 })
             }
         }

@@ -130,10 +130,8 @@ macro_rules! tuple {
                 // SAFETY: structurally pinned fields.
                 let this = unsafe { self.get_unchecked_mut() };
                 match i {
-                    $($i => {
-                        // SAFETY: a pinned field (see above).
-                        unsafe { Pin::new_unchecked(&mut this.$i) }.poll_one(cx, left)
-                    })+
+                    // SAFETY: a pinned field (see above).
+                    $($i => unsafe { Pin::new_unchecked(&mut this.$i) }.poll_one(cx, left),)+
                     _ => Poll::Pending,
                 }
             }
