@@ -531,12 +531,9 @@ impl Drop for WakeSet {
             if self.take() {
                 while self.next(0).is_some() {}
             }
-            let header = self.header;
-            if let Ok(old) = SPARE.try_with(|spare| spare.0.replace(Some(header))) {
-                if let Some(old) = old {
-                    // SAFETY: the count the spare held, given up once.
-                    unsafe { Header::release(old) };
-                }
+            if let Ok(old) = SPARE.try_with(|spare| spare.0.replace(Some(self.header))) {
+                // The spare it replaces, if any, is released.
+                drop(Spare(core::cell::Cell::new(old)));
                 return;
             }
         }
