@@ -5,7 +5,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{ready, Context, Poll};
 
 use crate::schedule::{poll_each, polled_after_completion, Branches, Schedule};
 
@@ -112,17 +112,12 @@ impl<B: Branches> Future for SelectFuture<B> {
             polled_after_completion("select");
         };
         let len = branches.len();
-        let out = poll_each(&mut this.schedule, len, cx, |i, cx| {
-            branches
-                .as_mut()
-                .poll_at(i, cx, &mut 0)
-                .map(|value| (i, value))
-        });
-        if out.is_ready() {
-            // Drop the losers now, not when the select future is dropped.
-            slot.set(None);
-        }
-        out
+        let out = ready!(poll_each(&mut this.schedule, len, cx, |i, cx| {
+            branches.as_mut().poll_at(i, cx, &mut 0).map(|v| (i, v))
+        }));
+        // Drop the losers now, not when the select future is dropped.
+        slot.set(None);
+        Poll::Ready(out)
     }
 }
 

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{ready, Context, Poll};
 
 use crate::wake_set::WakeSet;
 
@@ -184,14 +184,12 @@ impl<F: Future + Unpin> Future for Selector<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let sources = &mut this.sources;
-        let out = this.set.poll_each(sources.len(), cx, |i, cx| {
+        let (i, output) = ready!(this.set.poll_each(sources.len(), cx, |i, cx| {
             Pin::new(&mut sources[i]).poll(cx).map(|output| (i, output))
-        });
-        if let Poll::Ready((i, _)) = &out {
-            // The winner stays in place: poll it next round to re-register.
-            this.set.again(*i);
-        }
-        out
+        }));
+        // The winner stays in place: poll it next round to re-register.
+        this.set.again(i);
+        Poll::Ready((i, output))
     }
 }
 
