@@ -178,11 +178,7 @@ pub(crate) fn poll_each<R>(
     cx: &mut Context<'_>,
     visit: impl FnMut(usize, &mut Context<'_>) -> Poll<R>,
 ) -> Poll<R> {
-    let set = schedule.get_or_insert_with(|| {
-        let mut set = crate::wake_set::WakeSet::new(len);
-        set.sweep(next_start(len), len);
-        set
-    });
+    let set = schedule.get_or_insert_with(|| crate::wake_set::WakeSet::new(len, next_start(len)));
     set.poll_each(len, cx, visit)
 }
 

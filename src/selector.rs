@@ -60,8 +60,7 @@ impl<F: Future + Unpin> Selector<F> {
     /// ```
     pub fn new(sources: impl IntoIterator<Item = F>) -> Self {
         let sources: Vec<F> = sources.into_iter().collect();
-        let mut set = WakeSet::growable(sources.len());
-        set.sweep(0, sources.len());
+        let set = WakeSet::growable(sources.len());
         Self { sources, set }
     }
 

@@ -343,37 +343,39 @@ impl Drop for Spare {
 }
 
 impl WakeSet {
+    /// The owner of `header`'s count. Its first polls visit branches
+    /// `start..len` then `0..start`, woken or not (a new combinator's sweep).
     #[inline]
-    fn from_header(header: NonNull<Header>) -> Self {
+    fn from_header(header: NonNull<Header>, start: usize, len: usize) -> Self {
         // SAFETY: the new owner's; only owners touch the list.
         let first = unsafe { (&*header.as_ref().segs.get())[0] };
         Self {
             header,
             first,
-            sweep: 0,
-            sweep_left: 0,
+            sweep: start,
+            sweep_left: len,
             batch: NIL,
         }
     }
 
-    /// A set for `cap` branches that never grows; with `std`, the thread's
-    /// spare if it has room.
+    /// A set for `len` branches that never grows (with `std`, the thread's
+    /// spare if it has room), swept from `start`.
     #[inline(always)]
-    pub(crate) fn new(cap: usize) -> Self {
+    pub(crate) fn new(len: usize, start: usize) -> Self {
         #[cfg(feature = "std")]
         if let Ok(Some(header)) = SPARE.try_with(|spare| spare.0.take()) {
-            let spare = Self::from_header(header);
-            if spare.cap() >= cap {
+            let spare = Self::from_header(header, start, len);
+            if spare.cap() >= len {
                 return spare;
             }
         }
-        Self::from_header(Header::allocate(cap))
+        Self::from_header(Header::allocate(len), start, len)
     }
 
-    /// A set with room for `cap` branches that can grow (`reserve`).
+    /// A set for `len` branches, swept from 0, that can grow (`reserve`).
     #[inline]
-    pub(crate) fn growable(cap: usize) -> Self {
-        Self::from_header(Header::allocate(cap.max(4).next_power_of_two()))
+    pub(crate) fn growable(len: usize) -> Self {
+        Self::from_header(Header::allocate(len.max(4).next_power_of_two()), 0, len)
     }
 
     #[inline]
@@ -419,14 +421,6 @@ impl WakeSet {
         };
         // SAFETY: `at` is inside that segment, which `self` keeps alive.
         unsafe { &*base.as_ptr().cast::<Node>().add(at) }
-    }
-
-    /// Visit branches `start..len` then `0..start` on the next polls (all
-    /// of them, whether woken or not): a new combinator's first round.
-    #[inline]
-    pub(crate) fn sweep(&mut self, start: usize, len: usize) {
-        self.sweep = start;
-        self.sweep_left = len;
     }
 
     /// Queue branch `j` and wake the task that polls the set.
