@@ -74,16 +74,11 @@ static REFUSE_THREADS: AtomicBool = AtomicBool::new(false);
 /// for ever.
 ///
 /// ```rust
-/// use std::time::Duration;
-///
-/// let answer = pasts::block_on(async {
-///     let slow = pasts::spawn_blocking(|| {
-///         std::thread::sleep(Duration::from_millis(10));
-///         6 * 7
-///     });
-///     slow.await
+/// let slow = pasts::spawn_blocking(|| {
+///     std::thread::sleep(std::time::Duration::from_millis(10));
+///     6 * 7
 /// });
-/// assert_eq!(answer, 42);
+/// assert_eq!(pasts::block_on(async { slow.await }), 42);
 /// ```
 pub fn spawn_blocking<F, R>(f: F) -> Blocking<R>
 where
