@@ -69,6 +69,7 @@ use std::task::Wake;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+use super::reactor::Registration;
 use super::sys;
 use super::{Device, Watch};
 
@@ -467,6 +468,8 @@ struct ReactorSide {
 struct Driver {
     state: Mutex<State>,
     reactor: Mutex<ReactorSide>,
+    /// The timerfd's registration (`None`: epoll refused it, never the case).
+    registration: Option<Arc<Registration>>,
     /// A second fd for the timerfd (same open file), to arm and read it
     /// without the `reactor` lock.
     timerfd: OwnedFd,
@@ -506,6 +509,7 @@ fn start() -> io::Result<&'static Driver> {
     let timerfd = sys::timerfd_create().map_err(context)?;
     let second = timerfd.try_clone().map_err(context)?;
     let device = Device::new(timerfd, Watch::INPUT).map_err(context)?;
+    let registration = device.registration().cloned();
     let driver = DRIVER.get_or_init(|| Driver {
         state: Mutex::new(State {
             queue: Queue::new(),
@@ -517,6 +521,7 @@ fn start() -> io::Result<&'static Driver> {
             waker: Waker::from(Arc::new(OnReadable)),
             expired: Vec::new(),
         }),
+        registration,
         timerfd: second,
         epoch,
         epoch_mono,
@@ -677,7 +682,11 @@ impl Driver {
         };
         drop(state);
         drop(replaced); // outside the lock: a waker's drop may run any code
-        super::reactor::note_waiter();
+        // The timerfd follows the threads that wait on timers, as a device
+        // follows its task (see the reactor's module docs).
+        if let Some(registration) = &self.registration {
+            registration.follow_poller();
+        }
         Poll::Pending
     }
 
