@@ -35,14 +35,14 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// Which thread collects the reactor's events depends on every `block_on`
 /// thread of the process: the tests that check it hold this exclusively,
 /// every other test shares it.
-static ROLE: RwLock<()> = RwLock::new(());
+static REACTOR: RwLock<()> = RwLock::new(());
 
 fn shared() -> RwLockReadGuard<'static, ()> {
-    ROLE.read().unwrap_or_else(PoisonError::into_inner)
+    REACTOR.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn exclusive() -> RwLockWriteGuard<'static, ()> {
-    ROLE.write().unwrap_or_else(PoisonError::into_inner)
+    REACTOR.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A device on one end of a socket pair, and a thread that writes one byte
@@ -76,14 +76,14 @@ mod always_ready {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn regular_file() {
-        let _role = shared();
+        let _reactor = shared();
         always_ready(File::open("Cargo.toml").unwrap());
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn dev_null() {
-        let _role = shared();
+        let _reactor = shared();
         always_ready(
             OpenOptions::new()
                 .read(true)
@@ -96,7 +96,7 @@ mod always_ready {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn into_inner_gives_the_file_back() {
-        let _role = shared();
+        let _reactor = shared();
         let device = Device::new(File::open("Cargo.toml").unwrap(), Watch::INPUT).unwrap();
         let file: File = device.into_inner();
         assert!(file.metadata().unwrap().is_file());
@@ -115,7 +115,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn plain_waker_ends_epoll_wait() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             // A device that never fires: block_on waits in epoll_wait.
             let (_tx, rx) = pipe();
@@ -148,7 +148,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn foreign_executor_served_while_block_on_waits() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             // Thread X: pasts::block_on on a device fired only at the end.
             let late = new_eventfd();
@@ -176,7 +176,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn blocking_future_does_not_stall_other_threads() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             for _ in 0..20 {
                 let (a, b) = (new_eventfd(), new_eventfd());
@@ -220,7 +220,7 @@ mod cloexec {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn crate_fds_are_cloexec_nonblock() {
-        let _role = shared();
+        let _reactor = shared();
         // The first device starts the reactor, which makes its fds. Every
         // anonymous-inode fd of the process is then the crate's or this test's
         // (made CLOEXEC | NONBLOCK too).
@@ -265,7 +265,7 @@ mod executors {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn same_device_on_two_executors() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let fd = new_eventfd();
             let (reader, writer) = (file(&fd), file(&fd));
@@ -297,7 +297,7 @@ mod executors {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn another_executor_inside_block_on() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut rx, writer) = byte_after(Duration::from_millis(50));
             let read = pasts::block_on(async {
@@ -310,12 +310,12 @@ mod executors {
     }
 }
 
-mod takeover {
-    //! Two `pasts::block_on` threads with devices: when the thread that
-    //! waits in `epoll_wait` wakes to run a long poll, or wakes and leaves
-    //! `block_on`, the other thread's device event is still dispatched
-    //! within a bounded time (the reactor thread takes the role over), not
-    //! when the long poll ends or the first thread next runs a future.
+mod eviction {
+    //! Each `block_on` thread collects the events of its own epoll set as
+    //! it sleeps. Another thread's events never wait for it (while it runs
+    //! a long poll, or after it left `block_on`), and its own are still
+    //! dispatched, by the reactor thread within tens of milliseconds, when
+    //! it stays awake, leaves `block_on` with a device pending, or ends.
 
     use super::*;
 
@@ -334,8 +334,8 @@ mod takeover {
         let fd = new_eventfd();
         let writer = Arc::new(file(&fd));
         let written = Arc::new(Mutex::new(None));
-        // A: owns the role (sleeps in epoll_wait) until `go` is set and it is
-        // woken through `wake_a`.
+        // A: sleeps in `block_on` until `go` is set and it is woken through
+        // `wake_a`.
         let go = Arc::new(AtomicBool::new(false));
         let (wake_a_tx, wake_a) = mpsc::channel::<Waker>();
         let a = {
@@ -364,14 +364,13 @@ mod takeover {
             })
         };
         let wake_a = wake_a.recv().unwrap();
-        // Let A settle as the owner of the role.
+        // Let A settle in its sleep.
         thread::sleep(Duration::from_millis(50));
 
-        // B: awaits its device, asleep on its interrupt while A owns the role.
+        // B: awaits its device.
         let device = Device::new(fd, Watch::INPUT).unwrap();
         let b = thread::spawn(move || pasts::block_on(woken_at(device)));
-        // Leaving just after B fell asleep: before the reactor thread's
-        // next (slow) look could see B asleep.
+        // Leaving just after B fell asleep.
         thread::sleep(match then {
             Then::RunsLong => Duration::from_millis(50),
             Then::Leaves => Duration::from_millis(2),
@@ -391,10 +390,9 @@ mod takeover {
     }
 
     fn rounds_of(then: Then, what: &'static str) {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(60), move || {
-            // The reactor exists before the rounds, so A's first sleep is in
-            // `epoll_wait`.
+            // The reactor exists before the rounds.
             let _start_the_reactor = Device::new(new_eventfd(), Watch::INPUT).unwrap();
             // Left to A, the event would wait out the rest of its 400 ms.
             let late: Vec<_> = (0..3).map(|_| round(then)).collect();
@@ -411,24 +409,23 @@ mod takeover {
         );
     }
 
-    /// A `block_on` thread whose polls each run 1 ms of CPU work, woken
-    /// once, 300 ms in: while it polls, the reactor thread takes the role
-    /// (free for longer than the handover time); when the thread sleeps
-    /// again it gets the role back without a poll of its future, so the
-    /// future is polled twice in all, not back to back.
+    /// A `block_on` thread whose polls each run 1 ms of CPU work, with a
+    /// device of its own pending and a task of another executor waiting
+    /// on another, woken once, 300 ms in: the reactor thread's checks
+    /// cost it no poll (it is polled twice in all, not back to back).
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
-    fn the_role_given_back_costs_no_poll() {
-        let _role = exclusive();
+    fn checks_cost_no_poll() {
+        let _reactor = exclusive();
         within(Duration::from_secs(60), || {
-            // A task of another executor waits on a device: the reactor
-            // thread watches closely (takes a role left free for 250 µs).
             let mut foreign = pin!(Device::new(new_eventfd(), Watch::INPUT).unwrap());
             assert!(poll(foreign.as_mut(), &Counter::new().1).is_pending());
+            let mut own = Device::new(new_eventfd(), Watch::INPUT).unwrap();
             let (mut polls, mut started) = (0, false);
             let woken = Arc::new(AtomicBool::new(false));
             pasts::block_on(poll_fn(|cx| {
                 polls += 1;
+                assert!(Pin::new(&mut own).poll(cx).is_pending());
                 let work = Instant::now();
                 while work.elapsed() < Duration::from_millis(1) {
                     std::hint::spin_loop();
@@ -453,12 +450,12 @@ mod takeover {
 
     /// One `block_on` joins a read with a future that wakes itself for
     /// 300 ms, so the thread never sleeps: the data that comes 10 ms in is
-    /// still dispatched (the reactor thread takes the free role), and the
-    /// read finishes long before the busy future does.
+    /// still dispatched (the reactor thread evicts the thread's set), and
+    /// the read finishes long before the busy future does.
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_thread_kept_busy_by_another_future_is_served() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(20), || {
             let start = Instant::now();
             let (mut rx, writer) = byte_after(Duration::from_millis(10));
@@ -493,6 +490,83 @@ mod takeover {
             Then::Leaves,
             "a sleeping block_on thread after the owner left",
         );
+    }
+
+    /// Poll `device` once inside a `block_on` on this thread, with `waker`
+    /// (another executor's), and return from it: it is pending in this
+    /// thread's set.
+    fn leave_pending(device: &mut Device<UnixStream>, waker: &Waker) {
+        pasts::block_on(poll_fn(|_| {
+            let mut cx = Context::from_waker(waker);
+            assert!(Pin::new(&mut *device).poll(&mut cx).is_pending());
+            Poll::Ready(())
+        }));
+    }
+
+    /// Park until `counter` counts a wake-up (`within` ends a hang).
+    fn until_woken(counter: &Counter) {
+        while counter.wakes() == 0 {
+            thread::park();
+        }
+    }
+
+    /// A device left pending in a thread's set when `block_on` returns:
+    /// the thread never sleeps there again, yet the data that comes later
+    /// wakes the waker.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_left_after_block_on_returns_is_served() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let (mut rx, writer) = byte_after(Duration::from_millis(50));
+            let (counter, waker) = Counter::unparking();
+            leave_pending(&mut rx, &waker);
+            until_woken(&counter);
+            writer.join().unwrap();
+        });
+    }
+
+    /// The same, left by a thread that then ends.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_left_by_a_thread_that_ended_is_served() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let (mut rx, writer) = byte_after(Duration::from_millis(50));
+            let (counter, waker) = Counter::unparking();
+            let rx = thread::spawn(move || {
+                leave_pending(&mut rx, &waker);
+                rx
+            });
+            let _rx = rx.join().unwrap();
+            until_woken(&counter);
+            writer.join().unwrap();
+        });
+    }
+
+    /// One device awaited in turn on `block_on` threads that each end
+    /// after one event: it follows each.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_follows_its_task_across_threads() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let fd = new_eventfd();
+            let (mut reader, writer) = (file(&fd), file(&fd));
+            let mut device = Device::new(fd, Watch::INPUT).unwrap();
+            let bumper = bump_every(writer, 20, Duration::from_millis(2));
+            let mut total = 0;
+            while total < 20 {
+                let round = thread::spawn(move || {
+                    let n = pasts::block_on(next_count(&mut device, &reader));
+                    (device, reader, n)
+                });
+                let n;
+                (device, reader, n) = round.join().unwrap();
+                total += n;
+            }
+            bumper.join().unwrap();
+        });
     }
 }
 
@@ -576,7 +650,10 @@ mod cadence {
             "reactor wake-ups: {quiet} beside block_on only, {foreign} with a foreign task; \
              the idle block_on thread woke {idle_wakes} times"
         );
-        assert!(foreign < 80, "{foreign} reactor wake-ups with a foreign task");
+        assert!(
+            foreign < 80,
+            "{foreign} reactor wake-ups with a foreign task"
+        );
         bump(&writer);
         let start = Instant::now();
         while counter.wakes() == 0 {
@@ -597,7 +674,7 @@ mod many {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn thousand_devices() {
-        let _role = shared();
+        let _reactor = shared();
         // Three fds per device (the eventfd and two handles on it).
         raise_fd_limit(3 * N as u64 + 100);
         within(Duration::from_secs(60), || {
@@ -656,7 +733,7 @@ mod no_hop {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn device_events_dispatched_on_the_awaiting_thread() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(20), || {
             let fd = new_eventfd();
             let (reader, writer) = (file(&fd), file(&fd));
@@ -732,7 +809,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn pipe_input() {
-        let _role = shared();
+        let _reactor = shared();
         let (rx, tx) = pipe();
         let got = read_after(rx, move || File::from(tx).write_all(b"pipe").unwrap());
         assert_eq!(got, b"pipe");
@@ -741,7 +818,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn eventfd_input() {
-        let _role = shared();
+        let _reactor = shared();
         let fd = new_eventfd();
         let writer = file(&fd);
         let got = read_after(fd, move || bump(&writer));
@@ -751,7 +828,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn socketpair_input() {
-        let _role = shared();
+        let _reactor = shared();
         let (mut tx, rx) = UnixStream::pair().unwrap();
         rx.set_nonblocking(true).unwrap();
         let got = read_after(rx.into(), move || tx.write_all(b"sock").unwrap());
@@ -761,7 +838,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn pipe_output_after_drain() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             let (rx, tx) = pipe();
             let writer = file(&tx);
@@ -801,7 +878,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn input_or_output_combined() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             let (a, _b) = UnixStream::pair().unwrap();
             a.set_nonblocking(true).unwrap();
@@ -815,7 +892,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn hang_up_is_ready() {
-        let _role = shared();
+        let _reactor = shared();
         let (rx, tx) = pipe();
         // The read end of a pipe whose writer closed is readable (EOF).
         let got = read_after(rx, move || drop(tx));
@@ -824,7 +901,7 @@ mod readiness {
 
     #[test]
     fn device_is_send_sync_unpin() {
-        let _role = shared();
+        let _reactor = shared();
         fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
         check::<Device>();
     }
@@ -839,7 +916,7 @@ mod unread {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn unread_data_keeps_it_ready() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut tx, rx) = UnixStream::pair().unwrap();
             rx.set_nonblocking(true).unwrap();
@@ -866,7 +943,7 @@ mod unread {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn drained_device_waits() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut tx, rx) = UnixStream::pair().unwrap();
             rx.set_nonblocking(true).unwrap();
@@ -896,7 +973,7 @@ mod waker_panic {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn panicking_waker_is_contained() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let waker = Waker::from(Arc::new(Panics));
             for round in 0..3 {
@@ -939,7 +1016,7 @@ mod foreign_lateness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn tokio_like_task_beside_cpu_bursts() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         let late =
             beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| queue_block_on(fut).0));
         lateness(late, "tokio-like: readiness");
@@ -948,7 +1025,7 @@ mod foreign_lateness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn futures_like_task_beside_cpu_bursts() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         let late =
             beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| park_block_on(fut).0));
         lateness(late, "futures-like: readiness");
@@ -966,7 +1043,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn read_with_accepts_a_burst_of_100_pending_connections() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(30), || {
             let listener = tcp_listener();
             let addr = listener.local_addr().unwrap();
@@ -993,7 +1070,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn write_with_on_a_full_socket_waits_and_resumes() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(30), || {
             let (tx, mut rx) = UnixStream::pair().unwrap();
             // Watching input only: `write_with` waits for output anyway.
@@ -1036,7 +1113,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_borrowed_object_survives_a_failed_new() {
-        let _role = shared();
+        let _reactor = shared();
         let listener = tcp_listener();
         let first = Device::new(&listener, Watch::INPUT).unwrap();
         let err = Device::new(&listener, Watch::INPUT).unwrap_err();
@@ -1071,7 +1148,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn echo_server_with_1000_clients_from_4_threads() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(60), || {
             let per_thread = rounds(250);
             let total = per_thread * 4;

@@ -53,12 +53,13 @@ impl BitOr for Watch {
 ///   while unread data remains completes at once, and a readiness that came
 ///   before the first await is not lost. It may be ready spuriously.
 ///
-/// Works on any executor (pasts, tokio, futures, smol): one process-wide
-/// epoll reactor dispatches readiness to whatever waker polled last. Fds
+/// Works on any executor (pasts, tokio, futures, smol): the epoll reactor
+/// dispatches readiness to whatever waker polled last. Fds
 /// that epoll refuses (`EPERM`: regular files, `/dev/null`) are always
-/// ready, as `poll(2)` reports them. The waker is called on whichever thread
-/// collects epoll events (a sleeping `pasts::block_on` thread or the
-/// reactor thread), so a waker must not block, nor run a future inline.
+/// ready, as `poll(2)` reports them. The waker is called on the thread
+/// that collects the fd's events: the `pasts::block_on` thread that polled
+/// the device last, as it sleeps, else the reactor thread; so a waker must
+/// not block, nor run a future inline.
 ///
 /// Dropping the device deregisters the fd, then drops the I/O object; an
 /// event already in flight for it is ignored.

@@ -149,7 +149,13 @@ impl Poller {
         };
         // Level-triggered: stays ready until `react` drains it.
         let notify = poller.notify.as_raw_fd();
-        sys::epoll_ctl(poller.epoll(), sys::EPOLL_CTL_ADD, notify, sys::EPOLLIN, NOTIFY)?;
+        sys::epoll_ctl(
+            poller.epoll(),
+            sys::EPOLL_CTL_ADD,
+            notify,
+            sys::EPOLLIN,
+            NOTIFY,
+        )?;
         Ok(Arc::new(poller))
     }
 
@@ -305,7 +311,10 @@ impl Registration {
         inner.wants = want;
         let old = store(&mut inner.waker, waker);
         // A move re-checked already.
-        let failed = !moved && self.ctl(&inner, sys::EPOLL_CTL_MOD, inner.interest).is_err();
+        let failed = !moved
+            && self
+                .ctl(&inner, sys::EPOLL_CTL_MOD, inner.interest)
+                .is_err();
         drop(inner);
         drop(old);
         failed
@@ -322,7 +331,10 @@ impl Registration {
     /// moved. If the move fails, it stays.
     fn follow(&self, inner: &mut Inner) -> bool {
         self.reactor.with_here(|here| {
-            let away = inner.home.as_ref().is_some_and(|home| !Arc::ptr_eq(home, here));
+            let away = inner
+                .home
+                .as_ref()
+                .is_some_and(|home| !Arc::ptr_eq(home, here));
             away && self.move_to(inner, here).is_ok()
         })
     }
@@ -541,8 +553,7 @@ impl Reactor {
         for poller in &threads {
             let waits = poller.waits.load(Ordering::Relaxed);
             let seen = poller.checked.swap(waits, Ordering::Relaxed);
-            if poller.homed.load(Ordering::Relaxed) == 0 || poller.asleep.load(Ordering::Relaxed)
-            {
+            if poller.homed.load(Ordering::Relaxed) == 0 || poller.asleep.load(Ordering::Relaxed) {
                 continue;
             }
             quiet = false;
@@ -604,7 +615,11 @@ impl Reactor {
             .collect();
         for registration in all {
             let mut inner = lock(&registration.inner);
-            if inner.home.as_ref().is_some_and(|home| Arc::ptr_eq(home, poller)) {
+            if inner
+                .home
+                .as_ref()
+                .is_some_and(|home| Arc::ptr_eq(home, poller))
+            {
                 // Should the ADD fail, it stays: its thread's next sleep
                 // still collects it.
                 let _ = registration.move_to(&mut inner, &self.shared);
