@@ -199,7 +199,7 @@ impl Poller {
 
     /// A `block_on` thread's sleep on its own set, dispatching events,
     /// until `me` is interrupted.
-    fn sleep(self: &Arc<Self>, reactor: &Reactor, me: &ThreadInterrupt) -> io::Result<()> {
+    fn sleep(&self, reactor: &Reactor, me: &ThreadInterrupt) -> io::Result<()> {
         while me.begin_hooked() {
             self.asleep.store(true, Ordering::SeqCst);
             let mut woken = false;

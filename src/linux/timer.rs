@@ -681,9 +681,10 @@ impl Driver {
             }
         };
         drop(state);
-        drop(replaced); // outside the lock: a waker's drop may run any code
-                        // The timerfd follows the threads that wait on timers, as a device
-                        // follows its task (see the reactor's module docs).
+        // Outside the lock: a waker's drop may run any code.
+        drop(replaced);
+        // The timerfd follows the threads that wait on timers, as a device
+        // follows its task (see the reactor's module docs).
         if let Some(registration) = &self.registration {
             registration.follow_poller();
         }
