@@ -1,6 +1,6 @@
 //! How late a task on another executor is served by pasts' reactor while a
 //! `pasts::block_on` thread alternates 1 ms waits and 50 ms CPU bursts
-//! (which leave the reactor's role free for the reactor thread to take).
+//! (during which that thread collects no events).
 //!
 //! Not a criterion bench: the figure is the distribution of lateness, from
 //! the moment the event exists (a timer's deadline, a write to a socket) to

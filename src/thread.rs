@@ -4,9 +4,10 @@
 //! (the Linux reactor's `epoll_wait`); this module knows nothing else of it.
 
 use core::cell::Cell;
+use core::fmt;
 use core::future::Future;
 use core::pin::pin;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{fence, AtomicU8, Ordering};
 use core::task::Waker;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Wake;
@@ -18,7 +19,7 @@ use crate::Interrupt;
 //
 //   any      --interrupt-----> NOTIFIED  (from PARKED: + lock/unlock the
 //                                         mutex, notify_one; from HOOKED:
-//                                         + `Park::unpark`)
+//                                         + `Unpark::unpark`)
 //   NOTIFIED --wait_for------> EMPTY     (fast path: no mutex)
 //   EMPTY    --wait_for------> PARKED    (under the mutex, then
 //                                         Condvar::wait until NOTIFIED)
@@ -39,15 +40,16 @@ const HOOKED: u8 = 3;
 /// Where [`block_on`] threads sleep once a platform module installed it.
 pub(crate) trait Park: Sync {
     /// Sleep until `me` is interrupted (may return spuriously): in
-    /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`.
-    /// Called only when no wake-up was pending, so a thread whose future
-    /// wakes itself on every poll never gets here.
+    /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`
+    /// after `set_unpark`. Called only when no wake-up was pending, so a
+    /// thread whose future wakes itself on every poll never gets here.
     fn park(&self, me: &Arc<ThreadInterrupt>);
-    /// End a sleep between `begin_hooked` and `end_hooked`.
+}
+
+/// Ends a [`Park`]'s sleep of one interrupt, between `begin_hooked` and
+/// `end_hooked`.
+pub(crate) trait Unpark: Send + Sync + fmt::Debug {
     fn unpark(&self);
-    /// A thread that ran `block_on` ends: it will not sleep through `park`
-    /// again.
-    fn leave(&self);
 }
 
 static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
@@ -65,15 +67,6 @@ pub(crate) fn install_park(park: &'static dyn Park) {
 struct Local {
     interrupt: Arc<ThreadInterrupt>,
     waker: Waker,
-}
-
-impl Drop for Local {
-    /// The thread ends.
-    fn drop(&mut self) {
-        if let Some(park) = PARK.get() {
-            park.leave();
-        }
-    }
 }
 
 std::thread_local! {
@@ -121,6 +114,8 @@ pub(crate) fn in_block_on() -> bool {
 #[derive(Debug)]
 pub struct ThreadInterrupt {
     state: AtomicU8,
+    /// How a [`Park`] ends this interrupt's hooked sleep.
+    unpark: OnceLock<Arc<dyn Unpark>>,
     mutex: Mutex<()>,
     condvar: Condvar,
 }
@@ -141,6 +136,7 @@ impl ThreadInterrupt {
     pub const fn new() -> Self {
         Self {
             state: AtomicU8::new(EMPTY),
+            unpark: OnceLock::new(),
             mutex: Mutex::new(()),
             condvar: Condvar::new(),
         }
@@ -209,12 +205,21 @@ impl ThreadInterrupt {
 /// The sleep of an installed [`Park`] (see `install_park`).
 #[allow(dead_code)]
 impl ThreadInterrupt {
+    /// Set how the [`Park`] ends a hooked sleep, before the first (once:
+    /// a thread's interrupt always sleeps in the same place).
+    pub(crate) fn set_unpark(&self, unpark: impl FnOnce() -> Arc<dyn Unpark>) {
+        if self.unpark.get().is_none() {
+            let _ = self.unpark.set(unpark());
+        }
+    }
+
     /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
     /// only other state its thread can find): then the wake-up is consumed.
     pub(crate) fn begin_hooked(&self) -> bool {
+        // Release: an `interrupt` that sees HOOKED sees `unpark` set.
         let to = self
             .state
-            .compare_exchange(EMPTY, HOOKED, Ordering::Relaxed, Ordering::Acquire);
+            .compare_exchange(EMPTY, HOOKED, Ordering::Release, Ordering::Acquire);
         if to.is_err() {
             self.state.store(EMPTY, Ordering::Relaxed);
         }
@@ -240,8 +245,9 @@ impl Interrupt for ThreadInterrupt {
                 self.condvar.notify_one();
             }
             HOOKED => {
-                if let Some(park) = PARK.get() {
-                    park.unpark();
+                fence(Ordering::Acquire);
+                if let Some(unpark) = self.unpark.get() {
+                    unpark.unpark();
                 }
             }
             _ => {}

@@ -23,7 +23,7 @@ use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::thread;
+use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 use sys::{
     bump, bump_every, fd_flags, file, new_eventfd, next_count, pipe, raise_fd_limit, thread_sleeps,
@@ -35,14 +35,14 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// Which thread collects the reactor's events depends on every `block_on`
 /// thread of the process: the tests that check it hold this exclusively,
 /// every other test shares it.
-static ROLE: RwLock<()> = RwLock::new(());
+static REACTOR: RwLock<()> = RwLock::new(());
 
 fn shared() -> RwLockReadGuard<'static, ()> {
-    ROLE.read().unwrap_or_else(PoisonError::into_inner)
+    REACTOR.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn exclusive() -> RwLockWriteGuard<'static, ()> {
-    ROLE.write().unwrap_or_else(PoisonError::into_inner)
+    REACTOR.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A device on one end of a socket pair, and a thread that writes one byte
@@ -76,14 +76,14 @@ mod always_ready {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn regular_file() {
-        let _role = shared();
+        let _reactor = shared();
         always_ready(File::open("Cargo.toml").unwrap());
     }
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn dev_null() {
-        let _role = shared();
+        let _reactor = shared();
         always_ready(
             OpenOptions::new()
                 .read(true)
@@ -96,7 +96,7 @@ mod always_ready {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn into_inner_gives_the_file_back() {
-        let _role = shared();
+        let _reactor = shared();
         let device = Device::new(File::open("Cargo.toml").unwrap(), Watch::INPUT).unwrap();
         let file: File = device.into_inner();
         assert!(file.metadata().unwrap().is_file());
@@ -115,7 +115,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn plain_waker_ends_epoll_wait() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             // A device that never fires: block_on waits in epoll_wait.
             let (_tx, rx) = pipe();
@@ -148,7 +148,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn foreign_executor_served_while_block_on_waits() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             // Thread X: pasts::block_on on a device fired only at the end.
             let late = new_eventfd();
@@ -176,7 +176,7 @@ mod block_on {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn blocking_future_does_not_stall_other_threads() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             for _ in 0..20 {
                 let (a, b) = (new_eventfd(), new_eventfd());
@@ -220,7 +220,7 @@ mod cloexec {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn crate_fds_are_cloexec_nonblock() {
-        let _role = shared();
+        let _reactor = shared();
         // The first device starts the reactor, which makes its fds. Every
         // anonymous-inode fd of the process is then the crate's or this test's
         // (made CLOEXEC | NONBLOCK too).
@@ -265,7 +265,7 @@ mod executors {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn same_device_on_two_executors() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let fd = new_eventfd();
             let (reader, writer) = (file(&fd), file(&fd));
@@ -297,7 +297,7 @@ mod executors {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn another_executor_inside_block_on() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut rx, writer) = byte_after(Duration::from_millis(50));
             let read = pasts::block_on(async {
@@ -310,12 +310,12 @@ mod executors {
     }
 }
 
-mod takeover {
-    //! Two `pasts::block_on` threads with devices: when the thread that
-    //! waits in `epoll_wait` wakes to run a long poll, or wakes and leaves
-    //! `block_on`, the other thread's device event is still dispatched
-    //! within a bounded time (the reactor thread takes the role over), not
-    //! when the long poll ends or the first thread next runs a future.
+mod eviction {
+    //! Each `block_on` thread collects the events of its own epoll set as
+    //! it sleeps. Another thread's events never wait for it (while it runs
+    //! a long poll, or after it left `block_on`), and its own are still
+    //! dispatched, by the reactor thread within tens of milliseconds, when
+    //! it stays awake, leaves `block_on` with a device pending, or ends.
 
     use super::*;
 
@@ -334,8 +334,8 @@ mod takeover {
         let fd = new_eventfd();
         let writer = Arc::new(file(&fd));
         let written = Arc::new(Mutex::new(None));
-        // A: owns the role (sleeps in epoll_wait) until `go` is set and it is
-        // woken through `wake_a`.
+        // A: sleeps in `block_on` until `go` is set and it is woken through
+        // `wake_a`.
         let go = Arc::new(AtomicBool::new(false));
         let (wake_a_tx, wake_a) = mpsc::channel::<Waker>();
         let a = {
@@ -364,14 +364,13 @@ mod takeover {
             })
         };
         let wake_a = wake_a.recv().unwrap();
-        // Let A settle as the owner of the role.
+        // Let A settle in its sleep.
         thread::sleep(Duration::from_millis(50));
 
-        // B: awaits its device, asleep on its interrupt while A owns the role.
+        // B: awaits its device.
         let device = Device::new(fd, Watch::INPUT).unwrap();
         let b = thread::spawn(move || pasts::block_on(woken_at(device)));
-        // Leaving just after B fell asleep: before the reactor thread's
-        // next (slow) look could see B asleep.
+        // Leaving just after B fell asleep.
         thread::sleep(match then {
             Then::RunsLong => Duration::from_millis(50),
             Then::Leaves => Duration::from_millis(2),
@@ -391,10 +390,9 @@ mod takeover {
     }
 
     fn rounds_of(then: Then, what: &'static str) {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(60), move || {
-            // The reactor exists before the rounds, so A's first sleep is in
-            // `epoll_wait`.
+            // The reactor exists before the rounds.
             let _start_the_reactor = Device::new(new_eventfd(), Watch::INPUT).unwrap();
             // Left to A, the event would wait out the rest of its 400 ms.
             let late: Vec<_> = (0..3).map(|_| round(then)).collect();
@@ -411,24 +409,23 @@ mod takeover {
         );
     }
 
-    /// A `block_on` thread whose polls each run 1 ms of CPU work, woken
-    /// once, 300 ms in: while it polls, the reactor thread takes the role
-    /// (free for longer than the handover time); when the thread sleeps
-    /// again it gets the role back without a poll of its future, so the
-    /// future is polled twice in all, not back to back.
+    /// A `block_on` thread whose polls each run 1 ms of CPU work, with a
+    /// device of its own pending and a task of another executor waiting
+    /// on another, woken once, 300 ms in: the reactor thread's checks
+    /// cost it no poll (it is polled twice in all, not back to back).
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
-    fn the_role_given_back_costs_no_poll() {
-        let _role = exclusive();
+    fn checks_cost_no_poll() {
+        let _reactor = exclusive();
         within(Duration::from_secs(60), || {
-            // A task of another executor waits on a device: the reactor
-            // thread watches closely (takes a role left free for 250 µs).
             let mut foreign = pin!(Device::new(new_eventfd(), Watch::INPUT).unwrap());
             assert!(poll(foreign.as_mut(), &Counter::new().1).is_pending());
+            let mut own = Device::new(new_eventfd(), Watch::INPUT).unwrap();
             let (mut polls, mut started) = (0, false);
             let woken = Arc::new(AtomicBool::new(false));
             pasts::block_on(poll_fn(|cx| {
                 polls += 1;
+                assert!(Pin::new(&mut own).poll(cx).is_pending());
                 let work = Instant::now();
                 while work.elapsed() < Duration::from_millis(1) {
                     std::hint::spin_loop();
@@ -453,12 +450,12 @@ mod takeover {
 
     /// One `block_on` joins a read with a future that wakes itself for
     /// 300 ms, so the thread never sleeps: the data that comes 10 ms in is
-    /// still dispatched (the reactor thread takes the free role), and the
-    /// read finishes long before the busy future does.
+    /// still dispatched (the reactor thread evicts the thread's set), and
+    /// the read finishes long before the busy future does.
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_thread_kept_busy_by_another_future_is_served() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(20), || {
             let start = Instant::now();
             let (mut rx, writer) = byte_after(Duration::from_millis(10));
@@ -494,16 +491,93 @@ mod takeover {
             "a sleeping block_on thread after the owner left",
         );
     }
+
+    /// Poll `device` once inside a `block_on` on this thread, with `waker`
+    /// (another executor's), and return from it: it is pending in this
+    /// thread's set.
+    fn leave_pending(device: &mut Device<UnixStream>, waker: &Waker) {
+        pasts::block_on(poll_fn(|_| {
+            let mut cx = Context::from_waker(waker);
+            assert!(Pin::new(&mut *device).poll(&mut cx).is_pending());
+            Poll::Ready(())
+        }));
+    }
+
+    /// Park until `counter` counts a wake-up (`within` ends a hang).
+    fn until_woken(counter: &Counter) {
+        while counter.wakes() == 0 {
+            thread::park();
+        }
+    }
+
+    /// A device left pending in a thread's set when `block_on` returns:
+    /// the thread never sleeps there again, yet the data that comes later
+    /// wakes the waker.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_left_after_block_on_returns_is_served() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let (mut rx, writer) = byte_after(Duration::from_millis(50));
+            let (counter, waker) = Counter::unparking();
+            leave_pending(&mut rx, &waker);
+            until_woken(&counter);
+            writer.join().unwrap();
+        });
+    }
+
+    /// The same, left by a thread that then ends.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_left_by_a_thread_that_ended_is_served() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let (mut rx, writer) = byte_after(Duration::from_millis(50));
+            let (counter, waker) = Counter::unparking();
+            let rx = thread::spawn(move || {
+                leave_pending(&mut rx, &waker);
+                rx
+            });
+            let _rx = rx.join().unwrap();
+            until_woken(&counter);
+            writer.join().unwrap();
+        });
+    }
+
+    /// One device awaited in turn on `block_on` threads that each end
+    /// after one event: it follows each.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_device_follows_its_task_across_threads() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            let fd = new_eventfd();
+            let (mut reader, writer) = (file(&fd), file(&fd));
+            let mut device = Device::new(fd, Watch::INPUT).unwrap();
+            let bumper = bump_every(writer, 20, Duration::from_millis(2));
+            let mut total = 0;
+            while total < 20 {
+                let round = thread::spawn(move || {
+                    let n = pasts::block_on(next_count(&mut device, &reader));
+                    (device, reader, n)
+                });
+                let n;
+                (device, reader, n) = round.join().unwrap();
+                total += n;
+            }
+            bumper.join().unwrap();
+        });
+    }
 }
 
 mod cadence {
-    //! The reactor thread watches the epoll role closely (every 500 µs)
-    //! only while a task may need it: one of another executor, or a
-    //! `block_on` thread asleep while another owns the role. A program
-    //! whose tasks all run on `pasts::block_on` does not wake it thousands
-    //! of times a second, and a `block_on` thread with no device or timer
-    //! to wait for stays out of the way (it does not own the role, so it is
-    //! not woken to hand events over).
+    //! The reactor thread serves the shared epoll set and checks the
+    //! `block_on` threads' own sets every 10 ms only while one of them is
+    //! awake, and stops once they all sleep. A program whose tasks all run
+    //! on `pasts::block_on` does not wake it often, nor does a task of
+    //! another executor waiting on a device (its event wakes the reactor
+    //! thread, which needs no watching for it), and a `block_on` thread
+    //! with no device or timer to wait for stays out of the way.
 
     use super::*;
     use pasts::linux::Timer;
@@ -524,15 +598,16 @@ mod cadence {
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
-    fn closely_only_while_a_task_may_need_it() {
-        if !in_fresh_process("cadence::closely_only_while_a_task_may_need_it", &[]) {
+    fn rarely_beside_block_on_threads() {
+        if !in_fresh_process("cadence::rarely_beside_block_on_threads", &[]) {
             return;
         }
         // Start the reactor thread.
-        let device = Device::new(new_eventfd(), Watch::INPUT).unwrap();
+        let fd = new_eventfd();
+        let writer = file(&fd);
+        let device = Device::new(fd, Watch::INPUT).unwrap();
         // Another `block_on` thread, idle on a future that is no device (a
-        // channel, a join handle): nothing of the reactor's is for it, so it
-        // neither takes the role nor counts as a sleeper.
+        // channel, a join handle): nothing of the reactor's is for it.
         let stop = Arc::new(AtomicBool::new(false));
         let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
         let idle = {
@@ -555,27 +630,36 @@ mod cadence {
         };
         let idle_waker = waker_rx.recv().unwrap();
         thread::sleep(Duration::from_millis(50));
-        // Every 10 ms over about 200 ms: some 20; every 500 µs: some 400.
+        // Every 10 ms over about 200 ms: some 20; at each wake-up: 100.
         let [quiet, idle_wakes] = sleeps_beside_a_block_on_loop(["pasts-reactor", "idle-block-on"]);
         stop.store(true, Ordering::Release);
         idle_waker.wake();
         idle.join().unwrap();
-        assert!(quiet < 100, "{quiet} reactor wake-ups beside block_on only");
-        // An idle owner of the role would wake for each of the loop's 100
-        // timer events, to hand it over.
+        assert!(quiet < 80, "{quiet} reactor wake-ups beside block_on only");
         assert!(
             idle_wakes < 10,
             "the idle block_on thread woke {idle_wakes} times"
         );
-        // A task of another executor waits on a device: closely from now on.
+        // A task of another executor waits on a device: its event comes
+        // through the shared set, with no more watching.
         let mut device = pin!(device);
-        assert!(poll(device.as_mut(), &Counter::new().1).is_pending());
-        let [close] = sleeps_beside_a_block_on_loop(["pasts-reactor"]);
+        let (counter, waker) = Counter::new();
+        assert!(poll(device.as_mut(), &waker).is_pending());
+        let [foreign] = sleeps_beside_a_block_on_loop(["pasts-reactor"]);
         println!(
-            "reactor wake-ups: {quiet} beside block_on only, {close} with a foreign task; \
+            "reactor wake-ups: {quiet} beside block_on only, {foreign} with a foreign task; \
              the idle block_on thread woke {idle_wakes} times"
         );
-        assert!(close > 200, "{close} reactor wake-ups with a foreign task");
+        assert!(
+            foreign < 80,
+            "{foreign} reactor wake-ups with a foreign task"
+        );
+        bump(&writer);
+        let start = Instant::now();
+        while counter.wakes() == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never woken");
+            thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -590,7 +674,7 @@ mod many {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn thousand_devices() {
-        let _role = shared();
+        let _reactor = shared();
         // Three fds per device (the eventfd and two handles on it).
         raise_fd_limit(3 * N as u64 + 100);
         within(Duration::from_secs(60), || {
@@ -640,16 +724,46 @@ mod many {
 }
 
 mod no_hop {
-    //! `pasts::block_on` waits in the reactor's `epoll_wait` itself: a device
-    //! event is dispatched on the thread that awaits it, not on the reactor
-    //! thread (one thread hop less).
+    //! Each `pasts::block_on` thread waits in `epoll_wait` on its own set: a
+    //! device event is dispatched on the thread that awaits it, not on the
+    //! reactor thread or another `block_on` thread (one thread hop less).
 
     use super::*;
+
+    /// Await `device` with a waker that records the thread it is woken on
+    /// in `threads`, then read its count.
+    fn next_recorded(
+        device: &mut Device,
+        reader: &File,
+        threads: &Arc<Mutex<Vec<ThreadId>>>,
+    ) -> u64 {
+        loop {
+            pasts::block_on(poll_fn(|cx| {
+                let waker = Waker::from(Arc::new(Recording {
+                    inner: cx.waker().clone(),
+                    threads: Arc::clone(threads),
+                }));
+                Pin::new(&mut *device).poll(&mut Context::from_waker(&waker))
+            }));
+            let mut buf = [0; 8];
+            if try_read(reader, &mut buf).is_some() {
+                return u64::from_ne_bytes(buf);
+            }
+        }
+    }
+
+    /// How many of the wakes in `threads` ran on this thread, of how many.
+    fn here(threads: &Mutex<Vec<ThreadId>>) -> (usize, usize) {
+        let me = thread::current().id();
+        let threads = threads.lock().unwrap();
+        let here = threads.iter().filter(|&&id| id == me).count();
+        (here, threads.len())
+    }
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn device_events_dispatched_on_the_awaiting_thread() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         within(Duration::from_secs(20), || {
             let fd = new_eventfd();
             let (reader, writer) = (file(&fd), file(&fd));
@@ -658,33 +772,53 @@ mod no_hop {
             let bumper = bump_every(writer, 100, Duration::from_micros(500));
             let mut total = 0;
             while total < 100 {
-                pasts::block_on(poll_fn(|cx| {
-                    let waker = Waker::from(Arc::new(Recording {
-                        inner: cx.waker().clone(),
-                        threads: Arc::clone(&threads),
-                    }));
-                    match Pin::new(&mut device).poll(&mut Context::from_waker(&waker)) {
-                        Poll::Ready(()) => Poll::Ready(()),
-                        Poll::Pending => Poll::Pending,
-                    }
-                }));
-                let mut buf = [0; 8];
-                if try_read(&reader, &mut buf).is_some() {
-                    total += u64::from_ne_bytes(buf);
-                }
+                total += next_recorded(&mut device, &reader, &threads);
             }
             bumper.join().unwrap();
-            let me = thread::current().id();
-            let threads = threads.lock().unwrap();
-            let here = threads.iter().filter(|&&id| id == me).count();
-            // The first wakes may come from the reactor thread, which owns the
-            // role until this thread first sleeps (and may take it again when
-            // this thread is descheduled for long on a loaded machine); the
-            // rest run here. Without the integration, none would.
+            // Not all: a thread descheduled for long on a loaded machine
+            // has its set taken over by the reactor thread. Without the
+            // integration, none would run here.
+            let (here, all) = here(&threads);
             assert!(
-                here * 2 >= threads.len(),
-                "{here} of {} wakes ran on the awaiting thread",
-                threads.len()
+                here * 2 >= all,
+                "{here} of {all} wakes ran on the awaiting thread"
+            );
+        });
+    }
+
+    /// Two `block_on` threads in a ping-pong over two eventfds: each one's
+    /// device events are dispatched on that thread (with one epoll wait
+    /// shared by both, the other thread relays about half of them).
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn two_threads_each_dispatch_their_own() {
+        let _reactor = exclusive();
+        within(Duration::from_secs(20), || {
+            const ROUNDS: u64 = 200;
+            let (ab, ba) = (new_eventfd(), new_eventfd());
+            let (ab_writer, ba_writer) = (file(&ab), file(&ba));
+            let side = |input: OwnedFd, out: File, first: bool| {
+                move || {
+                    let reader = file(&input);
+                    let mut device = Device::new(input, Watch::INPUT).unwrap();
+                    let threads = Arc::new(Mutex::new(Vec::new()));
+                    if first {
+                        bump(&out);
+                    }
+                    for _ in 0..ROUNDS {
+                        next_recorded(&mut device, &reader, &threads);
+                        bump(&out);
+                    }
+                    here(&threads)
+                }
+            };
+            let b = thread::spawn(side(ab, ba_writer, false));
+            let (a_here, a_all) = side(ba, ab_writer, true)();
+            let (b_here, b_all) = b.join().unwrap();
+            // Again not all, on a loaded machine.
+            assert!(
+                (a_here + b_here) * 10 >= (a_all + b_all) * 9,
+                "{a_here} of {a_all} and {b_here} of {b_all} wakes ran on the awaiting thread"
             );
         });
     }
@@ -725,7 +859,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn pipe_input() {
-        let _role = shared();
+        let _reactor = shared();
         let (rx, tx) = pipe();
         let got = read_after(rx, move || File::from(tx).write_all(b"pipe").unwrap());
         assert_eq!(got, b"pipe");
@@ -734,7 +868,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn eventfd_input() {
-        let _role = shared();
+        let _reactor = shared();
         let fd = new_eventfd();
         let writer = file(&fd);
         let got = read_after(fd, move || bump(&writer));
@@ -744,7 +878,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn socketpair_input() {
-        let _role = shared();
+        let _reactor = shared();
         let (mut tx, rx) = UnixStream::pair().unwrap();
         rx.set_nonblocking(true).unwrap();
         let got = read_after(rx.into(), move || tx.write_all(b"sock").unwrap());
@@ -754,7 +888,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn pipe_output_after_drain() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             let (rx, tx) = pipe();
             let writer = file(&tx);
@@ -794,7 +928,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn input_or_output_combined() {
-        let _role = shared();
+        let _reactor = shared();
         within(LIMIT, || {
             let (a, _b) = UnixStream::pair().unwrap();
             a.set_nonblocking(true).unwrap();
@@ -808,7 +942,7 @@ mod readiness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn hang_up_is_ready() {
-        let _role = shared();
+        let _reactor = shared();
         let (rx, tx) = pipe();
         // The read end of a pipe whose writer closed is readable (EOF).
         let got = read_after(rx, move || drop(tx));
@@ -817,7 +951,7 @@ mod readiness {
 
     #[test]
     fn device_is_send_sync_unpin() {
-        let _role = shared();
+        let _reactor = shared();
         fn check<T: Send + Sync + Unpin + std::fmt::Debug>() {}
         check::<Device>();
     }
@@ -832,7 +966,7 @@ mod unread {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn unread_data_keeps_it_ready() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut tx, rx) = UnixStream::pair().unwrap();
             rx.set_nonblocking(true).unwrap();
@@ -859,7 +993,7 @@ mod unread {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn drained_device_waits() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let (mut tx, rx) = UnixStream::pair().unwrap();
             rx.set_nonblocking(true).unwrap();
@@ -889,7 +1023,7 @@ mod waker_panic {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn panicking_waker_is_contained() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(20), || {
             let waker = Waker::from(Arc::new(Panics));
             for round in 0..3 {
@@ -932,7 +1066,7 @@ mod foreign_lateness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn tokio_like_task_beside_cpu_bursts() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         let late =
             beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| queue_block_on(fut).0));
         lateness(late, "tokio-like: readiness");
@@ -941,7 +1075,7 @@ mod foreign_lateness {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn futures_like_task_beside_cpu_bursts() {
-        let _role = exclusive();
+        let _reactor = exclusive();
         let late =
             beside_cpu_bursts(|| readiness_lateness(rounds(200), |fut| park_block_on(fut).0));
         lateness(late, "futures-like: readiness");
@@ -959,7 +1093,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn read_with_accepts_a_burst_of_100_pending_connections() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(30), || {
             let listener = tcp_listener();
             let addr = listener.local_addr().unwrap();
@@ -986,7 +1120,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn write_with_on_a_full_socket_waits_and_resumes() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(30), || {
             let (tx, mut rx) = UnixStream::pair().unwrap();
             // Watching input only: `write_with` waits for output anyway.
@@ -1029,7 +1163,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn a_borrowed_object_survives_a_failed_new() {
-        let _role = shared();
+        let _reactor = shared();
         let listener = tcp_listener();
         let first = Device::new(&listener, Watch::INPUT).unwrap();
         let err = Device::new(&listener, Watch::INPUT).unwrap_err();
@@ -1064,7 +1198,7 @@ mod io {
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
     fn echo_server_with_1000_clients_from_4_threads() {
-        let _role = shared();
+        let _reactor = shared();
         within(Duration::from_secs(60), || {
             let per_thread = rounds(250);
             let total = per_thread * 4;

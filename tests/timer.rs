@@ -732,8 +732,8 @@ mod reset {
 mod foreign_lateness {
     //! A task on another executor is served however a `pasts::block_on`
     //! thread spends its time: while it alternates short waits and 50 ms
-    //! CPU bursts (leaving the reactor's role free), the reactor thread
-    //! takes over, so a 1 ms timer is never tens of milliseconds late.
+    //! CPU bursts (collecting no events during those), a 1 ms timer is
+    //! never tens of milliseconds late.
 
     use super::*;
 

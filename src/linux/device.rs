@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
-use super::reactor::{events, note_waiter, Reactor, Registration, READ, WRITE};
+use super::reactor::{Reactor, Registration, READ, WRITE};
 use super::sys;
 
 /// Which readiness a [`Device`] waits for when awaited. Combine with `|`.
@@ -53,12 +53,13 @@ impl BitOr for Watch {
 ///   while unread data remains completes at once, and a readiness that came
 ///   before the first await is not lost. It may be ready spuriously.
 ///
-/// Works on any executor (pasts, tokio, futures, smol): one process-wide
-/// epoll reactor dispatches readiness to whatever waker polled last. Fds
+/// Works on any executor (pasts, tokio, futures, smol): the epoll reactor
+/// dispatches readiness to whatever waker polled last. Fds
 /// that epoll refuses (`EPERM`: regular files, `/dev/null`) are always
-/// ready, as `poll(2)` reports them. The waker is called on whichever thread
-/// collects epoll events (a sleeping `pasts::block_on` thread or the
-/// reactor thread), so a waker must not block, nor run a future inline.
+/// ready, as `poll(2)` reports them. The waker is called on the thread
+/// that collects the fd's events: the `pasts::block_on` thread that polled
+/// the device last, as it sleeps, else the reactor thread; so a waker must
+/// not block, nor run a future inline.
 ///
 /// Dropping the device deregisters the fd, then drops the I/O object; an
 /// event already in flight for it is ignored.
@@ -86,13 +87,7 @@ pub struct Device<T: AsFd = OwnedFd> {
 }
 
 /// A device's place in the reactor; dropping it deregisters the fd.
-struct Registered {
-    reactor: &'static Reactor,
-    shared: Arc<Registration>,
-    token: u64,
-    /// The device's fd, open for as long as this lives.
-    fd: RawFd,
-}
+struct Registered(Arc<Registration>);
 
 impl<T: AsFd> Device<T> {
     /// Make `io`'s fd non-blocking and register it with the reactor
@@ -131,31 +126,9 @@ impl<T: AsFd> Device<T> {
         let context = |e| sys::context(format_args!("pasts::linux::Device::new(fd {raw})"), e);
         sys::set_nonblocking(fd).map_err(context)?;
         let reactor = Reactor::get().map_err(context)?;
-        let (shared, token) = reactor.insert(watch.0).map_err(context)?;
-        let added = sys::epoll_ctl(
-            reactor.epoll(),
-            sys::EPOLL_CTL_ADD,
-            fd,
-            events(watch.0),
-            token,
-        );
-        let registration = match added {
-            Ok(()) => Some(Registered {
-                reactor,
-                shared,
-                token,
-                fd: fd.as_raw_fd(),
-            }),
-            Err(err) => {
-                reactor.remove(token);
-                if sys::errno(&err) != Some(sys::EPERM) {
-                    return Err(context(err));
-                }
-                None
-            }
-        };
+        let registration = reactor.register(fd, watch.0).map_err(context)?;
         Ok(Device {
-            registration,
+            registration: registration.map(Registered),
             io,
             watch,
         })
@@ -289,7 +262,7 @@ impl<T: AsFd> Device<T> {
         mut op: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
-            let tick = self.registration.as_ref().map(|r| r.shared.tick());
+            let tick = self.registration.as_ref().map(|r| r.0.tick());
             match op(&mut self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 done => return done,
@@ -308,17 +281,10 @@ impl<T: AsFd> Device<T> {
                     }
                     return Poll::Ready(());
                 };
-                let watch = |events| {
-                    let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
-                    sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
-                };
                 let seen = seen.take().flatten();
-                match registered.shared.poll_io(dir, seen, cx.waker(), watch) {
+                match registered.0.poll_io(dir, seen, cx.waker()) {
                     true => Poll::Ready(()),
-                    false => {
-                        note_waiter();
-                        Poll::Pending
-                    }
+                    false => Poll::Pending,
                 }
             })
             .await;
@@ -328,19 +294,17 @@ impl<T: AsFd> Device<T> {
 
 impl<T: AsFd> Device<T> {
     /// The device's readiness, as its `poll`, for the reactor's own users
-    /// (the timer driver): their wait is not a task's (see `note_waiter`).
+    /// (the timer driver).
     pub(crate) fn poll_ready(&self, waker: &Waker) -> Poll<()> {
-        let Some(registered) = &self.registration else {
-            return Poll::Ready(());
-        };
-        let recheck = |events| {
-            let (epoll, op) = (registered.reactor.epoll(), sys::EPOLL_CTL_MOD);
-            sys::epoll_ctl(epoll, op, self.io.as_fd(), events, registered.token)
-        };
-        match registered.shared.poll_level(self.watch.0, waker, recheck) {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
+        match &self.registration {
+            Some(registered) if !registered.0.poll_level(self.watch.0, waker) => Poll::Pending,
+            _ => Poll::Ready(()),
         }
+    }
+
+    /// The registration (`None`: always ready).
+    pub(crate) fn registration(&self) -> Option<&Arc<Registration>> {
+        self.registration.as_ref().map(|registered| &registered.0)
     }
 }
 
@@ -348,20 +312,13 @@ impl<T: AsFd> Future for Device<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let ready = self.poll_ready(cx.waker());
-        if ready.is_pending() {
-            note_waiter();
-        }
-        ready
+        self.poll_ready(cx.waker())
     }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        // Ignored: DEL fails only if the fd is not in the set, and then
-        // there is nothing to remove.
-        let _ = sys::epoll_delete(self.reactor.epoll(), self.fd);
-        self.reactor.remove(self.token);
+        self.0.deregister();
     }
 }
 

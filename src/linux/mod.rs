@@ -3,13 +3,14 @@
 //! [`Device`] makes any I/O object with a file descriptor async: its
 //! `read_with`/`write_with` retry a non-blocking call whenever the fd is
 //! ready, and the device itself is a re-pollable future that is ready
-//! whenever the fd is. It works on any executor: one process-wide epoll
-//! reactor, started with the first device, wakes whatever waker polled the
-//! device last. [`pasts::block_on`](crate::block_on) waits in
-//! that reactor's `epoll_wait` itself when it can, so a device wakes the
-//! thread that awaits it with no hop through a reactor thread; a reactor
-//! thread serves the other executors. [`Timer`] and [`Interval`] share one
-//! timerfd, driven through the same reactor, however many there are.
+//! whenever the fd is. It works on any executor: an epoll reactor,
+//! started with the first device, wakes whatever waker polled the device
+//! last. Each [`pasts::block_on`](crate::block_on) thread that awaits a
+//! device sleeps in `epoll_wait` on an epoll set of its own, which the
+//! device joins when polled there, so its event wakes the thread that
+//! awaits it with no hop through another thread; a reactor thread serves
+//! the other executors. [`Timer`] and [`Interval`] share one timerfd,
+//! driven through the same reactor, however many there are.
 //!
 //! ```rust
 //! use pasts::linux::{Device, Watch};
@@ -32,13 +33,14 @@
 //!   (`-1` to an [`io::Error`](std::io::Error) that says what failed,
 //!   `EINTR` retried there), `#[repr(C)]` structs with compile-time layout
 //!   asserts, and `const fn`s that build ioctl numbers.
-//! - `reactor`: the epoll set, its slab of registrations (epoll data is a
-//!   slab index + generation, never a pointer), `react`, which waits for
-//!   events and wakes the registered wakers, and the *role*: which thread
-//!   waits in `epoll_wait` (a sleeping `block_on` thread, else the reactor
-//!   thread). The reactor is the `Park` it installs in `thread.rs` (the
-//!   core's seam): `block_on` sleeps through it, and an interrupt of a
-//!   thread asleep there writes the reactor's eventfd.
+//! - `reactor`: the epoll sets (the reactor thread's shared one, one per
+//!   `block_on` thread that polled a device), the slab of registrations
+//!   (epoll data is a slab index + generation, never a pointer), `react`,
+//!   which waits for events and wakes the registered wakers, and the
+//!   moves of a registration to the set of the thread that polls it. The
+//!   reactor is the `Park` it installs in `thread.rs` (the core's seam):
+//!   `block_on` sleeps through it, and an interrupt of a thread asleep
+//!   there writes that thread's eventfd (the core's `Unpark`).
 //! - `device`: [`Device`] and [`Watch`].
 //!
 //! **How other modules hook into the reactor** (the timer does this): they
@@ -47,9 +49,9 @@
 //! waker's `wake` runs on the thread that dispatches epoll events, right
 //! after the event: it may read the fd, fire expired entries (waking the
 //! users' wakers), re-arm the fd and poll the `Device` again to register
-//! its waker again — all inline, with no lock of the reactor held. It must not block and
-//! must not call `block_on` (the dispatching thread may be a `block_on`
-//! thread that owns the role, or the reactor thread).
+//! its waker again — all inline, with no lock of the reactor held. It must
+//! not block and must not call `block_on` (the dispatching thread may be a
+//! `block_on` thread, or the reactor thread).
 
 #[cfg(feature = "audio")]
 mod alsa_sys;

@@ -1,6 +1,8 @@
-//! The process-wide epoll reactor behind [`Device`](super::Device).
+//! The epoll reactor behind [`Device`](super::Device) and the timers.
 //!
-//! One epoll set holds every registered fd, edge-triggered, with the
+//! # Tokens
+//!
+//! Every registered fd is in an epoll set, edge-triggered, with the
 //! registration's *token* as epoll data: slab index (low 32 bits) and the
 //! slot's generation (high 32 bits), never a pointer. Whoever dispatches an
 //! event looks the token up in the slab under its lock; a slot freed by a
@@ -9,80 +11,69 @@
 //! `Arc`. No use-after-free is possible, and dropping a device frees its
 //! slot for reuse at once.
 //!
-//! # Who waits in `epoll_wait`: the role
+//! # Homes
 //!
-//! One thread at a time, the *owner*, waits in `epoll_wait` and dispatches
-//! events. A thread in `pasts::block_on` with nothing to do takes the role
-//! if it is free ([`Reactor::sleep`]), once its tasks ever waited on a
-//! device or timer (else it has no event to collect and sleeps plainly,
-//! leaving the role to those that do): it then waits for its own wake-up
-//! and for device events at once, so a device it awaits wakes it with no
-//! thread hop. Its interrupt is told (state HOOKED) to end the `epoll_wait`
-//! with an eventfd write. It gives the role back as soon as it wakes,
-//! before it polls its future, so a future that blocks cannot starve
-//! others. A `block_on` thread that finds the role taken by another
-//! `block_on` thread sleeps on its own interrupt: the owner dispatches its
-//! events, and when the owner wakes to run its future instead, the reactor
-//! thread takes the role over (below). The owner does not hand the role to
-//! a sleeping thread as it wakes: that wake-up would be spent whenever the
-//! owner sleeps again soon (a ping-pong between two threads), a context
-//! switch per message.
+//! There is one *shared* epoll set, which the reactor thread
+//! (`pasts-reactor`, started with the first device) waits on for ever, and
+//! one per thread that polled a device or timer inside `pasts::block_on`
+//! (made then). Each has an eventfd that ends a wait on it. A registration
+//! is in one set, its *home*: each poll moves it to the set of the polling
+//! thread, that thread's own inside `block_on` and the shared one
+//! elsewhere (`EPOLL_CTL_ADD` there, which reports a readiness the fd
+//! already has as a new event, then `EPOLL_CTL_DEL` from the old set). So
+//! a `block_on` thread sleeps in `epoll_wait` on its own set, the events
+//! of what it waits for wake it with no thread hop, and its waker ends the
+//! wait with an eventfd write; the reactor thread serves every other
+//! executor. A registration's home, readiness and waker change under its
+//! lock only.
 //!
-//! The reactor thread (`pasts-reactor`, started with the first device) is
-//! for everyone else: other executors (tokio, futures, smol), and events
-//! nobody collects because the `block_on` threads are busy or gone. It
-//! takes the role once it has stayed free for a *handover* time, so a
-//! `block_on` thread that sleeps again sooner keeps it, and at once when a
-//! thread that ran `block_on` ends while another sleeps ([`Park::leave`]).
-//! While a `block_on` thread owns the role it looks again every *check*,
-//! and after a while it stops looking until that thread's release wakes
-//! it. How closely it watches depends on who may be waiting ([`Cadence`]):
-//! [`FAST`] (check every 500 µs, take after 250 µs free) once a task of
-//! another executor waited on a device or timer, or while a `block_on`
-//! thread sleeps under another's role, so their events wait at most about
-//! 500 µs while the owner runs;
-//! [`SLOW`] (10 ms, 20 ms) otherwise: every waiting task then runs on the
-//! `block_on` thread that collects its events as it sleeps, and a
-//! `block_on` loop of short waits does not wake the reactor thread
-//! thousands of times a second.
+//! # Eviction
 //!
-//! The reactor thread keeps the role until a `block_on` thread wants to
-//! sleep: that one counts itself in `waiting`, writes the eventfd and waits
-//! (hooked, so its own wake-up ends the wait too) until the reactor thread
-//! gives the role back; then it takes the role without polling its future.
-//!
-//! ```text
-//!  owner:  FREE --block_on sleeps-----------------> BLOCK_ON --wakes--> FREE
-//!          FREE --free for the handover time------> THREAD
-//!               (or a block_on thread ended)
-//!          THREAD --block_on sleeps (eventfd)------> FREE --> BLOCK_ON
-//! ```
-use core::cell::Cell;
+//! A `block_on` thread collects its set only as it sleeps. One that stays
+//! awake (a future that keeps waking itself, a poll that blocks, another
+//! executor run inside `block_on`) or that left `block_on` would strand
+//! its registrations' events, so the reactor thread checks every [`CHECK`]:
+//! a thread's set that holds registrations, was not waited on since the
+//! last check and is not waited on now is *evicted*: its registrations
+//! move to the shared set (their next poll moves them back). A thread that
+//! ends evicts its own. After [`QUIET`] checks that found every such set
+//! waited on, the reactor thread stops checking (`idle`) until a thread
+//! wakes from its set or a registration moves into one: that thread then
+//! writes the shared eventfd.
+use core::cell::{Cell, OnceCell};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
 use core::time::Duration;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 use std::vec::Vec;
 
 use super::sys;
-use crate::thread::{in_block_on, install_park, Park};
+use crate::thread::{in_block_on, install_park, Park, Unpark};
 use crate::{Interrupt, ThreadInterrupt};
 
-/// The token of the reactor's own eventfd (no slab index is `u32::MAX`).
+/// The token of a set's own eventfd (no slab index is `u32::MAX`).
 const NOTIFY: u64 = u64::MAX;
 
-// A registration's readiness. The fd is in epoll once, edge-triggered, for
-// the directions of its `Watch` (`interest`); `read_with`/`write_with` add
-// the other one the first time they wait for it (one `EPOLL_CTL_MOD`, which
+/// How often the reactor thread checks the threads' sets while one is
+/// awake: a thread that stays awake longer strands its events that long.
+const CHECK: Duration = Duration::from_millis(10);
+
+/// Checks that found every thread's set waited on before the reactor
+/// thread stops checking.
+const QUIET: u32 = 10;
+
+// A registration's readiness. The fd is in epoll, edge-triggered, for the
+// directions of its `Watch` (`interest`); `read_with`/`write_with` add the
+// other one the first time they wait for it (one `EPOLL_CTL_MOD`, which
 // also reports a readiness the fd already has). Each event reports what
-// the fd is ready for after something happened on it. Under the registration's lock, `ready`
-// holds the directions (`READ`, `WRITE`) reported and not cleared since,
-// and every event bumps `tick`. The device polls (one task at a time: it
-// takes `&mut`); the dispatcher fires:
+// the fd is ready for after something happened on it. Under the
+// registration's lock, `ready` holds the directions (`READ`, `WRITE`)
+// reported and not cleared since, and every event bumps `tick`. The device
+// polls (one task at a time: it takes `&mut`); the dispatcher fires:
 //
 //   fire(events):  ready |= events' directions, tick += 1, wake the waker
 //                  if it waits for one of them (`wants`)
@@ -97,7 +88,7 @@ const NOTIFY: u64 = u64::MAX;
 // No readiness is lost: a direction is cleared only when the I/O call said
 // "not ready" after the last event (or when an await consumed it, and then
 // the MOD re-checks), and the waker is stored before, so the next edge
-// finds it.
+// finds it. A move to another set re-checks like the MOD.
 
 /// The input direction (`EPOLLIN`, and hang-up or error).
 pub(crate) const READ: u8 = 1;
@@ -115,16 +106,149 @@ pub(crate) fn events(dirs: u8) -> u32 {
     read | write | sys::EPOLLET
 }
 
-/// What a device and the dispatcher share.
+/// The directions epoll `events` make ready (hang-up and error: both).
+fn directions(events: u32) -> u8 {
+    let both = sys::EPOLLHUP | sys::EPOLLERR;
+    let read = if events & (sys::EPOLLIN | sys::EPOLLRDHUP | sys::EPOLLPRI | both) != 0 {
+        READ
+    } else {
+        0
+    };
+    let write = if events & (sys::EPOLLOUT | both) != 0 {
+        WRITE
+    } else {
+        0
+    };
+    read | write
+}
+
+/// An epoll set and the eventfd that ends a wait on it.
 #[derive(Debug)]
+pub(crate) struct Poller {
+    epoll: OwnedFd,
+    notify: OwnedFd,
+    /// Registrations whose home this is (a thread's set only).
+    homed: AtomicUsize,
+    /// Its thread waits on it now.
+    asleep: AtomicBool,
+    /// Waits on it so far.
+    waits: AtomicUsize,
+    /// `waits` at the reactor thread's last check.
+    checked: AtomicUsize,
+}
+
+impl Poller {
+    fn new() -> io::Result<Arc<Poller>> {
+        let poller = Poller {
+            epoll: sys::epoll_create()?,
+            notify: sys::eventfd(0)?,
+            homed: AtomicUsize::new(0),
+            asleep: AtomicBool::new(false),
+            waits: AtomicUsize::new(0),
+            checked: AtomicUsize::new(0),
+        };
+        // Level-triggered: stays ready until `react` drains it.
+        let notify = poller.notify.as_raw_fd();
+        sys::epoll_ctl(
+            poller.epoll(),
+            sys::EPOLL_CTL_ADD,
+            notify,
+            sys::EPOLLIN,
+            NOTIFY,
+        )?;
+        Ok(Arc::new(poller))
+    }
+
+    fn epoll(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
+    /// Wait up to `timeout_ms` (-1: forever) for events, call `woke`, and
+    /// dispatch them: mark each registration ready and wake its waker.
+    fn react(&self, slab: &Mutex<Slab>, timeout_ms: i32, woke: impl FnOnce()) -> io::Result<()> {
+        let mut events = [sys::EpollEvent::new(0, 0); 64];
+        let n = sys::epoll_wait(self.epoll(), &mut events, timeout_ms);
+        woke();
+        for event in &events[..n?] {
+            let token = event.data();
+            if token == NOTIFY {
+                // Ignored: EAGAIN means the counter was drained already (a
+                // late wake-up); reading an eventfd cannot fail otherwise.
+                let _ = sys::read_u64(self.notify.as_fd());
+                continue;
+            }
+            let registration = {
+                let slab = lock(slab);
+                match slab.slots.get(index(token)) {
+                    Some(slot) if slot.generation == generation(token) => slot.registration.clone(),
+                    // The device was dropped after the event was queued.
+                    _ => None,
+                }
+            };
+            if let Some(registration) = registration {
+                // A waker that panics (a bug in its executor, reported by the
+                // panic hook) must not cost the batch's other events, whose
+                // edges are spent, nor unwind into an unrelated `block_on`
+                // or end the reactor thread: it is contained here.
+                let events = event.events();
+                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire(events)));
+            }
+        }
+        Ok(())
+    }
+
+    /// A `block_on` thread's sleep on its own set, dispatching events,
+    /// until `me` is interrupted.
+    fn sleep(&self, reactor: &Reactor, me: &ThreadInterrupt) -> io::Result<()> {
+        while me.begin_hooked() {
+            self.asleep.store(true, Ordering::SeqCst);
+            let mut woken = false;
+            // Back to EMPTY before dispatching, so waking `me` from the
+            // dispatch costs no eventfd write.
+            let polled = self.react(&reactor.slab, -1, || {
+                woken = me.end_hooked();
+                self.asleep.store(false, Ordering::SeqCst);
+                self.waits.fetch_add(1, Ordering::Relaxed);
+                reactor.watch(self);
+            });
+            if polled.is_err() {
+                // Keep a wake-up that came meanwhile for the plain
+                // `wait_for` the caller falls back to.
+                if woken {
+                    me.interrupt();
+                }
+                return polled;
+            }
+            if woken {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Unpark for Poller {
+    fn unpark(&self) {
+        // Ignored: the only possible failure is EAGAIN when the counter is
+        // at its maximum, and then the eventfd is already readable.
+        let _ = sys::write_u64(self.notify.as_fd(), 1);
+    }
+}
+
+/// What a device and the dispatcher share.
 pub(crate) struct Registration {
+    reactor: &'static Reactor,
+    token: u64,
+    /// The device's fd: open while `home` is set.
+    fd: RawFd,
     /// Events so far; changed only under `inner`'s lock.
     tick: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
+    /// The set the fd is in; `None` once deregistered.
+    home: Option<Arc<Poller>>,
     /// The directions epoll watches.
     interest: u8,
     ready: u8,
@@ -144,16 +268,11 @@ impl Registration {
     /// store `waker`. `seen`: the I/O call just returned `WouldBlock`, with
     /// [`tick`](Self::tick) read before it: then `want` is cleared first,
     /// unless an event came since. A direction epoll does not watch yet is
-    /// added with `watch` (given the epoll events); if that fails, ready, so
-    /// the caller's I/O meets the fd's error.
-    pub(crate) fn poll_io(
-        &self,
-        want: u8,
-        seen: Option<usize>,
-        waker: &Waker,
-        watch: impl FnOnce(u32) -> io::Result<()>,
-    ) -> bool {
+    /// added; if that fails, ready, so the caller's I/O meets the fd's
+    /// error.
+    pub(crate) fn poll_io(&self, want: u8, seen: Option<usize>, waker: &Waker) -> bool {
         let mut inner = lock(&self.inner);
+        self.follow(&mut inner);
         if seen == Some(self.tick.load(Ordering::Relaxed)) {
             inner.ready &= !want;
         }
@@ -162,7 +281,7 @@ impl Registration {
         }
         if inner.interest & want != want {
             let interest = inner.interest | want;
-            if watch(events(interest)).is_err() {
+            if self.ctl(&inner, sys::EPOLL_CTL_MOD, interest).is_err() {
                 return true;
             }
             inner.interest = interest;
@@ -177,28 +296,71 @@ impl Registration {
     }
 
     /// Ready if the fd was reported ready for a direction of `want` since
-    /// that was last consumed (consuming it); else store `waker` and call
-    /// `recheck` with the epoll events watched: an `EPOLL_CTL_MOD`, after
-    /// which epoll reports a readiness the fd has now (unread data) as a new
-    /// event, so the waker is woken through the reactor. If that fails,
-    /// ready, so the caller's I/O meets the fd's error.
-    pub(crate) fn poll_level(
-        &self,
-        want: u8,
-        waker: &Waker,
-        recheck: impl FnOnce(u32) -> io::Result<()>,
-    ) -> bool {
+    /// that was last consumed (consuming it); else store `waker` and
+    /// re-check with an `EPOLL_CTL_MOD`, after which epoll reports a
+    /// readiness the fd has now (unread data) as a new event, so the waker
+    /// is woken through the reactor. If that fails, ready, so the caller's
+    /// I/O meets the fd's error.
+    pub(crate) fn poll_level(&self, want: u8, waker: &Waker) -> bool {
         let mut inner = lock(&self.inner);
+        let moved = self.follow(&mut inner);
         if inner.ready & want != 0 {
             inner.ready &= !want;
             return true;
         }
         inner.wants = want;
         let old = store(&mut inner.waker, waker);
-        let interest = inner.interest;
+        // A move re-checked already.
+        let failed = !moved
+            && self
+                .ctl(&inner, sys::EPOLL_CTL_MOD, inner.interest)
+                .is_err();
         drop(inner);
         drop(old);
-        recheck(events(interest)).is_err()
+        failed
+    }
+
+    /// Move to the polling thread's set (see the module docs), as a poll
+    /// does; for the timer driver, whose timers are polled apart from its
+    /// timerfd.
+    pub(crate) fn follow_poller(&self) {
+        self.follow(&mut lock(&self.inner));
+    }
+
+    /// Move to the polling thread's set if it is not there; true if it
+    /// moved. If the move fails, it stays.
+    fn follow(&self, inner: &mut Inner) -> bool {
+        self.reactor.with_here(|here| {
+            let away = inner
+                .home
+                .as_ref()
+                .is_some_and(|home| !Arc::ptr_eq(home, here));
+            away && self.move_to(inner, here).is_ok()
+        })
+    }
+
+    /// Move the fd from its home to `to`'s set.
+    fn move_to(&self, inner: &mut Inner, to: &Arc<Poller>) -> io::Result<()> {
+        let Some(home) = inner.home.clone() else {
+            return Ok(());
+        };
+        inner.home = Some(Arc::clone(to));
+        if let Err(err) = self.ctl(inner, sys::EPOLL_CTL_ADD, inner.interest) {
+            inner.home = Some(home);
+            return Err(err);
+        }
+        // Ignored: DEL fails only if the fd is not in the set.
+        let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
+        self.reactor.moved(&home, to);
+        Ok(())
+    }
+
+    /// `epoll_ctl(op)` on the home set, watching `interest`.
+    fn ctl(&self, inner: &Inner, op: i32, interest: u8) -> io::Result<()> {
+        match &inner.home {
+            Some(home) => sys::epoll_ctl(home.epoll(), op, self.fd, events(interest), self.token),
+            None => Ok(()),
+        }
     }
 
     /// The dispatcher's side: record what the event reports and wake the
@@ -218,6 +380,19 @@ impl Registration {
             waker.wake();
         }
     }
+
+    /// Take the fd out of epoll and free the slot: a late event is ignored
+    /// from now on. The caller closes the fd only after this.
+    pub(crate) fn deregister(&self) {
+        let mut inner = lock(&self.inner);
+        if let Some(home) = inner.home.take() {
+            // Ignored: DEL fails only if the fd is not in the set.
+            let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
+            self.reactor.moved(&home, &self.reactor.shared);
+        }
+        drop(inner);
+        self.reactor.remove(self.token);
+    }
 }
 
 /// Store `waker` in `slot` unless it wakes the same task; returns the
@@ -229,162 +404,57 @@ fn store(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
     }
 }
 
-/// The directions epoll `events` make ready (hang-up and error: both).
-fn directions(events: u32) -> u8 {
-    let both = sys::EPOLLHUP | sys::EPOLLERR;
-    let read = if events & (sys::EPOLLIN | sys::EPOLLRDHUP | sys::EPOLLPRI | both) != 0 {
-        READ
-    } else {
-        0
-    };
-    let write = if events & (sys::EPOLLOUT | both) != 0 {
-        WRITE
-    } else {
-        0
-    };
-    read | write
-}
-
 /// One slab slot: the generation counts how often the slot was freed.
-#[derive(Debug)]
 struct Slot {
     generation: u32,
     registration: Option<Arc<Registration>>,
 }
 
 /// Registrations by index, with a free list of indices to reuse.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Slab {
     slots: Vec<Slot>,
     free: Vec<u32>,
 }
 
-/// Who owns the role (see the module docs).
-const FREE: u8 = 0;
-const BLOCK_ON: u8 = 1;
-const THREAD: u8 = 2;
-
-/// How closely the reactor thread watches the role.
-#[derive(Debug)]
-struct Cadence {
-    /// How often it looks while a `block_on` thread owns the role: a role
-    /// given back waits at most about this long to be noticed.
-    check: Duration,
-    /// How long the role stays free before it takes it: a `block_on` thread
-    /// that sleeps again sooner keeps it without a handover.
-    handover: Duration,
-    /// How long one `block_on` thread owns the role before it stops looking;
-    /// that thread's release then wakes it.
-    idle_after: Duration,
-}
-
-/// While a task of another executor ever waited on a device or timer, or a
-/// `block_on` thread sleeps while another owns the role: their events have
-/// no other collector while the owner runs.
-const FAST: Cadence = Cadence {
-    check: Duration::from_micros(500),
-    handover: Duration::from_micros(250),
-    idle_after: Duration::from_millis(5),
-};
-
-/// Otherwise: every waiting task runs on a `block_on` thread, which
-/// collects its own events when it sleeps. The reactor thread only covers
-/// what nobody foresaw (a waker handed to another thread) and sleeps
-/// through a `block_on` loop of short waits (audio periods, frames).
-const SLOW: Cadence = Cadence {
-    check: Duration::from_millis(10),
-    handover: Duration::from_millis(20),
-    idle_after: Duration::from_millis(100),
-};
-
-/// The role and what the reactor thread watches.
-#[derive(Debug)]
-struct Role {
-    owner: u8,
-    /// When `owner` last changed.
-    since: Instant,
-    /// `block_on` threads waiting for the reactor thread to give the role
-    /// back (on [`Reactor::handback`]).
-    waiting: usize,
-    /// The reactor thread sleeps without a timeout: a release must wake it.
-    thread_idle: bool,
-    /// The reactor thread watches with the [`FAST`] cadence: a release
-    /// that leaves a sleeping `block_on` thread need not wake it.
-    fast: bool,
-    /// A thread that ran `block_on` ended while the role was free and a
-    /// `block_on` thread slept: take the role at once (see
-    /// [`Reactor::leave`]).
-    urgent: bool,
-}
-
-impl Role {
-    fn set(&mut self, owner: u8) {
-        self.owner = owner;
-        self.since = Instant::now();
-        self.urgent = false;
-    }
-}
-
-/// The epoll set, its slab, and the eventfd that interrupts `epoll_wait`.
-#[derive(Debug)]
+/// The shared set, the slab, and the threads' sets.
 pub(crate) struct Reactor {
-    epoll: OwnedFd,
-    notify: OwnedFd,
+    shared: Arc<Poller>,
     slab: Mutex<Slab>,
-    role: Mutex<Role>,
-    /// Where the reactor thread waits between checks.
-    check: Condvar,
-    /// Where `block_on` threads wait for the reactor thread to give the
-    /// role back.
-    handback: Condvar,
+    /// The threads' sets, for the checks.
+    threads: Mutex<Vec<Arc<Poller>>>,
+    /// The reactor thread stopped checking (see the module docs).
+    idle: AtomicBool,
     thread_started: AtomicBool,
-    /// A task of another executor waited on a device or timer (for good).
-    foreign: AtomicBool,
-    /// `block_on` threads asleep while another `block_on` thread owns the
-    /// role.
-    sleepers: AtomicUsize,
 }
 
 /// The reactor if a device was ever made (else `block_on` sleeps plainly).
 static REACTOR: OnceLock<Reactor> = OnceLock::new();
 
+/// A thread's own set, evicted when the thread ends.
+struct Own(OnceCell<Option<Arc<Poller>>>);
+
+impl Drop for Own {
+    fn drop(&mut self) {
+        if let (Some(Some(poller)), Some(reactor)) = (self.0.get(), REACTOR.get()) {
+            lock(&reactor.threads).retain(|p| !Arc::ptr_eq(p, poller));
+            reactor.evict(poller);
+        }
+    }
+}
+
 std::thread_local! {
     /// Set on the reactor thread only.
     static ON_REACTOR_THREAD: Cell<bool> = const { Cell::new(false) };
-    /// Set once a task of this thread's `block_on` waited on a device or
-    /// timer.
-    static WAITS_ON_REACTOR: Cell<bool> = const { Cell::new(false) };
+    /// This thread's set, made when it first polls a registration inside
+    /// `block_on` (`None` if that failed: it then uses the shared one).
+    static OWN: Own = const { Own(OnceCell::new()) };
 }
 
 /// Whether the caller is the reactor thread (dispatching for executors that
-/// run elsewhere) rather than a `block_on` thread that owns the role.
+/// run elsewhere).
 pub(crate) fn on_reactor_thread() -> bool {
     ON_REACTOR_THREAD.with(Cell::get)
-}
-
-/// A task waits on a device or timer. Polled by `pasts::block_on`: that
-/// thread now collects events when it sleeps. Polled by another executor:
-/// the reactor thread keeps the fast cadence from now on, since that task
-/// has no other collector. (An executor run inside a `block_on` future is
-/// that thread's: it is served when the thread sleeps, and by the slow
-/// cadence meanwhile.)
-pub(crate) fn note_waiter() {
-    if on_reactor_thread() {
-        return;
-    }
-    if in_block_on() {
-        WAITS_ON_REACTOR.with(|waits| waits.set(true));
-        return;
-    }
-    let Some(reactor) = REACTOR.get() else {
-        return;
-    };
-    if reactor.foreign.load(Ordering::Relaxed) {
-        return;
-    }
-    let _role = lock(&reactor.role);
-    reactor.foreign.store(true, Ordering::Relaxed);
-    reactor.check.notify_one();
 }
 
 /// Lock a mutex whose data stays consistent across a panic (every critical
@@ -399,7 +469,13 @@ impl Reactor {
         let reactor = match REACTOR.get() {
             Some(reactor) => reactor,
             None => {
-                let new = Reactor::new()?;
+                let new = Reactor {
+                    shared: Poller::new()?,
+                    slab: Mutex::new(Slab::default()),
+                    threads: Mutex::new(Vec::new()),
+                    idle: AtomicBool::new(false),
+                    thread_started: AtomicBool::new(false),
+                };
                 // If another thread won the race, `new` is dropped (its fds
                 // closed) and theirs is used.
                 let reactor = REACTOR.get_or_init(move || new);
@@ -410,36 +486,6 @@ impl Reactor {
         if !reactor.thread_started.load(Ordering::Acquire) {
             reactor.start_thread()?;
         }
-        Ok(reactor)
-    }
-
-    fn new() -> io::Result<Self> {
-        let reactor = Reactor {
-            epoll: sys::epoll_create()?,
-            notify: sys::eventfd(0)?,
-            slab: Mutex::new(Slab::default()),
-            role: Mutex::new(Role {
-                owner: FREE,
-                since: Instant::now(),
-                waiting: 0,
-                thread_idle: false,
-                fast: false,
-                urgent: false,
-            }),
-            check: Condvar::new(),
-            handback: Condvar::new(),
-            thread_started: AtomicBool::new(false),
-            foreign: AtomicBool::new(false),
-            sleepers: AtomicUsize::new(0),
-        };
-        // Level-triggered: stays ready until `react` drains it.
-        sys::epoll_ctl(
-            reactor.epoll.as_fd(),
-            sys::EPOLL_CTL_ADD,
-            reactor.notify.as_fd(),
-            sys::EPOLLIN,
-            NOTIFY,
-        )?;
         Ok(reactor)
     }
 
@@ -462,238 +508,150 @@ impl Reactor {
         Ok(())
     }
 
-    /// The reactor thread: own the role when nobody else does.
+    /// The reactor thread: serve the shared set, and check the threads'.
     fn run(&self) {
         ON_REACTOR_THREAD.with(|on| on.set(true));
-        let mut role = lock(&self.role);
+        let mut quiet = 0;
+        let mut last = Instant::now();
         loop {
-            role.fast =
-                self.foreign.load(Ordering::Relaxed) || self.sleepers.load(Ordering::Relaxed) > 0;
-            let cadence = if role.fast { &FAST } else { &SLOW };
-            let urgent = core::mem::take(&mut role.urgent);
-            let held = role.since.elapsed();
-            let wait = match role.owner {
-                FREE if urgent || held >= cadence.handover => {
-                    role.set(THREAD);
-                    drop(role);
-                    role = self.own();
-                    continue;
+            let rest = quiet >= QUIET && self.rest();
+            if rest {
+                // Woken by a thread (or the shared set): watch for another
+                // `QUIET` checks before resting again, so a thread that
+                // sleeps and wakes often does not wake this one each time.
+                quiet = 0;
+            }
+            let timeout = match rest {
+                true => -1,
+                false => {
+                    let left = CHECK.saturating_sub(last.elapsed());
+                    // Rounded up: a wait that ends early only loops.
+                    i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX)
                 }
-                FREE => cadence.handover - held,
-                BLOCK_ON if held >= cadence.idle_after => {
-                    // A `block_on` thread waits in epoll_wait for long:
-                    // sleep until it gives the role back.
-                    role.thread_idle = true;
-                    while role.thread_idle {
-                        role = self
-                            .check
-                            .wait(role)
-                            .unwrap_or_else(PoisonError::into_inner);
-                    }
-                    continue;
-                }
-                _ => cadence.check,
             };
-            role = self
-                .check
-                .wait_timeout(role, wait)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-    }
-
-    /// The reactor thread owns the role: dispatch until a `block_on` thread
-    /// wants to sleep. Returns the role's lock, the role FREE.
-    fn own(&self) -> MutexGuard<'_, Role> {
-        loop {
-            if self.react(-1, || {}).is_err() {
+            if self.shared.react(&self.slab, timeout, || {}).is_err() {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
-                std::thread::sleep(FAST.check);
+                std::thread::sleep(CHECK);
             }
-            let mut role = lock(&self.role);
-            if role.waiting > 0 {
-                role.set(FREE);
-                self.handback.notify_all();
-                return role;
-            }
-        }
-    }
-
-    /// `block_on`'s sleep: in `epoll_wait`, dispatching device events, if
-    /// the role is free; else on `me`.
-    fn sleep(&self, me: &Arc<ThreadInterrupt>) {
-        // Not called when woken already (see `Park::park`): a busy thread
-        // that took and gave back the role at every poll, never reaching
-        // `epoll_wait`, would never leave it free long enough for the
-        // reactor thread to take it.
-        // A thread whose tasks never waited on a device or timer has no
-        // event to collect: it sleeps plainly and leaves the role to the
-        // threads that do (an idle owner would dispatch all their events).
-        if !WAITS_ON_REACTOR.with(Cell::get) {
-            me.wait_for();
-            return;
-        }
-        let mut role = lock(&self.role);
-        loop {
-            match role.owner {
-                FREE => {
-                    role.set(BLOCK_ON);
-                    drop(role);
-                    let polled = self.poll_for(me);
-                    self.release();
-                    if polled.is_err() {
-                        // Cannot wait in epoll: sleep plainly, the reactor
-                        // thread takes over the devices.
-                        me.wait_for();
-                    }
-                    return;
-                }
-                THREAD => {
-                    // Ask the reactor thread for the role (the eventfd) and
-                    // wait for it hooked, so a wake-up of `me` (which writes
-                    // the eventfd as well) ends the wait too. The role given
-                    // back is taken here, with no poll of the future.
-                    if !me.begin_hooked() {
-                        return;
-                    }
-                    role.waiting += 1;
-                    self.notify();
-                    role = self
-                        .handback
-                        .wait_while(role, |role| role.owner == THREAD)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    role.waiting -= 1;
-                    if me.end_hooked() {
-                        return;
-                    }
-                }
-                _ => {
-                    // Another `block_on` thread owns the role: it dispatches
-                    // this thread's events, and while it runs its future
-                    // instead, the reactor thread takes over. Counted under
-                    // the lock, so the owner's release sees this sleeper.
-                    self.sleepers.fetch_add(1, Ordering::Relaxed);
-                    drop(role);
-                    me.wait_for();
-                    self.sleepers.fetch_sub(1, Ordering::Relaxed);
-                    return;
-                }
+            if last.elapsed() >= CHECK {
+                last = Instant::now();
+                quiet = match self.check() {
+                    true => quiet + 1,
+                    false => 0,
+                };
             }
         }
     }
 
-    /// A `block_on` owner gives the role back.
-    fn release(&self) {
-        let mut role = lock(&self.role);
-        role.set(FREE);
-        // Idle, or watching slowly while a `block_on` thread sleeps (it
-        // started sleeping since the last look): the reactor thread must
-        // look again now, for that thread's events have no collector while
-        // this one runs.
-        let asleep = self.sleepers.load(Ordering::Relaxed) > 0;
-        if role.thread_idle || asleep && !role.fast {
-            role.thread_idle = false;
-            self.check.notify_one();
-        }
-    }
-
-    /// A thread that ran `block_on` ended: if the role is free and a
-    /// `block_on` thread sleeps (the ended one may have owned the role and
-    /// left its events behind), the reactor thread takes the role at once.
-    fn leave(&self) {
-        if self.sleepers.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let mut role = lock(&self.role);
-        if role.owner == FREE {
-            role.urgent = true;
-            role.thread_idle = false;
-            self.check.notify_one();
-        }
-    }
-
-    /// The owner's loop for `block_on`: wait in epoll_wait, dispatching
-    /// events, until `me` is interrupted.
-    fn poll_for(&self, me: &ThreadInterrupt) -> io::Result<()> {
-        while me.begin_hooked() {
-            let mut woken = false;
-            // Back to EMPTY before dispatching, so waking `me` from the
-            // dispatch costs no eventfd write.
-            let polled = self.react(-1, || woken = me.end_hooked());
-            if polled.is_err() && me.end_hooked() {
-                // Keep the wake-up that came meanwhile for the plain
-                // `wait_for` the caller falls back to.
-                me.interrupt();
-            }
-            polled?;
-            if woken {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// The epoll fd.
-    pub(crate) fn epoll(&self) -> BorrowedFd<'_> {
-        self.epoll.as_fd()
-    }
-
-    /// Make `epoll_wait` return now (or the next one, if nobody waits).
-    pub(crate) fn notify(&self) {
-        // Ignored: the only possible failure is EAGAIN when the counter is
-        // at its maximum, and then the eventfd is already readable.
-        let _ = sys::write_u64(self.notify.as_fd(), 1);
-    }
-
-    /// Wait up to `timeout_ms` (-1: forever) for events, call `woke`, and
-    /// dispatch them: mark each registration READY and wake its waker.
-    /// Returns how many events came (the notify eventfd included).
-    fn react(&self, timeout_ms: i32, woke: impl FnOnce()) -> io::Result<usize> {
-        let mut events = [sys::EpollEvent::new(0, 0); 64];
-        let n = sys::epoll_wait(self.epoll.as_fd(), &mut events, timeout_ms)?;
-        woke();
-        for event in &events[..n] {
-            let token = event.data();
-            if token == NOTIFY {
-                // Ignored: EAGAIN means the counter was drained already (a
-                // late wake-up); reading an eventfd cannot fail otherwise.
-                let _ = sys::read_u64(self.notify.as_fd());
+    /// Evict every thread's set that holds registrations and was not waited
+    /// on since the last check (and is not now); true if each such set is
+    /// waited on now.
+    fn check(&self) -> bool {
+        let threads = lock(&self.threads).clone();
+        let mut quiet = true;
+        for poller in &threads {
+            let waits = poller.waits.load(Ordering::Relaxed);
+            let seen = poller.checked.swap(waits, Ordering::Relaxed);
+            if poller.homed.load(Ordering::Relaxed) == 0 || poller.asleep.load(Ordering::Relaxed) {
                 continue;
             }
-            let registration = {
-                let slab = lock(&self.slab);
-                match slab.slots.get(index(token)) {
-                    Some(slot) if slot.generation == generation(token) => slot.registration.clone(),
-                    // The device was dropped after the event was queued.
-                    _ => None,
-                }
-            };
-            if let Some(registration) = registration {
-                // A waker that panics (a bug in its executor, reported by the
-                // panic hook) must not cost the batch's other events, whose
-                // edges are spent, nor unwind into an unrelated
-                // `block_on` or end the reactor thread: it is contained here.
-                let events = event.events();
-                let _ = catch_unwind(AssertUnwindSafe(|| registration.fire(events)));
+            quiet = false;
+            if waits == seen {
+                self.evict(poller);
             }
         }
-        Ok(n)
+        quiet
     }
 
-    /// Add a registration to the slab; returns it and its token. It is not
-    /// in epoll yet: the caller adds the fd with the token, watching
-    /// [`events`]`(interest)`.
-    pub(crate) fn insert(&self, interest: u8) -> io::Result<(Arc<Registration>, u64)> {
-        let registration = Arc::new(Registration {
-            tick: AtomicUsize::new(0),
-            inner: Mutex::new(Inner {
-                interest,
-                ready: 0,
-                wants: 0,
-                waker: None,
-            }),
+    /// Before the reactor thread stops checking: set `idle`, then true if
+    /// every thread's set that holds registrations is waited on (else
+    /// `idle` is cleared again). A thread that wakes from its set or
+    /// homes a registration there after this looks at `idle` ([`watch`]).
+    ///
+    /// [`watch`]: Reactor::watch
+    fn rest(&self) -> bool {
+        self.idle.store(true, Ordering::SeqCst);
+        let asleep = lock(&self.threads).iter().all(|poller| {
+            poller.homed.load(Ordering::SeqCst) == 0 || poller.asleep.load(Ordering::SeqCst)
         });
+        if !asleep {
+            self.idle.store(false, Ordering::SeqCst);
+        }
+        asleep
+    }
+
+    /// A thread's set woke or gained a registration: if the reactor thread
+    /// stopped checking, restart it.
+    fn watch(&self, poller: &Poller) {
+        if poller.homed.load(Ordering::SeqCst) > 0
+            && self.idle.load(Ordering::SeqCst)
+            && self.idle.swap(false, Ordering::SeqCst)
+        {
+            self.shared.unpark();
+        }
+    }
+
+    /// A registration moved from `from`'s set to `to`'s: keep count.
+    fn moved(&self, from: &Arc<Poller>, to: &Arc<Poller>) {
+        if !Arc::ptr_eq(from, &self.shared) {
+            from.homed.fetch_sub(1, Ordering::SeqCst);
+        }
+        if !Arc::ptr_eq(to, &self.shared) {
+            to.homed.fetch_add(1, Ordering::SeqCst);
+            self.watch(to);
+        }
+    }
+
+    /// Move every registration homed in `poller`'s set to the shared one.
+    fn evict(&self, poller: &Arc<Poller>) {
+        if poller.homed.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let all: Vec<_> = lock(&self.slab)
+            .slots
+            .iter()
+            .filter_map(|slot| slot.registration.clone())
+            .collect();
+        for registration in all {
+            let mut inner = lock(&registration.inner);
+            if inner
+                .home
+                .as_ref()
+                .is_some_and(|home| Arc::ptr_eq(home, poller))
+            {
+                // Should the ADD fail, it stays: its thread's next sleep
+                // still collects it.
+                let _ = registration.move_to(&mut inner, &self.shared);
+            }
+        }
+    }
+
+    /// Call `f` with the set a registration polled on this thread belongs
+    /// in: the thread's own inside `block_on`, else the shared one.
+    fn with_here<R>(&'static self, mut f: impl FnMut(&Arc<Poller>) -> R) -> R {
+        if !in_block_on() || on_reactor_thread() {
+            return f(&self.shared);
+        }
+        OWN.try_with(|own| {
+            let own = own.0.get_or_init(|| {
+                let poller = Poller::new().ok()?;
+                lock(&self.threads).push(Arc::clone(&poller));
+                Some(poller)
+            });
+            f(own.as_ref().unwrap_or(&self.shared))
+        })
+        // Err only from a thread-local destructor: the thread is ending.
+        .unwrap_or_else(|_| f(&self.shared))
+    }
+
+    /// Register `fd`, watching `interest`, in the polling thread's set.
+    /// `None` if epoll refuses the fd (`EPERM`: regular files).
+    pub(crate) fn register(
+        &'static self,
+        fd: BorrowedFd<'_>,
+        interest: u8,
+    ) -> io::Result<Option<Arc<Registration>>> {
         let mut slab = lock(&self.slab);
         let index = match slab.free.pop() {
             Some(index) => index,
@@ -716,13 +674,46 @@ impl Reactor {
         };
         // In bounds: `index` is a freed slot or the one just pushed.
         let slot = &mut slab.slots[index as usize];
-        slot.registration = Some(Arc::clone(&registration));
         let token = u64::from(slot.generation) << 32 | u64::from(index);
-        Ok((registration, token))
+        let registration = Arc::new(Registration {
+            reactor: self,
+            token,
+            fd: fd.as_raw_fd(),
+            tick: AtomicUsize::new(0),
+            inner: Mutex::new(Inner {
+                home: None,
+                interest,
+                ready: 0,
+                wants: 0,
+                waker: None,
+            }),
+        });
+        slot.registration = Some(Arc::clone(&registration));
+        drop(slab);
+        let added = self.with_here(|here| {
+            let mut inner = lock(&registration.inner);
+            inner.home = Some(Arc::clone(here));
+            let added = registration.ctl(&inner, sys::EPOLL_CTL_ADD, interest);
+            match added {
+                Ok(()) => self.moved(&self.shared, here),
+                Err(_) => inner.home = None,
+            }
+            added
+        });
+        match added {
+            Ok(()) => Ok(Some(registration)),
+            Err(err) => {
+                self.remove(token);
+                match sys::errno(&err) {
+                    Some(sys::EPERM) => Ok(None),
+                    _ => Err(err),
+                }
+            }
+        }
     }
 
-    /// Free the slot of `token`: a late event for it is ignored from now on.
-    pub(crate) fn remove(&self, token: u64) {
+    /// Free the slot of `token`.
+    fn remove(&self, token: u64) {
         let mut slab = lock(&self.slab);
         let Some(slot) = slab.slots.get_mut(index(token)) else {
             return;
@@ -741,15 +732,19 @@ impl Reactor {
 
 impl Park for Reactor {
     fn park(&self, me: &Arc<ThreadInterrupt>) {
-        self.sleep(me);
-    }
-
-    fn unpark(&self) {
-        self.notify();
-    }
-
-    fn leave(&self) {
-        Reactor::leave(self);
+        let slept = OWN.try_with(|own| match own.0.get() {
+            Some(Some(poller)) => {
+                me.set_unpark(|| Arc::clone(poller) as Arc<dyn Unpark>);
+                // Cannot wait in epoll: sleep plainly (below); the reactor
+                // thread evicts this thread's set.
+                poller.sleep(self, me).is_ok()
+            }
+            // No device or timer was polled here: nothing to collect.
+            _ => false,
+        });
+        if slept != Ok(true) {
+            me.wait_for();
+        }
     }
 }
 

@@ -466,11 +466,13 @@ pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
 
 /// `epoll_ctl(epoll, op, fd, {events, data})`; `op` is one of
 /// `EPOLL_CTL_ADD`, `EPOLL_CTL_MOD`, `EPOLL_CTL_DEL` (which ignores the
-/// event).
+/// event). The fd is a number, for a registration that outlives its borrow
+/// of the fd (the caller keeps the fd open for the call). Safe: it can only
+/// change an epoll set.
 pub(crate) fn epoll_ctl(
     epoll: BorrowedFd<'_>,
     op: c_int,
-    fd: BorrowedFd<'_>,
+    fd: RawFd,
     events: u32,
     data: u64,
 ) -> io::Result<()> {
@@ -481,24 +483,11 @@ pub(crate) fn epoll_ctl(
         _ => "?",
     };
     let mut event = EpollEvent::new(events, data);
-    let fd = fd.as_raw_fd();
     syscall(format_args!("epoll_ctl({name}, fd {fd})"), || {
-        // SAFETY: `event` is a valid, writable `epoll_event` for the call;
-        // the kernel does not keep the pointer.
+        // SAFETY: `event` is a valid, writable `epoll_event` for the call
+        // (DEL ignores it, but old kernels require a non-null pointer); the
+        // kernel does not keep the pointer.
         unsafe { ffi::epoll_ctl(epoll.as_raw_fd(), op, fd, &mut event) }
-    })
-    .map(drop)
-}
-
-/// `epoll_ctl(epoll, EPOLL_CTL_DEL, fd)` by fd number, for a registration
-/// that outlives its borrow of the fd (the caller keeps the fd open until
-/// this returns). Safe: it can only remove an epoll registration.
-pub(crate) fn epoll_delete(epoll: BorrowedFd<'_>, fd: RawFd) -> io::Result<()> {
-    let mut event = EpollEvent::new(0, 0);
-    syscall(format_args!("epoll_ctl(DEL, fd {fd})"), || {
-        // SAFETY: `event` is a valid `epoll_event` (ignored by DEL, but old
-        // kernels require a non-null pointer); not kept.
-        unsafe { ffi::epoll_ctl(epoll.as_raw_fd(), EPOLL_CTL_DEL, fd, &mut event) }
     })
     .map(drop)
 }
@@ -838,7 +827,7 @@ mod tests {
     fn timerfd_fires_in_epoll() {
         let epoll = epoll_create().unwrap();
         let timer = timerfd_create().unwrap();
-        epoll_ctl(epoll.as_fd(), EPOLL_CTL_ADD, timer.as_fd(), EPOLLIN, 7).unwrap();
+        epoll_ctl(epoll.as_fd(), EPOLL_CTL_ADD, timer.as_raw_fd(), EPOLLIN, 7).unwrap();
         let start = clock_gettime(CLOCK_MONOTONIC).unwrap().to_duration();
         let at = Itimerspec {
             it_interval: Timespec::default(),
@@ -858,7 +847,7 @@ mod tests {
         assert_eq!(read_u64(timer.as_fd()).unwrap(), 1);
         let end = clock_gettime(CLOCK_MONOTONIC).unwrap().to_duration();
         assert!(end >= start + Duration::from_millis(200));
-        epoll_delete(epoll.as_fd(), timer.as_raw_fd()).unwrap();
+        epoll_ctl(epoll.as_fd(), EPOLL_CTL_DEL, timer.as_raw_fd(), 0, 0).unwrap();
     }
 
     #[test]

@@ -69,6 +69,7 @@ use std::task::Wake;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
+use super::reactor::Registration;
 use super::sys;
 use super::{Device, Watch};
 
@@ -122,18 +123,18 @@ const CHUNK: usize = 16;
 /// another deadline was due less than 25 µs before it: a `block_on` thread
 /// then waits by polling the clock (busy for those microseconds) rather
 /// than sleeping. Up to 250 µs late when a dense stream of deadlines is
-/// dispatched by the reactor thread, for tasks on other threads. A task on
-/// another executor (tokio, futures) can be up to about 750 µs late while a
-/// `pasts::block_on` thread of the same process alternates short waits with
-/// CPU work: the reactor thread looks every 500 µs whether that thread left
-/// the wait, takes it over once it was left for 250 µs, and then
-/// dispatches as above. All timers of the process share one timerfd, so a
-/// timer costs memory, not a file descriptor, and creating and dropping one
-/// makes no syscall unless it is the earliest pending timer.
+/// dispatched by the reactor thread, for tasks on other threads. All timers
+/// of the process share one timerfd, so a timer costs memory, not a file
+/// descriptor, and creating and dropping one makes no syscall unless it is
+/// the earliest pending timer.
 ///
-/// Works on any executor: the task is woken by the thread that dispatches
-/// the reactor's events (with `pasts::block_on`, often the waiting thread
-/// itself).
+/// Works on any executor. The timerfd is in the epoll set of the thread
+/// that last polled a timer (a `pasts::block_on` thread's own, else the
+/// reactor thread's), so the thread that waits is usually the one woken.
+/// A task on another thread is woken by the thread that dispatches the
+/// expiry; should that be a `block_on` thread that stays busy, the reactor
+/// thread takes the timerfd over within some 10 to 20 ms.
+///
 /// Dropping a timer cancels it: its waker is released and never called
 /// (unless the drop races with the expiry on another thread: a timer dropped
 /// before its deadline is never woken). Polling it again after it was ready
@@ -467,6 +468,8 @@ struct ReactorSide {
 struct Driver {
     state: Mutex<State>,
     reactor: Mutex<ReactorSide>,
+    /// The timerfd's registration (`None`: epoll refused it, never the case).
+    registration: Option<Arc<Registration>>,
     /// A second fd for the timerfd (same open file), to arm and read it
     /// without the `reactor` lock.
     timerfd: OwnedFd,
@@ -506,6 +509,7 @@ fn start() -> io::Result<&'static Driver> {
     let timerfd = sys::timerfd_create().map_err(context)?;
     let second = timerfd.try_clone().map_err(context)?;
     let device = Device::new(timerfd, Watch::INPUT).map_err(context)?;
+    let registration = device.registration().cloned();
     let driver = DRIVER.get_or_init(|| Driver {
         state: Mutex::new(State {
             queue: Queue::new(),
@@ -517,6 +521,7 @@ fn start() -> io::Result<&'static Driver> {
             waker: Waker::from(Arc::new(OnReadable)),
             expired: Vec::new(),
         }),
+        registration,
         timerfd: second,
         epoch,
         epoch_mono,
@@ -676,8 +681,13 @@ impl Driver {
             }
         };
         drop(state);
-        drop(replaced); // outside the lock: a waker's drop may run any code
-        super::reactor::note_waiter();
+        // Outside the lock: a waker's drop may run any code.
+        drop(replaced);
+        // The timerfd follows the threads that wait on timers, as a device
+        // follows its task (see the reactor's module docs).
+        if let Some(registration) = &self.registration {
+            registration.follow_poller();
+        }
         Poll::Pending
     }
 

@@ -71,10 +71,10 @@ where
 
 /// Prints the median and the largest of `late` (see them with
 /// `--nocapture`); fails if the largest is 10 ms or more (40 ms in the
-/// emulated guest). Generous against the documented 750 µs, as a loaded
-/// machine can deschedule the reactor thread for a few ms; a role taken
-/// late or never keeps a foreign task waiting through much of a 50 ms
-/// burst. `benches/lateness.rs` reports the figures precisely.
+/// emulated guest). Generous, as a loaded machine can deschedule the
+/// reactor thread for a few ms; an event left to the busy thread waits
+/// through much of a 50 ms burst. `benches/lateness.rs` reports the
+/// figures precisely.
 pub fn lateness(mut late: Vec<Duration>, what: &str) {
     late.sort();
     let (p50, max) = (late[late.len() / 2], late[late.len() - 1]);
