@@ -54,12 +54,10 @@ pub trait Interrupt: Send + Sync {
 
     /// Sleep until [`interrupt`](Interrupt::interrupt) is called; may return
     /// spuriously. Called only by the executor that owns the interrupt,
-    /// between two polls.
-    ///
-    /// **No lost wake-up:** an `interrupt()` after the previous `wait_for`
-    /// returned (while the executor polls) must be remembered (a flag, an
-    /// event register, a semaphore count) so the next `wait_for` returns at
-    /// once.
+    /// between two polls. **No lost wake-up:** an `interrupt()` after the
+    /// previous `wait_for` returned (while the executor polls) is remembered
+    /// (a flag, an event register, a semaphore count): the next `wait_for`
+    /// returns at once.
     ///
     /// ```rust
     /// use pasts::prelude::*;
