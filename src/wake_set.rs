@@ -43,9 +43,8 @@
 //! wake that skipped the read pushed before the write ended, so the owner's
 //! take finds it. No step waits for another thread: a wake may come from any
 //! thread, any number of times, after the owner is gone, or from a signal
-//! handler that interrupted the owner or another wake (with `wake_by_ref`,
-//! and a parent waker that is itself async-signal-safe: the wake may call
-//! it, and a dropped last count frees memory).
+//! handler that interrupted the owner or another wake (on the terms of
+//! [`Select`'s waking](crate::Select#waking)).
 //!
 //! With `std`, a dropped set of at most `SPARE_MAX` branches is kept, quiet
 //! (no parent, nothing queued), as the thread's spare for its next select or
