@@ -1,7 +1,8 @@
 //! [`ThreadInterrupt`]: the `std` interrupt, a `Mutex` + `Condvar` with an
 //! atomic fast path, and the thread-local executor behind [`block_on`]. A
-//! platform may install a better place for `block_on` to sleep, a [`Park`]
-//! (the Linux reactor's `epoll_wait`); this module knows nothing else of it.
+//! platform may give a thread a better place for `block_on` to sleep, a
+//! [`Hook`] (the Linux reactor's `epoll_wait`); this module knows nothing
+//! else of it.
 
 use core::cell::Cell;
 use core::fmt;
@@ -19,11 +20,11 @@ use crate::Interrupt;
 //
 //   any      --interrupt-----> NOTIFIED  (from PARKED: + lock/unlock the
 //                                         mutex, notify_one; from HOOKED:
-//                                         + `Unpark::unpark`)
+//                                         + `Hook::wake`)
 //   NOTIFIED --wait_for------> EMPTY     (fast path: no mutex)
 //   EMPTY    --wait_for------> PARKED    (under the mutex, then
 //                                         Condvar::wait until NOTIFIED)
-//   EMPTY    --begin_hooked--> HOOKED    (the installed `Park` sleeps)
+//   EMPTY    --begin_hooked--> HOOKED    (the thread's `Hook` sleeps)
 //   HOOKED   --end_hooked----> EMPTY
 //
 // No wake-up is lost: `interrupt` always leaves NOTIFIED, which only the
@@ -31,36 +32,35 @@ use crate::Interrupt;
 // of it only inside `Condvar::wait`; `interrupt` takes the mutex after it
 // saw PARKED, so its `notify_one` cannot fall before that wait. A hooked
 // sleeper is HOOKED for its whole sleep, so an `interrupt` either sees it
-// (and calls `unpark`) or comes after `end_hooked`.
+// (and calls `Hook::wake`) or comes after `end_hooked`.
 const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 const PARKED: u8 = 2;
 const HOOKED: u8 = 3;
 
-/// Where [`block_on`] threads sleep once a platform module installed it.
-pub(crate) trait Park: Sync {
-    /// Sleep until `me` is interrupted (may return spuriously): in
-    /// `me.wait_for()`, or elsewhere between `begin_hooked`/`end_hooked`
-    /// after `set_unpark`. Called only when no wake-up was pending, so a
-    /// thread whose future wakes itself on every poll never gets here.
-    fn park(&self, me: &Arc<ThreadInterrupt>);
+/// Where a thread's [`block_on`] sleeps if a platform module set it
+/// ([`set_hook`]): the Linux reactor's `epoll_wait` on the thread's epoll
+/// set.
+pub(crate) trait Hook: Send + Sync + fmt::Debug {
+    /// Sleep until `me` is interrupted (may return spuriously): between
+    /// `begin_hooked` and `end_hooked`, or in `me.wait_for()`. Called only
+    /// when no wake-up was pending, so a thread whose future wakes itself
+    /// on every poll never gets here.
+    fn sleep(&self, me: &ThreadInterrupt);
+    /// End a sleep between `begin_hooked` and `end_hooked`.
+    fn wake(&self);
 }
 
-/// Ends a [`Park`]'s sleep of one interrupt, between `begin_hooked` and
-/// `end_hooked`.
-pub(crate) trait Unpark: Send + Sync + fmt::Debug {
-    fn unpark(&self);
-}
-
-static PARK: OnceLock<&'static dyn Park> = OnceLock::new();
-
-/// Make every `block_on` sleep through `park` (the first call wins).
+/// Make this thread's `block_on` sleep in the hook `make` returns, unless
+/// it has one (a thread keeps its first).
 // The seam's plug (with `begin_hooked`/`end_hooked`): unused in a build
 // without a platform module.
 #[allow(dead_code)]
-pub(crate) fn install_park(park: &'static dyn Park) {
-    // Ignored: there is one platform, so a second call installs the same.
-    let _ = PARK.set(park);
+pub(crate) fn set_hook(make: impl FnOnce() -> Arc<dyn Hook>) {
+    // Ignored: a thread whose locals are gone sleeps plainly.
+    let _ = LOCAL.try_with(|local| {
+        local.interrupt.hook.get_or_init(make);
+    });
 }
 
 /// The thread's interrupt and its waker.
@@ -114,8 +114,8 @@ pub(crate) fn in_block_on() -> bool {
 #[derive(Debug)]
 pub struct ThreadInterrupt {
     state: AtomicU8,
-    /// How a [`Park`] ends this interrupt's hooked sleep.
-    unpark: OnceLock<Arc<dyn Unpark>>,
+    /// Where `block_on` sleeps on this interrupt, if not in `wait_for`.
+    hook: OnceLock<Arc<dyn Hook>>,
     mutex: Mutex<()>,
     condvar: Condvar,
 }
@@ -136,7 +136,7 @@ impl ThreadInterrupt {
     pub const fn new() -> Self {
         Self {
             state: AtomicU8::new(EMPTY),
-            unpark: OnceLock::new(),
+            hook: OnceLock::new(),
             mutex: Mutex::new(()),
             condvar: Condvar::new(),
         }
@@ -202,21 +202,13 @@ impl ThreadInterrupt {
     }
 }
 
-/// The sleep of an installed [`Park`] (see `install_park`).
+/// The sleep of a [`Hook`].
 #[allow(dead_code)]
 impl ThreadInterrupt {
-    /// Set how the [`Park`] ends a hooked sleep, before the first (once:
-    /// a thread's interrupt always sleeps in the same place).
-    pub(crate) fn set_unpark(&self, unpark: impl FnOnce() -> Arc<dyn Unpark>) {
-        if self.unpark.get().is_none() {
-            let _ = self.unpark.set(unpark());
-        }
-    }
-
-    /// EMPTY to HOOKED before a [`Park`] sleeps; false if NOTIFIED (the
+    /// EMPTY to HOOKED before a [`Hook`] sleeps; false if NOTIFIED (the
     /// only other state its thread can find): then the wake-up is consumed.
     pub(crate) fn begin_hooked(&self) -> bool {
-        // Release: an `interrupt` that sees HOOKED sees `unpark` set.
+        // Release: an `interrupt` that sees HOOKED sees `hook` set.
         let to = self
             .state
             .compare_exchange(EMPTY, HOOKED, Ordering::Release, Ordering::Acquire);
@@ -226,7 +218,7 @@ impl ThreadInterrupt {
         to.is_ok()
     }
 
-    /// Back to EMPTY after a [`Park`] slept; true if NOTIFIED meanwhile
+    /// Back to EMPTY after a [`Hook`] slept; true if NOTIFIED meanwhile
     /// (the wake-up is consumed).
     pub(crate) fn end_hooked(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
@@ -246,8 +238,8 @@ impl Interrupt for ThreadInterrupt {
             }
             HOOKED => {
                 fence(Ordering::Acquire);
-                if let Some(unpark) = self.unpark.get() {
-                    unpark.unpark();
+                if let Some(hook) = self.hook.get() {
+                    hook.wake();
                 }
             }
             _ => {}
@@ -302,14 +294,14 @@ impl Wake for ThreadInterrupt {
 }
 
 /// How `block_on` sleeps between polls: not at all if woken already (a
-/// future that wakes itself, say), else through the installed [`Park`] or
+/// future that wakes itself, say), else in the thread's [`Hook`] or
 /// [`Interrupt::wait_for`]. Always inlined into `block_on`'s loop, so a
 /// pending wake-up costs one compare-and-swap and no call.
 #[inline(always)]
-fn sleep(me: &Arc<ThreadInterrupt>) {
+fn sleep(me: &ThreadInterrupt) {
     if !me.take_notified() {
-        match PARK.get() {
-            Some(park) => park.park(me),
+        match me.hook.get() {
+            Some(hook) => hook.sleep(me),
             None => me.wait_for(),
         }
     }

@@ -37,10 +37,11 @@
 //!   `block_on` thread that polled a device), the slab of registrations
 //!   (epoll data is a slab index + generation, never a pointer), `react`,
 //!   which waits for events and wakes the registered wakers, and the
-//!   moves of a registration to the set of the thread that polls it. The
-//!   reactor is the `Park` it installs in `thread.rs` (the core's seam):
-//!   `block_on` sleeps through it, and an interrupt of a thread asleep
-//!   there writes that thread's eventfd (the core's `Unpark`).
+//!   moves of a registration to the set of the thread that polls it. A
+//!   thread's set is the `Hook` it gives that thread's `block_on` in
+//!   `thread.rs` (the core's seam): `block_on` sleeps in its
+//!   `epoll_wait`, and an interrupt of the thread asleep there writes the
+//!   set's eventfd.
 //! - `device`: [`Device`] and [`Watch`].
 //!
 //! **How other modules hook into the reactor** (the timer does this): they

@@ -52,7 +52,7 @@ use std::time::Instant;
 use std::vec::Vec;
 
 use super::sys;
-use crate::thread::{in_block_on, install_park, Park, Unpark};
+use crate::thread::{in_block_on, set_hook, Hook};
 use crate::{Interrupt, ThreadInterrupt};
 
 /// The token of a set's own eventfd (no slab index is `u32::MAX`).
@@ -196,10 +196,15 @@ impl Poller {
         }
         Ok(())
     }
+}
 
+impl Hook for Poller {
     /// A `block_on` thread's sleep on its own set, dispatching events,
     /// until `me` is interrupted.
-    fn sleep(&self, reactor: &Reactor, me: &ThreadInterrupt) -> io::Result<()> {
+    fn sleep(&self, me: &ThreadInterrupt) {
+        let Some(reactor) = REACTOR.get() else {
+            return me.wait_for();
+        };
         while me.begin_hooked() {
             self.asleep.store(true, Ordering::SeqCst);
             let mut woken = false;
@@ -212,23 +217,20 @@ impl Poller {
                 reactor.watch(self);
             });
             if polled.is_err() {
-                // Keep a wake-up that came meanwhile for the plain
-                // `wait_for` the caller falls back to.
+                // Cannot wait in epoll: sleep plainly, keeping a wake-up
+                // that came meanwhile; the reactor thread evicts this set.
                 if woken {
                     me.interrupt();
                 }
-                return polled;
+                return me.wait_for();
             }
             if woken {
-                break;
+                return;
             }
         }
-        Ok(())
     }
-}
 
-impl Unpark for Poller {
-    fn unpark(&self) {
+    fn wake(&self) {
         // Ignored: the only possible failure is EAGAIN when the counter is
         // at its maximum, and then the eventfd is already readable.
         let _ = sys::write_u64(self.notify.as_fd(), 1);
@@ -478,9 +480,7 @@ impl Reactor {
                 };
                 // If another thread won the race, `new` is dropped (its fds
                 // closed) and theirs is used.
-                let reactor = REACTOR.get_or_init(move || new);
-                install_park(reactor);
-                reactor
+                REACTOR.get_or_init(move || new)
             }
         };
         if !reactor.thread_started.load(Ordering::Acquire) {
@@ -588,7 +588,7 @@ impl Reactor {
             && self.idle.load(Ordering::SeqCst)
             && self.idle.swap(false, Ordering::SeqCst)
         {
-            self.shared.unpark();
+            self.shared.wake();
         }
     }
 
@@ -637,6 +637,7 @@ impl Reactor {
             let own = own.0.get_or_init(|| {
                 let poller = Poller::new().ok()?;
                 lock(&self.threads).push(Arc::clone(&poller));
+                set_hook(|| Arc::clone(&poller) as Arc<dyn Hook>);
                 Some(poller)
             });
             f(own.as_ref().unwrap_or(&self.shared))
@@ -727,24 +728,6 @@ impl Reactor {
         drop(slab);
         // Dropped outside the lock: it may drop the last clone of a waker.
         drop(registration);
-    }
-}
-
-impl Park for Reactor {
-    fn park(&self, me: &Arc<ThreadInterrupt>) {
-        let slept = OWN.try_with(|own| match own.0.get() {
-            Some(Some(poller)) => {
-                me.set_unpark(|| Arc::clone(poller) as Arc<dyn Unpark>);
-                // Cannot wait in epoll: sleep plainly (below); the reactor
-                // thread evicts this thread's set.
-                poller.sleep(self, me).is_ok()
-            }
-            // No device or timer was polled here: nothing to collect.
-            _ => false,
-        });
-        if slept != Ok(true) {
-            me.wait_for();
-        }
     }
 }
 
