@@ -35,11 +35,14 @@
 //! its registrations' events, so the reactor thread checks every [`CHECK`]:
 //! a thread's set that holds registrations, was not waited on since the
 //! last check and is not waited on now is *evicted*: its registrations
-//! move to the shared set (their next poll moves them back). A thread that
-//! ends evicts its own. After [`QUIET`] checks that found every such set
-//! waited on, the reactor thread stops checking (`idle`) until a thread
-//! wakes from its set or a registration moves into one: that thread then
-//! writes the shared eventfd.
+//! move to the shared set, and polls on that thread keep them there until
+//! it sleeps in its set again (a thread that never does, busy or running
+//! another executor, is then served by the reactor thread at once). A
+//! thread that ends evicts its own. After [`QUIET`] checks that found
+//! every such set waited on, the reactor thread stops checking (`idle`)
+//! until a thread wakes from its set or a registration moves into one:
+//! that thread then writes the shared eventfd; an event of the shared set
+//! alone does not restart the checks.
 use core::cell::{Cell, OnceCell};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
@@ -135,6 +138,9 @@ pub(crate) struct Poller {
     waits: AtomicUsize,
     /// `waits` at the reactor thread's last check.
     checked: AtomicUsize,
+    /// Evicted because its thread stayed awake: polls on that thread use
+    /// the shared set until it sleeps in this one again.
+    stale: AtomicBool,
 }
 
 impl Poller {
@@ -146,6 +152,7 @@ impl Poller {
             asleep: AtomicBool::new(false),
             waits: AtomicUsize::new(0),
             checked: AtomicUsize::new(0),
+            stale: AtomicBool::new(false),
         };
         // Level-triggered: stays ready until `react` drains it.
         let notify = poller.notify.as_raw_fd();
@@ -213,6 +220,7 @@ impl Hook for Poller {
             let polled = self.react(&reactor.slab, -1, || {
                 woken = me.end_hooked();
                 self.asleep.store(false, Ordering::SeqCst);
+                self.stale.store(false, Ordering::Relaxed);
                 self.waits.fetch_add(1, Ordering::Relaxed);
                 reactor.watch(self);
             });
@@ -515,12 +523,6 @@ impl Reactor {
         let mut last = Instant::now();
         loop {
             let rest = quiet >= QUIET && self.rest();
-            if rest {
-                // Woken by a thread (or the shared set): watch for another
-                // `QUIET` checks before resting again, so a thread that
-                // sleeps and wakes often does not wake this one each time.
-                quiet = 0;
-            }
             let timeout = match rest {
                 true => -1,
                 false => {
@@ -533,6 +535,11 @@ impl Reactor {
                 // epoll_wait on a valid epoll fd with a valid buffer does not
                 // fail (EINTR is retried); if it ever does, don't spin.
                 std::thread::sleep(CHECK);
+            }
+            if rest && !self.idle.load(Ordering::SeqCst) {
+                // Woken by a thread (`watch`), not only by the shared set:
+                // watch for another `QUIET` checks before resting again.
+                quiet = 0;
             }
             if last.elapsed() >= CHECK {
                 last = Instant::now();
@@ -558,6 +565,7 @@ impl Reactor {
             }
             quiet = false;
             if waits == seen {
+                poller.stale.store(true, Ordering::Relaxed);
                 self.evict(poller);
             }
         }
@@ -640,7 +648,10 @@ impl Reactor {
                 set_hook(|| Arc::clone(&poller) as Arc<dyn Hook>);
                 Some(poller)
             });
-            f(own.as_ref().unwrap_or(&self.shared))
+            match own {
+                Some(own) if !own.stale.load(Ordering::Relaxed) => f(own),
+                _ => f(&self.shared),
+            }
         })
         // Err only from a thread-local destructor: the thread is ending.
         .unwrap_or_else(|_| f(&self.shared))
