@@ -963,6 +963,293 @@ mod many {
     }
 }
 
+mod churn {
+    //! Devices passed between threads and executors, and devices dropped
+    //! with their events in flight in some thread's set (their fd numbers
+    //! reused at once): every awaited byte is read, nothing hangs.
+
+    use super::*;
+
+    /// Awaits one byte on `device` with the executor `which` of five:
+    /// `block_on`, `block_on` kept busy beside the read for up to 3 ms, a
+    /// parking executor, that executor inside `block_on`, a tokio-like
+    /// queue. Gives the device back.
+    fn read_on(which: usize, mut device: Device<UnixStream>, rng: &mut u64) -> Device<UnixStream> {
+        match which {
+            0 => pasts::block_on(one_byte(&mut device)),
+            1 => {
+                let busy = Duration::from_micros(below(rng, 3000));
+                pasts::block_on(kept_busy(one_byte(&mut device), busy));
+            }
+            2 => drop(park_block_on(one_byte(&mut device))),
+            3 => pasts::block_on(async { park_block_on(one_byte(&mut device)).0 }),
+            _ => {
+                return queue_block_on(async move {
+                    one_byte(&mut device).await;
+                    device
+                })
+                .0
+            }
+        }
+        device
+    }
+
+    /// Eight devices passed round five threads at random, each awaiting
+    /// one byte per turn on the executors of [`read_on`] in turn, and
+    /// sometimes pausing outside `block_on` before passing it on, while
+    /// this thread writes at most a few bytes ahead of each.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn ring_of_devices_across_threads() {
+        let _reactor = shared();
+        within(Duration::from_secs(60), || {
+            const THREADS: usize = 5;
+            const DEVICES: usize = 8;
+            let per_device = rounds(300);
+            let (senders, inboxes): (Vec<_>, Vec<_>) = (0..THREADS)
+                .map(|_| mpsc::channel::<(usize, usize, Device<UnixStream>)>())
+                .unzip();
+            let mut txs = Vec::new();
+            for i in 0..DEVICES {
+                let (tx, rx) = UnixStream::pair().unwrap();
+                txs.push(tx);
+                let device = Device::new(rx, Watch::INPUT).unwrap();
+                senders[i % THREADS].send((i, 0, device)).unwrap();
+            }
+            let done = Arc::new(AtomicUsize::new(0));
+            let reads: Arc<Vec<AtomicUsize>> =
+                Arc::new((0..DEVICES).map(|_| AtomicUsize::new(0)).collect());
+            let workers: Vec<_> = inboxes
+                .into_iter()
+                .enumerate()
+                .map(|(k, inbox)| {
+                    let (senders, done, reads) =
+                        (senders.clone(), Arc::clone(&done), Arc::clone(&reads));
+                    thread::spawn(move || {
+                        let mut rng = 0x9e37_79b9 + k as u64;
+                        while done.load(Ordering::Acquire) < DEVICES {
+                            let Ok((i, n, device)) = inbox.recv_timeout(Duration::from_millis(20))
+                            else {
+                                continue;
+                            };
+                            let device = read_on((k + n) % 5, device, &mut rng);
+                            reads[i].fetch_add(1, Ordering::Release);
+                            if below(&mut rng, 4) == 0 {
+                                thread::sleep(Duration::from_micros(below(&mut rng, 15_000)));
+                            }
+                            if n + 1 == per_device {
+                                done.fetch_add(1, Ordering::AcqRel);
+                            } else {
+                                let to = below(&mut rng, THREADS as u64) as usize;
+                                senders[to].send((i, n + 1, device)).unwrap();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            drop(senders);
+            // At most 16 bytes unread per device: a write never blocks on a
+            // full socket (which would hold up the other devices).
+            let mut rng = 12345;
+            let mut written = [0; DEVICES];
+            while written.iter().any(|&w| w < per_device) {
+                for (i, tx) in txs.iter_mut().enumerate() {
+                    let unread = written[i] - reads[i].load(Ordering::Acquire);
+                    if written[i] < per_device && unread < 16 {
+                        tx.write_all(b"x").unwrap();
+                        written[i] += 1;
+                    }
+                }
+                thread::sleep(Duration::from_micros(below(&mut rng, 300)));
+            }
+            for worker in workers {
+                worker.join().unwrap();
+            }
+        });
+    }
+
+    /// Three threads make devices, leave them pending in their own set or
+    /// the shared one, write to them and drop them at once, while three
+    /// others each read a device of their own on `block_on`, a parking
+    /// executor, or that executor inside `block_on`.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn drop_with_events_in_flight() {
+        let _reactor = shared();
+        within(Duration::from_secs(60), || {
+            let stop = Arc::new(AtomicBool::new(false));
+            let churn: Vec<_> = (0..3)
+                .map(|k| {
+                    let stop = Arc::clone(&stop);
+                    thread::spawn(move || {
+                        let mut rng = 77 + k;
+                        let (_, waker) = Counter::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            let (mut tx, rx) = UnixStream::pair().unwrap();
+                            let mut device = Device::new(rx, Watch::INPUT).unwrap();
+                            if below(&mut rng, 2) == 0 {
+                                leave_pending(&mut device, &waker);
+                            } else {
+                                assert!(poll(Pin::new(&mut device), &waker).is_pending());
+                            }
+                            tx.write_all(b"x").unwrap();
+                            if below(&mut rng, 3) == 0 {
+                                thread::yield_now();
+                            }
+                            drop(device);
+                        }
+                    })
+                })
+                .collect();
+            let steady: Vec<_> = [0, 2, 3]
+                .into_iter()
+                .map(|which| {
+                    thread::spawn(move || {
+                        let (mut tx, rx) = UnixStream::pair().unwrap();
+                        let mut device = Device::new(rx, Watch::INPUT).unwrap();
+                        let n = rounds(400);
+                        let writer = thread::spawn(move || {
+                            for _ in 0..n {
+                                tx.write_all(b"x").unwrap();
+                                thread::sleep(Duration::from_micros(200));
+                            }
+                            tx
+                        });
+                        let mut rng = 1;
+                        for _ in 0..n {
+                            device = read_on(which, device, &mut rng);
+                        }
+                        writer.join().unwrap();
+                    })
+                })
+                .collect();
+            for steady in steady {
+                steady.join().unwrap();
+            }
+            stop.store(true, Ordering::Relaxed);
+            for churn in churn {
+                churn.join().unwrap();
+            }
+        });
+    }
+}
+
+mod thread_end {
+    //! A `block_on` thread's set lives as long as the thread: it is closed
+    //! when the thread ends (once no waker keeps it), and a `block_on` in
+    //! a thread-local destructor, before or after pasts' own thread-locals
+    //! are gone, still serves its device.
+
+    use super::*;
+    use pasts::linux::Timer;
+
+    /// The epoll and event fds of the process (a set has one of each).
+    fn sets_and_eventfds() -> usize {
+        let sets = anon_inodes()
+            .into_iter()
+            .filter(|(_, kind)| kind.contains("eventpoll") || kind.contains("eventfd"));
+        sets.count()
+    }
+
+    /// Threads that each await a device of their own and a timer on
+    /// `block_on`, leave a device they share pending with their waker
+    /// (which holds their set), and end.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn thread_sets_are_closed_when_threads_end() {
+        let _reactor = exclusive();
+        within(Duration::from_secs(20), || {
+            // Start the reactor and the timers; this thread's set too.
+            pasts::block_on(Timer::new(Duration::from_millis(1)).unwrap());
+            let (_tx, rx) = UnixStream::pair().unwrap();
+            let shared = Arc::new(Mutex::new(Device::new(rx, Watch::INPUT).unwrap()));
+            let before = sets_and_eventfds();
+            for _ in 0..rounds(100) {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let (mut tx, rx) = UnixStream::pair().unwrap();
+                    let mut own = Device::new(rx, Watch::INPUT).unwrap();
+                    tx.write_all(b"y").unwrap();
+                    pasts::block_on(one_byte(&mut own));
+                    pasts::block_on(Timer::new(Duration::from_micros(100)).unwrap());
+                    let mut shared = shared.lock().unwrap();
+                    pasts::block_on(poll_fn(|cx| {
+                        assert!(Pin::new(&mut *shared).poll(cx).is_pending());
+                        Poll::Ready(())
+                    }));
+                })
+                .join()
+                .unwrap();
+            }
+            // The last thread's set lives on in its waker: replace it.
+            let (_, waker) = Counter::new();
+            assert!(poll(Pin::new(&mut *shared.lock().unwrap()), &waker).is_pending());
+            let after = sets_and_eventfds();
+            assert!(
+                after <= before,
+                "epoll and event fds: {before}, then {after}"
+            );
+        });
+    }
+
+    /// Holds a device and its peer; when dropped, awaits a byte written by
+    /// another thread with `block_on`.
+    struct ReadsWhenDropped(Option<(Device<UnixStream>, UnixStream)>);
+
+    impl Drop for ReadsWhenDropped {
+        fn drop(&mut self) {
+            let Some((mut device, mut tx)) = self.0.take() else {
+                return;
+            };
+            let writer = thread::spawn(move || {
+                thread::sleep(Duration::from_millis(20));
+                tx.write_all(b"x").unwrap();
+                tx
+            });
+            pasts::block_on(one_byte(&mut device));
+            writer.join().unwrap();
+        }
+    }
+
+    thread_local! {
+        static READS_WHEN_DROPPED: std::cell::RefCell<ReadsWhenDropped> =
+            const { std::cell::RefCell::new(ReadsWhenDropped(None)) };
+    }
+
+    /// Thread-local destructors run in reverse order of first use: one
+    /// set before the thread's first `block_on` is dropped after pasts'
+    /// thread-locals, one set after it before them.
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn block_on_a_device_in_a_thread_local_destructor() {
+        let _reactor = shared();
+        within(Duration::from_secs(20), || {
+            for first in [true, false] {
+                thread::spawn(move || {
+                    let (tx, rx) = UnixStream::pair().unwrap();
+                    let mut pair = Some((Device::new(rx, Watch::INPUT).unwrap(), tx));
+                    // Once: the first time.
+                    let mut set = || {
+                        if let Some(pair) = pair.take() {
+                            READS_WHEN_DROPPED.with(|r| r.borrow_mut().0 = Some(pair));
+                        }
+                    };
+                    if first {
+                        set();
+                    }
+                    let (mut tx, rx) = UnixStream::pair().unwrap();
+                    let mut other = Device::new(rx, Watch::INPUT).unwrap();
+                    tx.write_all(b"y").unwrap();
+                    pasts::block_on(one_byte(&mut other));
+                    set();
+                })
+                .join()
+                .unwrap();
+            }
+        });
+    }
+}
+
 mod no_hop {
     //! Each `pasts::block_on` thread waits in `epoll_wait` on its own set: a
     //! device event is dispatched on the thread that awaits it, not on the
