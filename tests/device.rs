@@ -984,11 +984,13 @@ mod churn {
             2 => drop(park_block_on(one_byte(&mut device))),
             3 => pasts::block_on(async { park_block_on(one_byte(&mut device)).0 }),
             _ => {
-                return queue_block_on(async move {
+                // Gives the device back, not to be awaited.
+                #[allow(clippy::async_yields_async)]
+                let read = async move {
                     one_byte(&mut device).await;
                     device
-                })
-                .0
+                };
+                return queue_block_on(read).0;
             }
         }
         device
