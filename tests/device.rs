@@ -104,14 +104,9 @@ fn below(state: &mut u64, n: u64) -> u64 {
 fn served_promptly(mut late: Vec<Duration>, what: &str) {
     late.sort();
     let (p50, max) = (late[late.len() / 2], late[late.len() - 1]);
-    println!(
-        "{what}: woken late by p50 {p50:?}, max {max:?} (of {})",
-        late.len()
-    );
-    let bound = match std::env::var_os("PASTS_GUEST") {
-        Some(_) => Duration::from_millis(10),
-        None => Duration::from_millis(2),
-    };
+    println!("{what}: woken late by p50 {p50:?}, max {max:?}");
+    let guest = std::env::var_os("PASTS_GUEST").is_some();
+    let bound = Duration::from_millis(if guest { 10 } else { 2 });
     assert!(p50 < bound, "{what}: p50 {p50:?} late");
 }
 
