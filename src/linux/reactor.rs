@@ -62,7 +62,8 @@ use crate::{Interrupt, ThreadInterrupt};
 const NOTIFY: u64 = u64::MAX;
 
 /// How often the reactor thread checks the threads' sets while one is
-/// awake: a thread that stays awake longer strands its events that long.
+/// awake: a thread that stays awake for longer strands its events for up
+/// to twice that.
 const CHECK: Duration = Duration::from_millis(10);
 
 /// Checks that found every thread's set waited on before the reactor
@@ -447,8 +448,11 @@ struct Own(OnceCell<Option<Arc<Poller>>>);
 impl Drop for Own {
     fn drop(&mut self) {
         if let (Some(Some(poller)), Some(reactor)) = (self.0.get(), REACTOR.get()) {
-            lock(&reactor.threads).retain(|p| !Arc::ptr_eq(p, poller));
             reactor.evict(poller);
+            // Should a move have failed, the checks keep evicting it.
+            if poller.homed.load(Ordering::SeqCst) == 0 {
+                lock(&reactor.threads).retain(|p| !Arc::ptr_eq(p, poller));
+            }
         }
     }
 }
@@ -607,6 +611,9 @@ impl Reactor {
         }
         if !Arc::ptr_eq(to, &self.shared) {
             to.homed.fetch_add(1, Ordering::SeqCst);
+            // Counted as a wait: a set that just gained a registration is
+            // not evicted by the next check.
+            to.waits.fetch_add(1, Ordering::Relaxed);
             self.watch(to);
         }
     }
@@ -629,7 +636,7 @@ impl Reactor {
                 .is_some_and(|home| Arc::ptr_eq(home, poller))
             {
                 // Should the ADD fail, it stays: its thread's next sleep
-                // still collects it.
+                // collects it, or the next check tries again.
                 let _ = registration.move_to(&mut inner, &self.shared);
             }
         }
@@ -638,7 +645,7 @@ impl Reactor {
     /// Call `f` with the set a registration polled on this thread belongs
     /// in: the thread's own inside `block_on`, else the shared one.
     fn with_here<R>(&'static self, mut f: impl FnMut(&Arc<Poller>) -> R) -> R {
-        if !in_block_on() || on_reactor_thread() {
+        if !in_block_on() {
             return f(&self.shared);
         }
         OWN.try_with(|own| {
