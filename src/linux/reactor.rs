@@ -25,7 +25,8 @@
 //! of what it waits for wake it with no thread hop, and its waker ends the
 //! wait with an eventfd write; the reactor thread serves every other
 //! executor. A registration's home, readiness and waker change under its
-//! lock only.
+//! lock only. (The timer driver moves its timerfd on some timer polls
+//! only: see its `Driver::follow`.)
 //!
 //! # Eviction
 //!
@@ -38,7 +39,9 @@
 //! move to the shared set, and polls on that thread keep them there until
 //! it sleeps in its set again (a thread that never does, busy or running
 //! another executor, is then served by the reactor thread at once). A
-//! thread that ends evicts its own. After [`QUIET`] checks that found
+//! thread that ends evicts its own. A registration moving into a set
+//! counts as a wait on it, so the next check does not evict it at once.
+//! After [`QUIET`] checks that found
 //! every such set waited on, the reactor thread stops checking (`idle`)
 //! until a thread wakes from its set or a registration moves into one:
 //! that thread then writes the shared eventfd; an event of the shared set
