@@ -41,11 +41,10 @@
 //! another executor, is then served by the reactor thread at once). A
 //! thread that ends evicts its own. A registration moving into a set
 //! counts as a wait on it, so the next check does not evict it at once.
-//! After [`QUIET`] checks that found
-//! every such set waited on, the reactor thread stops checking (`idle`)
-//! until a thread wakes from its set or a registration moves into one:
-//! that thread then writes the shared eventfd; an event of the shared set
-//! alone does not restart the checks.
+//! After [`QUIET`] checks that found every such set waited on, the reactor
+//! thread stops checking (`idle`) until a thread wakes from its set or a
+//! registration moves into one: that thread then writes the shared
+//! eventfd; an event of the shared set alone does not restart the checks.
 use core::cell::{Cell, OnceCell};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
