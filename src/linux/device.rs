@@ -160,7 +160,9 @@ impl<T: AsFd> Device<T> {
     }
 
     /// The I/O object, mutably. Do not replace or close its fd through
-    /// it: the device stays registered for the fd it was made with.
+    /// it: the device stays registered for the fd number it was made with,
+    /// which the reactor may add to or remove from an epoll set at any
+    /// time.
     ///
     /// ```rust
     /// # use pasts::linux::{Device, Watch};

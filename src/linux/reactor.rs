@@ -25,7 +25,8 @@
 //! of what it waits for wake it with no thread hop, and its waker ends the
 //! wait with an eventfd write; the reactor thread serves every other
 //! executor. A registration's home, readiness and waker change under its
-//! lock only.
+//! lock only. (The timer driver moves its timerfd on some timer polls
+//! only: see its `Driver::follow`.)
 //!
 //! # Eviction
 //!
@@ -38,11 +39,12 @@
 //! move to the shared set, and polls on that thread keep them there until
 //! it sleeps in its set again (a thread that never does, busy or running
 //! another executor, is then served by the reactor thread at once). A
-//! thread that ends evicts its own. After [`QUIET`] checks that found
-//! every such set waited on, the reactor thread stops checking (`idle`)
-//! until a thread wakes from its set or a registration moves into one:
-//! that thread then writes the shared eventfd; an event of the shared set
-//! alone does not restart the checks.
+//! thread that ends evicts its own. A registration moving into a set
+//! counts as a wait on it, so the next check does not evict it at once.
+//! After [`QUIET`] checks that found every such set waited on, the reactor
+//! thread stops checking (`idle`) until a thread wakes from its set or a
+//! registration moves into one: that thread then writes the shared
+//! eventfd; an event of the shared set alone does not restart the checks.
 use core::cell::{Cell, OnceCell};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::Waker;
@@ -62,7 +64,8 @@ use crate::{Interrupt, ThreadInterrupt};
 const NOTIFY: u64 = u64::MAX;
 
 /// How often the reactor thread checks the threads' sets while one is
-/// awake: a thread that stays awake longer strands its events that long.
+/// awake: a thread that stays awake for longer strands its events for up
+/// to twice that.
 const CHECK: Duration = Duration::from_millis(10);
 
 /// Checks that found every thread's set waited on before the reactor
@@ -447,8 +450,11 @@ struct Own(OnceCell<Option<Arc<Poller>>>);
 impl Drop for Own {
     fn drop(&mut self) {
         if let (Some(Some(poller)), Some(reactor)) = (self.0.get(), REACTOR.get()) {
-            lock(&reactor.threads).retain(|p| !Arc::ptr_eq(p, poller));
             reactor.evict(poller);
+            // Should a move have failed, the checks keep evicting it.
+            if poller.homed.load(Ordering::SeqCst) == 0 {
+                lock(&reactor.threads).retain(|p| !Arc::ptr_eq(p, poller));
+            }
         }
     }
 }
@@ -607,6 +613,9 @@ impl Reactor {
         }
         if !Arc::ptr_eq(to, &self.shared) {
             to.homed.fetch_add(1, Ordering::SeqCst);
+            // Counted as a wait: a set that just gained a registration is
+            // not evicted by the next check.
+            to.waits.fetch_add(1, Ordering::Relaxed);
             self.watch(to);
         }
     }
@@ -629,7 +638,7 @@ impl Reactor {
                 .is_some_and(|home| Arc::ptr_eq(home, poller))
             {
                 // Should the ADD fail, it stays: its thread's next sleep
-                // still collects it.
+                // collects it, or the next check tries again.
                 let _ = registration.move_to(&mut inner, &self.shared);
             }
         }
@@ -638,7 +647,7 @@ impl Reactor {
     /// Call `f` with the set a registration polled on this thread belongs
     /// in: the thread's own inside `block_on`, else the shared one.
     fn with_here<R>(&'static self, mut f: impl FnMut(&Arc<Poller>) -> R) -> R {
-        if !in_block_on() || on_reactor_thread() {
+        if !in_block_on() {
             return f(&self.shared);
         }
         OWN.try_with(|own| {

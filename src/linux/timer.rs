@@ -57,7 +57,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
 use std::boxed::Box;
 use std::format;
@@ -72,6 +72,7 @@ use std::vec::Vec;
 use super::reactor::Registration;
 use super::sys;
 use super::{Device, Watch};
+use crate::thread::in_block_on;
 
 mod queue;
 
@@ -128,12 +129,12 @@ const CHUNK: usize = 16;
 /// descriptor, and creating and dropping one makes no syscall unless it is
 /// the earliest pending timer.
 ///
-/// Works on any executor. The timerfd is in the epoll set of the thread
-/// that last polled a timer (a `pasts::block_on` thread's own, else the
-/// reactor thread's), so the thread that waits is usually the one woken.
-/// A task on another thread is woken by the thread that dispatches the
-/// expiry; should that be a `block_on` thread that stays busy, the reactor
-/// thread takes the timerfd over within some 10 to 20 ms.
+/// Works on any executor. While only `pasts::block_on` threads wait on
+/// timers, the timerfd is in the epoll set of the one whose poll armed it
+/// for the earliest deadline, which is then woken with no hop; it wakes
+/// the others' tasks. Once a task of another executor waited on a timer,
+/// the reactor thread keeps the timerfd, so no busy `block_on` thread can
+/// hold such a task up.
 ///
 /// Dropping a timer cancels it: its waker is released and never called
 /// (unless the drop races with the expiry on another thread: a timer dropped
@@ -470,6 +471,8 @@ struct Driver {
     reactor: Mutex<ReactorSide>,
     /// The timerfd's registration (`None`: epoll refused it, never the case).
     registration: Option<Arc<Registration>>,
+    /// A task of another executor polled a timer (see [`Driver::follow`]).
+    foreign: AtomicBool,
     /// A second fd for the timerfd (same open file), to arm and read it
     /// without the `reactor` lock.
     timerfd: OwnedFd,
@@ -522,6 +525,7 @@ fn start() -> io::Result<&'static Driver> {
             expired: Vec::new(),
         }),
         registration,
+        foreign: AtomicBool::new(false),
         timerfd: second,
         epoch,
         epoch_mono,
@@ -683,11 +687,7 @@ impl Driver {
         drop(state);
         // Outside the lock: a waker's drop may run any code.
         drop(replaced);
-        // The timerfd follows the threads that wait on timers, as a device
-        // follows its task (see the reactor's module docs).
-        if let Some(registration) = &self.registration {
-            registration.follow_poller();
-        }
+        self.follow(earlier);
         Poll::Pending
     }
 
@@ -711,7 +711,11 @@ impl Driver {
         // past expires at once) must arm the timerfd, as in `poll`.
         if deadline.saturating_add(SLACK) < state.armed {
             match self.arm(deadline) {
-                Ok(()) => state.armed = deadline,
+                Ok(()) => {
+                    state.armed = deadline;
+                    drop(state);
+                    self.follow(true);
+                }
                 // Should arming fail (see `poll`), fire the slot at once:
                 // its task polls and tries again.
                 Err(_) => {
@@ -724,6 +728,24 @@ impl Driver {
                     }
                 }
             }
+        }
+    }
+
+    /// Move the timerfd to the epoll set of the thread that polls a timer
+    /// (see the reactor) if this poll `armed` it: the earliest deadline is
+    /// that thread's, which is then woken with no hop, and two threads
+    /// whose timers interleave do not move it at every poll. The first
+    /// poll from another executor moves it to the reactor thread for
+    /// good: a busy `block_on` thread then never holds up that executor's
+    /// timers.
+    fn follow(&self, armed: bool) {
+        let foreign = self.foreign.load(Ordering::Relaxed);
+        let follow = match in_block_on() {
+            true => armed && !foreign,
+            false => !foreign && !self.foreign.swap(true, Ordering::Relaxed),
+        };
+        if let (true, Some(registration)) = (follow, &self.registration) {
+            registration.follow_poller();
         }
     }
 
