@@ -401,6 +401,7 @@ impl Registration {
         if let Some(home) = inner.home.take() {
             // Ignored: DEL fails only if the fd is not in the set.
             let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
+            // Counted off its set as if moved to the shared one.
             self.reactor.moved(&home, &self.reactor.shared);
         }
         drop(inner);
