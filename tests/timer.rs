@@ -753,3 +753,57 @@ mod foreign_lateness {
         lateness(late, "futures-like: 1 ms timers");
     }
 }
+
+mod two_threads {
+    //! Timers on two `pasts::block_on` threads: A's earlier deadline armed
+    //! the timerfd, then A leaves `block_on` for CPU work. B's timer, due
+    //! after A's, is still on time: once a second thread polls a timer, the
+    //! reactor thread keeps the timerfd, so A does not hold it up.
+
+    use super::*;
+    use std::sync::mpsc;
+    use std::thread;
+
+    /// How late B's timer was woken.
+    fn round() -> Duration {
+        let start = Instant::now();
+        let (polled_tx, polled) = mpsc::channel();
+        let a = thread::spawn(move || {
+            let mut timer = Timer::at(start + Duration::from_millis(1)).unwrap();
+            pasts::block_on(poll_fn(|cx| {
+                let poll = Pin::new(&mut timer).poll(cx);
+                let _ = polled_tx.send(());
+                poll
+            }));
+            let burst = Instant::now();
+            while burst.elapsed() < Duration::from_millis(60) {
+                std::hint::spin_loop();
+            }
+        });
+        polled.recv().unwrap();
+        let deadline = start + Duration::from_millis(3);
+        let woken = pasts::block_on(exec::woken_at(Timer::at(deadline).unwrap()));
+        a.join().unwrap();
+        woken.saturating_duration_since(deadline)
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn a_busy_thread_does_not_hold_up_anothers_timer() {
+        let test = "two_threads::a_busy_thread_does_not_hold_up_anothers_timer";
+        if !common::in_fresh_process(test, &[]) {
+            return;
+        }
+        // One round: the first timers of the process decide where the
+        // timerfd goes.
+        let late = round();
+        println!("late by {late:?}");
+        let bound = match std::env::var_os("PASTS_GUEST") {
+            Some(_) => Duration::from_millis(20),
+            None => Duration::from_millis(5),
+        };
+        // Left to A, the timer waits until the reactor thread evicts A's
+        // set: 10 to 20 ms after A's last sleep.
+        assert!(late < bound, "B's timer late by {late:?}");
+    }
+}

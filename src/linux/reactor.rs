@@ -26,7 +26,7 @@
 //! wait with an eventfd write; the reactor thread serves every other
 //! executor. A registration's home, readiness and waker change under its
 //! lock only. (The timer driver moves its timerfd on some timer polls
-//! only: see its `Driver::follow`.)
+//! only, and may pin it to the shared set: see its `Driver::follow`.)
 //!
 //! # Eviction
 //!
@@ -262,6 +262,8 @@ pub(crate) struct Registration {
 struct Inner {
     /// The set the fd is in; `None` once deregistered.
     home: Option<Arc<Poller>>,
+    /// Kept in the shared set (`pin_shared`).
+    pinned: bool,
     /// The directions epoll watches.
     interest: u8,
     ready: u8,
@@ -340,16 +342,29 @@ impl Registration {
         self.follow(&mut lock(&self.inner));
     }
 
-    /// Move to the polling thread's set if it is not there; true if it
-    /// moved. If the move fails, it stays.
+    /// Keep the registration in the shared set from now on, whoever polls
+    /// it (the timer driver's, once timers are awaited on several threads).
+    pub(crate) fn pin_shared(&self) {
+        let mut inner = lock(&self.inner);
+        inner.pinned = true;
+        self.follow(&mut inner);
+    }
+
+    /// Move to the polling thread's set (the shared one if pinned) if it is
+    /// not there; true if it moved. If the move fails, it stays.
     fn follow(&self, inner: &mut Inner) -> bool {
-        self.reactor.with_here(|here| {
+        let pinned = inner.pinned;
+        let mut go = |here: &Arc<Poller>| {
             let away = inner
                 .home
                 .as_ref()
                 .is_some_and(|home| !Arc::ptr_eq(home, here));
             away && self.move_to(inner, here).is_ok()
-        })
+        };
+        match pinned {
+            true => go(&self.reactor.shared),
+            false => self.reactor.with_here(go),
+        }
     }
 
     /// Move the fd from its home to `to`'s set.
@@ -704,6 +719,7 @@ impl Reactor {
             tick: AtomicUsize::new(0),
             inner: Mutex::new(Inner {
                 home: None,
+                pinned: false,
                 interest,
                 ready: 0,
                 wants: 0,

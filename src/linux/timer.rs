@@ -54,10 +54,11 @@
 //! while a user's waker is woken or dropped (only cloned); wakes happen
 //! under `reactor`, which nothing a waker may call takes.
 
+use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::task::{Context, Poll, Waker};
 use std::boxed::Box;
 use std::format;
@@ -129,12 +130,11 @@ const CHUNK: usize = 16;
 /// descriptor, and creating and dropping one makes no syscall unless it is
 /// the earliest pending timer.
 ///
-/// Works on any executor. While only `pasts::block_on` threads wait on
-/// timers, the timerfd is in the epoll set of the one whose poll armed it
-/// for the earliest deadline, which is then woken with no hop; it wakes
-/// the others' tasks. Once a task of another executor waited on a timer,
-/// the reactor thread keeps the timerfd, so no busy `block_on` thread can
-/// hold such a task up.
+/// Works on any executor. While one `pasts::block_on` thread alone waits
+/// on timers, the timerfd is in its epoll set, so it is woken with no hop.
+/// Once timers are awaited on a second thread, or by another executor, the
+/// reactor thread keeps the timerfd and wakes every task (one hop), so no
+/// busy thread can hold up another's timers.
 ///
 /// Dropping a timer cancels it: its waker is released and never called
 /// (unless the drop races with the expiry on another thread: a timer dropped
@@ -471,8 +471,11 @@ struct Driver {
     reactor: Mutex<ReactorSide>,
     /// The timerfd's registration (`None`: epoll refused it, never the case).
     registration: Option<Arc<Registration>>,
-    /// A task of another executor polled a timer (see [`Driver::follow`]).
-    foreign: AtomicBool,
+    /// `block_on` threads that polled a timer, counted up to 2 (see
+    /// [`Driver::follow`]).
+    waiters: AtomicUsize,
+    /// The timerfd stays in the reactor thread's epoll set.
+    shared: AtomicBool,
     /// A second fd for the timerfd (same open file), to arm and read it
     /// without the `reactor` lock.
     timerfd: OwnedFd,
@@ -483,6 +486,11 @@ struct Driver {
 }
 
 static DRIVER: OnceLock<Driver> = OnceLock::new();
+
+std::thread_local! {
+    /// This thread polled a timer inside `block_on`.
+    static WAITED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// The driver, started on first use.
 #[inline]
@@ -525,7 +533,8 @@ fn start() -> io::Result<&'static Driver> {
             expired: Vec::new(),
         }),
         registration,
-        foreign: AtomicBool::new(false),
+        waiters: AtomicUsize::new(0),
+        shared: AtomicBool::new(false),
         timerfd: second,
         epoch,
         epoch_mono,
@@ -731,20 +740,27 @@ impl Driver {
         }
     }
 
-    /// Move the timerfd to the epoll set of the thread that polls a timer
-    /// (see the reactor) if this poll `armed` it: the earliest deadline is
-    /// that thread's, which is then woken with no hop, and two threads
-    /// whose timers interleave do not move it at every poll. The first
-    /// poll from another executor moves it to the reactor thread for
-    /// good: a busy `block_on` thread then never holds up that executor's
-    /// timers.
+    /// Where the timerfd waits (see the reactor). While one `block_on`
+    /// thread alone polls timers, it moves to that thread's epoll set when
+    /// a poll `armed` it, so that thread is woken with no hop. Once timers
+    /// are polled on a second thread, or by another executor, the reactor
+    /// thread keeps it for good: a busy thread that held it could hold up
+    /// the others' timers until the reactor thread took it over.
     fn follow(&self, armed: bool) {
-        let foreign = self.foreign.load(Ordering::Relaxed);
-        let follow = match in_block_on() {
-            true => armed && !foreign,
-            false => !foreign && !self.foreign.swap(true, Ordering::Relaxed),
+        let Some(registration) = &self.registration else {
+            return;
         };
-        if let (true, Some(registration)) = (follow, &self.registration) {
+        if self.shared.load(Ordering::Relaxed) {
+            return;
+        }
+        // Polled before on this `block_on` thread, or the first to poll.
+        let alone = in_block_on()
+            && (WAITED.with(|waited| waited.replace(true))
+                || self.waiters.fetch_add(1, Ordering::Relaxed) == 0);
+        if !alone {
+            self.shared.store(true, Ordering::Relaxed);
+            registration.pin_shared();
+        } else if armed {
             registration.follow_poller();
         }
     }
