@@ -379,7 +379,8 @@ impl Registration {
         }
         // Ignored: DEL fails only if the fd is not in the set.
         let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
-        self.reactor.moved(&home, to);
+        self.reactor.left(&home);
+        self.reactor.joined(to);
         Ok(())
     }
 
@@ -416,8 +417,7 @@ impl Registration {
         if let Some(home) = inner.home.take() {
             // Ignored: DEL fails only if the fd is not in the set.
             let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
-            // Counted off its set as if moved to the shared one.
-            self.reactor.moved(&home, &self.reactor.shared);
+            self.reactor.left(&home);
         }
         drop(inner);
         self.reactor.remove(self.token);
@@ -622,11 +622,16 @@ impl Reactor {
         }
     }
 
-    /// A registration moved from `from`'s set to `to`'s: keep count.
-    fn moved(&self, from: &Arc<Poller>, to: &Arc<Poller>) {
+    /// A registration left `from`'s set (moved or deregistered): keep
+    /// count.
+    fn left(&self, from: &Arc<Poller>) {
         if !Arc::ptr_eq(from, &self.shared) {
             from.homed.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+
+    /// A registration joined `to`'s set: keep count.
+    fn joined(&self, to: &Arc<Poller>) {
         if !Arc::ptr_eq(to, &self.shared) {
             to.homed.fetch_add(1, Ordering::SeqCst);
             // Counted as a wait: a set that just gained a registration is
@@ -733,7 +738,7 @@ impl Reactor {
             inner.home = Some(Arc::clone(here));
             let added = registration.ctl(&inner, sys::EPOLL_CTL_ADD, interest);
             match added {
-                Ok(()) => self.moved(&self.shared, here),
+                Ok(()) => self.joined(here),
                 Err(_) => inner.home = None,
             }
             added
