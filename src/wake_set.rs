@@ -31,9 +31,10 @@
 //!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
-//! Both ends of a write are read-modify-writes, so a wake that skipped the
-//! read (it saw `WRITING`) happens before the owner's next take. While the
-//! owner holds the only count no waker exists to read: it writes unlocked.
+//! A set with no parent (new, or dropping it) holds `WRITING` until the
+//! first is stored: wakes have nobody to wake. The end of a write is a
+//! read-modify-write, so a wake that skipped the read (it saw `WRITING`)
+//! happens before the owner's next take.
 //!
 //! **No lost wake.** A push onto an empty stack wakes the parent; onto a
 //! non-empty one it needn't: the bottom node's pusher wakes it after its
@@ -119,7 +120,8 @@ impl Header {
         let header = NonNull::from(Box::leak(Box::new(Self {
             refs: AtomicUsize::new(1),
             head: AtomicU32::new(NIL),
-            lock: AtomicUsize::new(0),
+            // No parent yet (see the module docs).
+            lock: AtomicUsize::new(WRITING),
             parent: UnsafeCell::new(None),
             segs: UnsafeCell::new(Vec::new()),
         })));
@@ -158,22 +160,15 @@ impl Header {
     fn register(&self, waker: Option<&Waker>) -> bool {
         // SAFETY: only the owner writes `parent`: reading it races with
         // reads only.
-        match (unsafe { &*self.parent.get() }, waker) {
+        let had = match (unsafe { &*self.parent.get() }, waker) {
             (Some(old), Some(new)) if old.will_wake(new) => return true,
             (None, None) => return true,
-            _ => {}
-        }
+            (old, _) => old.is_some(),
+        };
         // Cloned first: user code, which must not run while WRITING.
         let new = waker.cloned();
-        // The only count: no waker exists that could read `parent`, and
-        // Acquire orders the last one's reads (before its `release`) first.
-        if self.refs.load(Acquire) == 1 {
-            // SAFETY: nobody else can reach `parent` (see above).
-            drop(unsafe { core::mem::replace(&mut *self.parent.get(), new) });
-            return true;
-        }
-        let write = self.lock.compare_exchange(0, WRITING, Acquire, Relaxed);
-        if write.is_err() {
+        // With no parent, the owner holds WRITING already.
+        if had && self.lock.compare_exchange(0, WRITING, Acquire, Relaxed).is_err() {
             // A wake reads the old one: keep it, and poll again to retry.
             if let Some(waker) = waker {
                 waker.wake_by_ref();
@@ -182,8 +177,11 @@ impl Header {
         }
         // SAFETY: WRITING with no reader: wakes that come now skip `parent`.
         let old = unsafe { core::mem::replace(&mut *self.parent.get(), new) };
-        self.lock.fetch_sub(WRITING, AcqRel);
-        // Dropped with no lock held: it may run any code.
+        if waker.is_some() {
+            self.lock.fetch_sub(WRITING, AcqRel);
+        }
+        // It may run any code: dropped after the write (or, with no new
+        // parent, while WRITING stays held, which only makes wakes skip).
         drop(old);
         true
     }
