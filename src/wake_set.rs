@@ -168,7 +168,8 @@ impl Header {
         // Cloned first: user code, which must not run while WRITING.
         let new = waker.cloned();
         // With no parent, the owner holds WRITING already.
-        if had && self.lock.compare_exchange(0, WRITING, Acquire, Relaxed).is_err() {
+        let write = || self.lock.compare_exchange(0, WRITING, Acquire, Relaxed);
+        if had && write().is_err() {
             // A wake reads the old one: keep it, and poll again to retry.
             if let Some(waker) = waker {
                 waker.wake_by_ref();
