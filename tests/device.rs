@@ -1523,6 +1523,22 @@ mod unread {
 
     #[test]
     #[cfg_attr(miri, ignore = "FFI")]
+    fn unread_data_is_ready_on_the_first_poll() {
+        let _reactor = shared();
+        let (mut tx, rx) = UnixStream::pair().unwrap();
+        let mut device = Device::new(rx, Watch::INPUT).unwrap();
+        tx.write_all(b"x").unwrap();
+        // The event is consumed here; the byte stays unread.
+        pasts::block_on(&mut device);
+        // No event is left to deliver: the poll itself finds the byte.
+        let (_, waker) = Counter::new();
+        for _ in 0..3 {
+            assert!(poll(Pin::new(&mut device), &waker).is_ready());
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
     fn drained_device_waits() {
         let _reactor = shared();
         within(Duration::from_secs(20), || {

@@ -295,11 +295,15 @@ impl<T: AsFd> Device<T> {
 }
 
 impl<T: AsFd> Device<T> {
-    /// The device's readiness, as its `poll`, for the reactor's own users
-    /// (the timer driver).
+    /// The device's readiness, as its `poll` but re-checked through epoll
+    /// (see `Registration::poll_level`): for the timer driver.
     pub(crate) fn poll_ready(&self, waker: &Waker) -> Poll<()> {
+        self.poll_level(None, waker)
+    }
+
+    fn poll_level(&self, fd: Option<BorrowedFd<'_>>, waker: &Waker) -> Poll<()> {
         match &self.registration {
-            Some(registered) if !registered.0.poll_level(self.watch.0, waker) => Poll::Pending,
+            Some(registered) if !registered.0.poll_level(self.watch.0, fd, waker) => Poll::Pending,
             _ => Poll::Ready(()),
         }
     }
@@ -314,7 +318,7 @@ impl<T: AsFd> Future for Device<T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_ready(cx.waker())
+        self.poll_level(Some(self.io.as_fd()), cx.waker())
     }
 }
 

@@ -88,13 +88,16 @@ const QUIET: u32 = 10;
 //                  since (an event came during the call); then Ready if
 //                  `want` is set, else store the waker, Pending
 //   poll_level(want):  Ready (consuming it) if `want` is set; else store the
-//                  waker and `EPOLL_CTL_MOD`, which reports the fd's present
-//                  readiness as a new event: level-triggered
+//                  waker, then Ready if the fd is ready now (`poll`, no
+//                  wait), or (the timer driver) `EPOLL_CTL_MOD`, which
+//                  reports the fd's present readiness as a new event:
+//                  level-triggered
 //
 // No readiness is lost: a direction is cleared only when the I/O call said
 // "not ready" after the last event (or when an await consumed it, and then
-// the MOD re-checks), and the waker is stored before, so the next edge
-// finds it. A move to another set re-checks like the MOD.
+// the re-check follows), and the waker is stored before, so the next edge
+// finds it. A move to another set re-checks like the MOD: the ADD reports
+// a readiness the fd already has as a new event.
 
 /// The input direction (`EPOLLIN`, and hang-up or error).
 pub(crate) const READ: u8 = 1;
@@ -312,11 +315,16 @@ impl Registration {
 
     /// Ready if the fd was reported ready for a direction of `want` since
     /// that was last consumed (consuming it); else store `waker` and
-    /// re-check with an `EPOLL_CTL_MOD`, after which epoll reports a
-    /// readiness the fd has now (unread data) as a new event, so the waker
-    /// is woken through the reactor. If that fails, ready, so the caller's
-    /// I/O meets the fd's error.
-    pub(crate) fn poll_level(&self, want: u8, waker: &Waker) -> bool {
+    /// re-check whether the fd is ready now (unread data):
+    /// - with `fd`, ask it (`poll`, no wait): Ready if so, and a readiness
+    ///   after the question is a new edge, which wakes the waker;
+    /// - without, `EPOLL_CTL_MOD`, which makes epoll report it as a new
+    ///   event: for the timer driver, which leaves its fd readable on
+    ///   purpose and must get back to its executor between passes.
+    ///
+    /// If the re-check fails, ready, so the caller's I/O meets the fd's
+    /// error.
+    pub(crate) fn poll_level(&self, want: u8, fd: Option<BorrowedFd<'_>>, waker: &Waker) -> bool {
         let mut inner = lock(&self.inner);
         let moved = self.follow(&mut inner);
         if inner.ready & want != 0 {
@@ -325,14 +333,19 @@ impl Registration {
         }
         inner.wants = want;
         let old = store(&mut inner.waker, waker);
-        // A move re-checked already.
-        let failed = !moved
-            && self
-                .ctl(&inner, sys::EPOLL_CTL_MOD, inner.interest)
-                .is_err();
+        let ready = match fd {
+            Some(fd) => ready_now(fd, want),
+            // A move re-checked already.
+            None => {
+                !moved
+                    && self
+                        .ctl(&inner, sys::EPOLL_CTL_MOD, inner.interest)
+                        .is_err()
+            }
+        };
         drop(inner);
         drop(old);
-        failed
+        ready
     }
 
     /// Move to the polling thread's set (see the module docs), as a poll
@@ -422,6 +435,18 @@ impl Registration {
         drop(inner);
         self.reactor.remove(self.token);
     }
+}
+
+/// Whether `fd` is ready for a direction of `want` now (`poll`, no wait);
+/// if asking fails, ready, so the caller's I/O meets the fd's error.
+fn ready_now(fd: BorrowedFd<'_>, want: u8) -> bool {
+    let read = if want & READ != 0 { sys::POLLIN } else { 0 };
+    let write = if want & WRITE != 0 { sys::POLLOUT } else { 0 };
+    // `poll` reports with epoll's bits (hang-up and error always).
+    let now = sys::poll(fd, read | write, 0);
+    now.map_or(true, |revents| {
+        directions(revents as u16 as u32) & want != 0
+    })
 }
 
 /// Store `waker` in `slot` unless it wakes the same task; returns the
