@@ -49,7 +49,8 @@
 //! - **Xruns recover.** An underrun, an overrun or a suspend is recovered
 //!   by itself (prepare, or resume) and counted
 //!   ([`Speakers::xruns`], [`Microphone::xruns`]); the audio of the gap is
-//!   lost. An unplugged device is an error (never a hang).
+//!   lost. An unplugged device is an error (never a hang), on every call
+//!   from then on.
 //! - **Negotiation.** The rate and channel count asked are required (an
 //!   [`InvalidInput`](std::io::ErrorKind::InvalidInput) error names what
 //!   the device supports; `plug:` PCMs and `"default"` convert); the

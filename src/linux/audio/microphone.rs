@@ -16,7 +16,7 @@ use super::{Config, Direction};
 /// Started when opened, non-blocking and driven by the PCM's own poll
 /// descriptors (no thread per stream, any executor). An overrun (frames
 /// not read in time) or a suspend is recovered by itself and counted in
-/// [`Microphone::xruns`]; an unplugged device is an error.
+/// [`Microphone::xruns`]; an unplugged device is an error, every time.
 ///
 /// ```rust
 /// use pasts::linux::audio::{Config, Microphone};

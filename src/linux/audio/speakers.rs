@@ -15,7 +15,7 @@ use super::{Config, Direction};
 /// Non-blocking and driven by the PCM's own poll descriptors through the
 /// crate's reactor: no thread per stream, any executor. An underrun (the
 /// buffer ran dry) or a suspend is recovered by itself and counted in
-/// [`Speakers::xruns`]; an unplugged device is an error.
+/// [`Speakers::xruns`]; an unplugged device is an error, every time.
 ///
 /// Dropping the speakers closes the PCM at once: what is still queued in
 /// the device buffer (a few periods) is discarded, never waited for. To

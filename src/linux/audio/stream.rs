@@ -18,6 +18,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::io;
 use std::os::fd::AsFd;
+use std::string::String;
 use std::vec::Vec;
 
 use super::super::alsa_sys::{self as alsa, Pcm};
@@ -53,6 +54,9 @@ pub(crate) struct Stream {
     xruns: u64,
     /// An error of a write in `Sink::drop`, returned by the next `play`.
     error: Option<io::Error>,
+    /// Set once the PCM is gone: every later call fails the same way (the
+    /// PCM's state can still look runnable to some calls).
+    gone: Option<(io::ErrorKind, String)>,
 }
 
 impl Stream {
@@ -96,6 +100,7 @@ impl Stream {
             pending: 0..0,
             xruns: 0,
             error: None,
+            gone: None,
         })
     }
 
@@ -193,6 +198,9 @@ impl Stream {
     /// just short of a period at the next boundary, and the stream would be
     /// served every other period.
     fn poll_avail(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if let Some((kind, message)) = &self.gone {
+            return Poll::Ready(Err(io::Error::new(*kind, message.clone())));
+        }
         let period = self.config.period as usize;
         for _ in 0..ROUNDS {
             if let Err(err) = self.flush() {
@@ -288,16 +296,16 @@ impl Stream {
         Ok(())
     }
 
-    /// `err`, said to be a disconnect when the PCM is gone.
+    /// `err`, said to be a disconnect when the PCM is gone (and then kept
+    /// for every later call).
     fn describe(&mut self, err: io::Error) -> io::Error {
         let state: c_int = self.pcm.state();
         if state == alsa::SND_PCM_STATE_DISCONNECTED
             || matches!(sys::errno(&err), Some(sys::ENODEV) | Some(EBADFD))
         {
-            return io::Error::new(
-                err.kind(),
-                std::format!("PCM {:?} disconnected: {err}", self.pcm.name()),
-            );
+            let message = std::format!("PCM {:?} disconnected: {err}", self.pcm.name());
+            self.gone = Some((err.kind(), message.clone()));
+            return io::Error::new(err.kind(), message);
         }
         err
     }
