@@ -31,10 +31,10 @@
 //!          (CAS fails: a reader is in; keep the old waker, wake the new)
 //! ```
 //!
-//! A set with no parent (new, or dropping it) holds `WRITING` until the
-//! first is stored: wakes have nobody to wake. The end of a write is a
-//! read-modify-write, so a wake that skipped the read (it saw `WRITING`)
-//! happens before the owner's next take.
+//! A set with no parent (a new one, or one whose owner dropped it) holds
+//! `WRITING` until a parent is stored: wakes have nobody to wake. A write
+//! ends with a read-modify-write, so a wake that skipped the read (it saw
+//! `WRITING`) happens before the owner's next take.
 //!
 //! **No lost wake.** A push onto an empty stack wakes the parent; onto a
 //! non-empty one it needn't: the bottom node's pusher wakes it after its

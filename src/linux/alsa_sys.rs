@@ -70,9 +70,9 @@ pub(crate) const SND_PCM_STATE_DISCONNECTED: c_int = 8;
 /// ALSA's own error codes start here; below are negated `errno` values.
 const SND_ERROR_BEGIN: c_int = 500_000;
 /// `poll` events, as `snd_pcm_poll_descriptors_revents` reports them.
-pub(crate) const POLLIN: c_ushort = 0x1;
-pub(crate) const POLLOUT: c_ushort = 0x4;
-pub(crate) const POLLNVAL: c_ushort = 0x20;
+pub(crate) const POLLIN: c_ushort = sys::POLLIN as c_ushort;
+pub(crate) const POLLOUT: c_ushort = sys::POLLOUT as c_ushort;
+pub(crate) const POLLNVAL: c_ushort = sys::POLLNVAL as c_ushort;
 /// `errno` values of ALSA calls the crate reacts to.
 pub(crate) const EPIPE: c_int = 32;
 pub(crate) const ESTRPIPE: c_int = 86;

@@ -438,15 +438,18 @@ impl Registration {
 }
 
 /// Whether `fd` is ready for a direction of `want` now (`poll`, no wait);
-/// if asking fails, ready, so the caller's I/O meets the fd's error.
+/// if asking fails or the fd is not open, ready, so the caller's I/O meets
+/// the error.
 fn ready_now(fd: BorrowedFd<'_>, want: u8) -> bool {
     let read = if want & READ != 0 { sys::POLLIN } else { 0 };
     let write = if want & WRITE != 0 { sys::POLLOUT } else { 0 };
-    // `poll` reports with epoll's bits (hang-up and error always).
-    let now = sys::poll(fd, read | write, 0);
-    now.map_or(true, |revents| {
-        directions(revents as u16 as u32) & want != 0
-    })
+    match sys::poll(fd, read | write, 0) {
+        Ok(revents) if revents & sys::POLLNVAL == 0 => {
+            // With epoll's bits (hang-up and error always reported).
+            directions(revents as u16 as u32) & want != 0
+        }
+        _ => true,
+    }
 }
 
 /// Store `waker` in `slot` unless it wakes the same task; returns the
