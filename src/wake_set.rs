@@ -26,15 +26,17 @@
 //! `lock` counts readers (`READER` each) and holds `WRITING`:
 //!
 //! ```text
-//!   wake:  +READER; unless WRITING, wake the parent (by reference); -READER
-//!   owner: 0 --CAS--> WRITING --store the waker, -WRITING--> 0
-//!          (CAS fails: a reader is in; keep the old waker, wake the new)
+//!   wake:    +READER; unless WRITING, wake the parent (by reference); -READER
+//!   replace: 0 --CAS--> WRITING --store the new waker, -WRITING--> 0
+//!            (CAS fails: a reader is in; keep the old waker, wake the new)
+//!   drop:    0 --CAS--> WRITING --take the waker; WRITING stays
+//!   first:   WRITING --store the waker, -WRITING--> 0
 //! ```
 //!
-//! A set with no parent (a new one, or one whose owner dropped it) holds
-//! `WRITING` until a parent is stored: wakes have nobody to wake. A write
-//! ends with a read-modify-write, so a wake that skipped the read (it saw
-//! `WRITING`) happens before the owner's next take.
+//! So a set with no parent (a new one, or one whose owner dropped it) holds
+//! `WRITING` and wakes have nobody to wake. Storing a parent ends with a
+//! read-modify-write, so a wake that skipped the read (it saw `WRITING`)
+//! happens before the owner's next take.
 //!
 //! **No lost wake.** A push onto an empty stack wakes the parent; onto a
 //! non-empty one it needn't: the bottom node's pusher wakes it after its
@@ -48,9 +50,9 @@
 //! [`Select`'s waking](crate::Select#waking)).
 //!
 //! With `std`, a dropped set of at most `SPARE_MAX` branches is kept, quiet
-//! (no parent, nothing queued), as the thread's spare for its next select or
-//! join; its old wakers at worst cause a spurious poll of the new owner's
-//! branch of that index.
+//! (no parent, so `WRITING`; nothing queued), as the thread's spare for its
+//! next select or join; its old wakers at worst cause a spurious poll of the
+//! new owner's branch of that index.
 #![allow(unsafe_code)]
 
 use alloc::boxed::Box;
@@ -153,9 +155,9 @@ impl Header {
         }
     }
 
-    /// Store `waker` as the parent (`None`: drop the stored one), unless it
-    /// is stored already. Owner only. `false` when a wake was reading the
-    /// old one, which is then kept.
+    /// Store `waker` as the parent (`None`: drop the stored one and keep
+    /// holding `WRITING`), unless it is stored already. Owner only. `false`
+    /// when a wake was reading the old one, which is then kept.
     #[inline]
     fn register(&self, waker: Option<&Waker>) -> bool {
         // SAFETY: only the owner writes `parent`: reading it races with
@@ -165,7 +167,8 @@ impl Header {
             (None, None) => return true,
             (old, _) => old.is_some(),
         };
-        // Cloned first: user code, which must not run while WRITING.
+        // Cloned first: user code, which could panic while a CAS below
+        // holds WRITING (held already with no parent: that stays sound).
         let new = waker.cloned();
         // With no parent, the owner holds WRITING already.
         let write = || self.lock.compare_exchange(0, WRITING, Acquire, Relaxed);

@@ -72,6 +72,7 @@ const SND_ERROR_BEGIN: c_int = 500_000;
 /// `poll` events, as `snd_pcm_poll_descriptors_revents` reports them.
 pub(crate) const POLLIN: c_ushort = sys::POLLIN as c_ushort;
 pub(crate) const POLLOUT: c_ushort = sys::POLLOUT as c_ushort;
+pub(crate) const POLLERR: c_ushort = sys::POLLERR as c_ushort;
 pub(crate) const POLLNVAL: c_ushort = sys::POLLNVAL as c_ushort;
 /// `errno` values of ALSA calls the crate reacts to.
 pub(crate) const EPIPE: c_int = 32;

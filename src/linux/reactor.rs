@@ -343,8 +343,13 @@ impl Registration {
                         .is_err()
             }
         };
+        // Ready after all: nothing waits, so no later event wakes the task.
+        let unused = match ready {
+            true => inner.waker.take(),
+            false => None,
+        };
         drop(inner);
-        drop(old);
+        drop((old, unused));
         ready
     }
 

@@ -59,6 +59,7 @@ pub(crate) const FD_CLOEXEC: c_int = 1;
 /// poll.
 pub(crate) const POLLIN: c_short = 0x1;
 pub(crate) const POLLOUT: c_short = 0x4;
+pub(crate) const POLLERR: c_short = 0x8;
 pub(crate) const POLLNVAL: c_short = 0x20;
 
 /// epoll.

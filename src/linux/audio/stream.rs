@@ -260,16 +260,29 @@ impl Stream {
         if !fired {
             return Poll::Pending;
         }
-        for (pfd, device) in self.pfds.iter_mut().zip(&self.devices) {
-            // A zero timeout: never waits.
-            pfd.revents = sys::poll(device.as_fd(), pfd.events, 0)?;
-        }
-        let revents = self.pcm.revents(&mut self.pfds)?;
+        let devices = &self.devices;
+        let polled = self
+            .pfds
+            .iter_mut()
+            .zip(devices)
+            .try_for_each(|(pfd, device)| {
+                // A zero timeout: never waits.
+                pfd.revents = sys::poll(device.as_fd(), pfd.events, 0)?;
+                Ok(())
+            });
+        let revents = match polled.and_then(|()| self.pcm.revents(&mut self.pfds)) {
+            Ok(revents) => revents,
+            Err(err) => return Poll::Ready(Err(self.describe(err))),
+        };
         if revents & alsa::POLLNVAL != 0 {
-            return Poll::Ready(Err(io::Error::other(std::format!(
-                "PCM {:?}: its poll descriptor is closed",
-                self.pcm.name()
-            ))));
+            let name = self.pcm.name();
+            let err = io::Error::other(std::format!("PCM {name:?}: its poll descriptor is closed"));
+            return Poll::Ready(Err(self.describe(err)));
+        }
+        // An unplugged card reports an error on its fds; its count may not.
+        if revents & alsa::POLLERR != 0 && self.pcm.state() == alsa::SND_PCM_STATE_DISCONNECTED {
+            let err = io::Error::from_raw_os_error(sys::ENODEV);
+            return Poll::Ready(Err(self.describe(err)));
         }
         Poll::Ready(Ok(()))
     }
@@ -296,18 +309,22 @@ impl Stream {
         Ok(())
     }
 
-    /// `err`, said to be a disconnect when the PCM is gone (and then kept
-    /// for every later call).
+    /// `err`, said to be a disconnect when the PCM is gone (`ENODEV`, or its
+    /// state says so: then kept for every later call) or allows no I/O
+    /// (`EBADFD`, which some plugins also give while they wait for a
+    /// server: not kept).
     fn describe(&mut self, err: io::Error) -> io::Error {
+        let errno = sys::errno(&err);
         let state: c_int = self.pcm.state();
-        if state == alsa::SND_PCM_STATE_DISCONNECTED
-            || matches!(sys::errno(&err), Some(sys::ENODEV) | Some(EBADFD))
-        {
-            let message = std::format!("PCM {:?} disconnected: {err}", self.pcm.name());
-            self.gone = Some((err.kind(), message.clone()));
-            return io::Error::new(err.kind(), message);
+        let gone = errno == Some(sys::ENODEV) || state == alsa::SND_PCM_STATE_DISCONNECTED;
+        if !gone && errno != Some(EBADFD) {
+            return err;
         }
-        err
+        let message = std::format!("PCM {:?} disconnected: {err}", self.pcm.name());
+        if gone {
+            self.gone = Some((err.kind(), message.clone()));
+        }
+        io::Error::new(err.kind(), message)
     }
 }
 
