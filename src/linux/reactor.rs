@@ -390,14 +390,21 @@ impl Registration {
         let Some(home) = inner.home.clone() else {
             return Ok(());
         };
-        inner.home = Some(Arc::clone(to));
-        if let Err(err) = self.ctl(inner, sys::EPOLL_CTL_ADD, inner.interest) {
-            inner.home = Some(home);
-            return Err(err);
-        }
+        self.add_to(inner, to)?;
         // Ignored: DEL fails only if the fd is not in the set.
         let _ = sys::epoll_ctl(home.epoll(), sys::EPOLL_CTL_DEL, self.fd, 0, 0);
         self.reactor.left(&home);
+        Ok(())
+    }
+
+    /// Add the fd to `to`'s set and make that its home (leaving the old
+    /// home, if any, is the caller's); if the ADD fails, nothing changes.
+    fn add_to(&self, inner: &mut Inner, to: &Arc<Poller>) -> io::Result<()> {
+        let from = inner.home.replace(Arc::clone(to));
+        if let Err(err) = self.ctl(inner, sys::EPOLL_CTL_ADD, inner.interest) {
+            inner.home = from;
+            return Err(err);
+        }
         self.reactor.joined(to);
         Ok(())
     }
@@ -766,16 +773,8 @@ impl Reactor {
         });
         slot.registration = Some(Arc::clone(&registration));
         drop(slab);
-        let added = self.with_here(|here| {
-            let mut inner = lock(&registration.inner);
-            inner.home = Some(Arc::clone(here));
-            let added = registration.ctl(&inner, sys::EPOLL_CTL_ADD, interest);
-            match added {
-                Ok(()) => self.joined(here),
-                Err(_) => inner.home = None,
-            }
-            added
-        });
+        let added =
+            self.with_here(|here| registration.add_to(&mut lock(&registration.inner), here));
         match added {
             Ok(()) => Ok(Some(registration)),
             Err(err) => {
